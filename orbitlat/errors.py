@@ -1,0 +1,45 @@
+"""The one error type orbitlat raises for bad input, and its warnings.
+
+Every error says what was passed, what is valid and how to fix it. Catch
+:class:`OrbitlatError` to catch any bad-input error from orbitlat; it is a
+:class:`ValueError`, so code that already catches ``ValueError`` keeps working.
+"""
+from __future__ import annotations
+
+__all__ = ["OrbitlatError", "TLEError", "OMMError", "PropagationWarning", "EpochWarning"]
+
+
+class OrbitlatError(ValueError):
+    """Bad input to an orbitlat function (the one error type for bad input)."""
+
+
+class TLEError(OrbitlatError):
+    """A TLE/3LE text or file that cannot be read.
+
+    Attributes
+    ----------
+    line_number : int or None
+        1-based line number in the input where the problem was found.
+    """
+
+    def __init__(self, message: str, line_number: int | None = None, source: str | None = None):
+        where = ""
+        if source:
+            where += f"{source}: "
+        if line_number is not None:
+            where += f"line {line_number}: "
+        super().__init__(where + message)
+        self.line_number = line_number
+        self.source = source
+
+
+class OMMError(OrbitlatError):
+    """An OMM (CCSDS Orbit Mean-elements Message, JSON or CSV) record that cannot be read."""
+
+
+class PropagationWarning(UserWarning):
+    """Some satellites failed to propagate (decayed or an sgp4 error); they are flagged."""
+
+
+class EpochWarning(UserWarning):
+    """Times far from a TLE's epoch: SGP4 accuracy degrades there."""

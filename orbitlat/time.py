@@ -1,0 +1,365 @@
+"""Time grids: "from START for DURATION every STEP", or explicit instants.
+
+A :class:`TimeGrid` converts its input once and carries everything the later
+layers need: UTC ``datetime64[ns]`` labels, the Julian dates sgp4 wants, a
+Skyfield ``Time`` (built-in timescale, no download), and the TEME→ITRS angle.
+
+Accepted instants (anywhere orbitlat takes a time):
+
+- ISO 8601 strings (``"2026-05-30T12:00"``, ``"2026-05-30 12:00:00Z"``);
+- :class:`datetime.datetime` — **naive datetimes are taken as UTC**;
+- numpy ``datetime64`` (taken as UTC) and pandas ``Timestamp``;
+- astropy :class:`~astropy.time.Time` (any scale; converted to UTC);
+- Skyfield :class:`~skyfield.timelib.Time`.
+
+Accepted durations and steps: :class:`datetime.timedelta`, numpy
+``timedelta64``, astropy ``Quantity`` with time units, plain numbers (seconds),
+or strings such as ``"60s"``, ``"90 min"``, ``"1.5h"``, ``"1d"``.
+
+>>> from orbitlat.time import TimeGrid
+>>> tg = TimeGrid.span("2026-05-30", "1h", "60s")
+>>> len(tg), str(tg.utc[1])
+(61, '2026-05-30T00:01:00.000000000')
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import OrbitlatError
+
+__all__ = ["TimeGrid", "to_timegrid", "to_datetime64", "to_seconds", "timescale"]
+
+_NS_PER_S = 1_000_000_000
+_J2000_DT64 = np.datetime64("2000-01-01T12:00:00", "ns")  # JD 2451545.0 UTC-labelled
+
+
+@functools.lru_cache(maxsize=1)
+def timescale():
+    """Skyfield's built-in timescale (bundled leap seconds and ΔT; never downloads)."""
+    from skyfield.api import load
+
+    return load.timescale(builtin=True)
+
+
+_UNIT_S = {
+    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3,
+    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
+    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
+    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
+    "d": 86400.0, "day": 86400.0, "days": 86400.0,
+    "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
+}
+_DUR_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)\s*([A-Za-zµ]*)\s*$")
+
+
+def to_seconds(value: Any, name: str = "duration") -> float:
+    """Convert a duration to float seconds.
+
+    >>> to_seconds("90 min"), to_seconds(60), to_seconds("1d")
+    (5400.0, 60.0, 86400.0)
+    """
+    if isinstance(value, bool):
+        raise OrbitlatError(f"{name}={value!r} is a bool; pass a duration such as 60, '60s' or '1d'.")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, np.timedelta64):
+        return float(value / np.timedelta64(1, "ns")) * 1e-9
+    if hasattr(value, "unit") and hasattr(value, "to_value"):  # astropy Quantity
+        try:
+            return float(value.to_value("s"))
+        except Exception as exc:  # UnitConversionError
+            raise OrbitlatError(
+                f"{name}={value!r} does not have time units; pass e.g. 60*u.s or 1*u.day."
+            ) from exc
+    if hasattr(value, "total_seconds"):  # pandas Timedelta
+        return float(value.total_seconds())
+    if isinstance(value, str):
+        m = _DUR_RE.match(value)
+        if m:
+            number, unit = m.groups()
+            unit = unit or "s"
+            if unit in _UNIT_S:
+                return float(number) * _UNIT_S[unit]
+        raise OrbitlatError(
+            f"{name}={value!r} is not a duration I can read; use a number of seconds or a string "
+            f"like '60s', '90min', '1.5h', '1d' (units: {', '.join(sorted(set(_UNIT_S)))})."
+        )
+    raise OrbitlatError(
+        f"{name} must be a duration (seconds, timedelta, timedelta64, astropy Quantity or '60s'); "
+        f"got {type(value).__name__}: {value!r}."
+    )
+
+
+def to_datetime64(value: Any, name: str = "time") -> np.ndarray:
+    """Convert one instant or an array of instants to UTC ``datetime64[ns]``.
+
+    Naive :class:`datetime.datetime` and ``datetime64`` values are UTC.
+    Returns a 1-D array (a scalar input gives length 1).
+    """
+    # Skyfield Time
+    if type(value).__name__ == "Time" and hasattr(value, "utc_datetime") and hasattr(value, "tt"):
+        return _skyfield_to_dt64(value)
+    # astropy Time
+    if type(value).__name__ == "Time" and hasattr(value, "isot") and hasattr(value, "scale"):
+        utc = value.utc
+        arr = np.atleast_1d(utc.to_value("datetime64"))
+        return arr.astype("datetime64[ns]")
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.datetime64):
+        return np.atleast_1d(value).astype("datetime64[ns]").ravel()
+    if isinstance(value, (str, _dt.datetime, _dt.date, np.datetime64)) or hasattr(value, "to_datetime64"):
+        return np.atleast_1d(_one_dt64(value, name))
+    if isinstance(value, Sequence) or isinstance(value, np.ndarray) or hasattr(value, "__iter__"):
+        items = list(value)
+        if not items:
+            raise OrbitlatError(f"{name} is empty; pass at least one instant.")
+        return np.array([_one_dt64(v, f"{name}[{k}]") for k, v in enumerate(items)], dtype="datetime64[ns]")
+    raise OrbitlatError(
+        f"{name}={value!r} ({type(value).__name__}) is not a time; pass an ISO string, datetime "
+        "(naive = UTC), numpy datetime64, astropy Time or Skyfield Time."
+    )
+
+
+def _one_dt64(value: Any, name: str) -> np.datetime64:
+    if hasattr(value, "to_datetime64") and not isinstance(value, np.datetime64):  # pandas Timestamp
+        if getattr(value, "tzinfo", None) is not None:
+            value = value.tz_convert("UTC").tz_localize(None)
+        return value.to_datetime64().astype("datetime64[ns]")
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        return np.datetime64(value, "ns")
+    if isinstance(value, _dt.date):
+        return np.datetime64(value, "ns")
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            raise OrbitlatError(f"{name} is NaT (not a time).")
+        return value.astype("datetime64[ns]")
+    if isinstance(value, str):
+        s = value.strip()
+        try:
+            parsed = _dt.datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise OrbitlatError(
+                f"{name}={value!r} is not an ISO 8601 time; write e.g. '2026-05-30T12:00:00Z' or "
+                "'2026-05-30 12:00'."
+            ) from None
+        return _one_dt64(parsed, name)
+    # single-element astropy / skyfield
+    return to_datetime64(value, name)[0]
+
+
+def _skyfield_to_dt64(t) -> np.ndarray:
+    # UTC via whole/fraction to keep sub-microsecond precision
+    jd_utc = np.atleast_1d(t.whole) - 2451545.0
+    frac = np.atleast_1d(t.tai_fraction - t._leap_seconds() / 86400.0)
+    jd_utc = np.broadcast_to(jd_utc, frac.shape)
+    ns = np.round((jd_utc * 86400.0) * _NS_PER_S).astype(np.int64) + np.round(frac * 86400.0 * _NS_PER_S).astype(np.int64)
+    return (_J2000_DT64 + ns.astype("timedelta64[ns]")).ravel()
+
+
+@dataclass(frozen=True, eq=False)
+class TimeGrid:
+    """A 1-D set of UTC instants with the derived quantities every layer needs.
+
+    Build with :meth:`span` or :meth:`at`, or :func:`to_timegrid` from anything.
+
+    Attributes
+    ----------
+    utc : ndarray of datetime64[ns]
+        The instants (UTC labels).
+    """
+
+    utc: np.ndarray
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        utc = np.asarray(self.utc).astype("datetime64[ns]").ravel()
+        if utc.size == 0:
+            raise OrbitlatError("a TimeGrid needs at least one instant; got none.")
+        if np.isnat(utc).any():
+            raise OrbitlatError("a TimeGrid contains NaT (not-a-time) values; remove them.")
+        object.__setattr__(self, "utc", utc)
+
+    # ---------------------------------------------------------------- builders
+    @classmethod
+    def span(cls, start: Any, duration: Any, step: Any) -> "TimeGrid":
+        """From ``start`` for ``duration`` every ``step``, both ends included.
+
+        The last instant is ``start + duration`` when the step divides the
+        duration, otherwise the last whole step before it.
+
+        >>> len(TimeGrid.span("2026-01-01", "1d", "60s"))
+        1441
+        """
+        start64 = to_datetime64(start, "start")
+        if start64.size != 1:
+            raise OrbitlatError(f"start must be one instant; got {start64.size}.")
+        dur_s = to_seconds(duration, "duration")
+        step_s = to_seconds(step, "step")
+        if step_s <= 0:
+            raise OrbitlatError(f"step must be positive; got {step!r} ({step_s} s).")
+        if dur_s < 0:
+            raise OrbitlatError(f"duration must be >= 0; got {duration!r} ({dur_s} s).")
+        n = int(np.floor(dur_s / step_s * (1 + 1e-12) + 1e-9)) + 1
+        if n > 50_000_000:
+            raise OrbitlatError(
+                f"{n} time steps ({duration!r} every {step!r}) is too many for one grid; "
+                "use a coarser step or stream the span in chunks (TimeGrid.chunks)."
+            )
+        offsets_ns = np.round(np.arange(n) * step_s * _NS_PER_S).astype(np.int64)
+        return cls(start64[0] + offsets_ns.astype("timedelta64[ns]"))
+
+    @classmethod
+    def at(cls, instants: Any) -> "TimeGrid":
+        """From explicit instants (any accepted time type, scalar or array)."""
+        return cls(to_datetime64(instants, "instants"))
+
+    # ---------------------------------------------------------------- basics
+    def __len__(self) -> int:
+        return self.utc.size
+
+    def __getitem__(self, key) -> "TimeGrid":
+        sub = self.utc[key]
+        return TimeGrid(np.atleast_1d(sub))
+
+    def __repr__(self) -> str:
+        if len(self) == 1:
+            return f"TimeGrid({self.utc[0]})"
+        return f"TimeGrid({self.utc[0]} .. {self.utc[-1]}, n={len(self)}, step≈{self.step_s:g} s)"
+
+    @property
+    def start(self) -> np.datetime64:
+        return self.utc[0]
+
+    @property
+    def step_s(self) -> float:
+        """Median step in seconds (0 for a single instant)."""
+        if len(self) < 2:
+            return 0.0
+        return float(np.median(np.diff(self.utc).astype(np.int64))) * 1e-9
+
+    @property
+    def seconds(self) -> np.ndarray:
+        """Seconds since the first instant, float64."""
+        c = self._cache
+        if "seconds" not in c:
+            c["seconds"] = (self.utc - self.utc[0]).astype(np.int64) * 1e-9
+        return c["seconds"]
+
+    def seconds_since(self, epoch: Any) -> np.ndarray:
+        """Seconds from ``epoch`` (an instant, or an array per satellite) to each instant.
+
+        With an array of ``n`` epochs the result has shape ``(time, n)``.
+        """
+        ep = to_datetime64(epoch, "epoch") if not (isinstance(epoch, np.ndarray) and epoch.dtype.kind == "M") else epoch.astype("datetime64[ns]")
+        d = (self.utc[:, None] - ep[None, :]).astype(np.int64) * 1e-9
+        return d[:, 0] if np.ndim(epoch) == 0 and not isinstance(epoch, np.ndarray) else d
+
+    def chunks(self, size: int):
+        """Yield consecutive sub-grids of at most ``size`` instants (for streaming)."""
+        if size < 1:
+            raise OrbitlatError(f"chunk size must be >= 1; got {size}.")
+        for k in range(0, len(self), size):
+            yield self[k : k + size]
+
+    # ---------------------------------------------------------------- derived
+    @property
+    def jd_utc(self) -> tuple[np.ndarray, np.ndarray]:
+        """UTC Julian date split as (whole, fraction), as python-sgp4 wants it."""
+        c = self._cache
+        if "jd_utc" not in c:
+            ns = (self.utc - _J2000_DT64).astype(np.int64)
+            days, rem = np.divmod(ns, 86400 * _NS_PER_S)
+            whole = 2451545.0 + days.astype(np.float64)
+            frac = rem.astype(np.float64) / (86400.0 * _NS_PER_S)
+            c["jd_utc"] = (whole, frac)
+        return c["jd_utc"]
+
+    @property
+    def skyfield(self):
+        """The same instants as a Skyfield ``Time`` (built-in timescale)."""
+        c = self._cache
+        if "skyfield" not in c:
+            ts = timescale()
+            ns = (self.utc - np.datetime64("1970-01-01T00:00:00", "ns")).astype(np.int64)
+            days, rem = np.divmod(ns, 86400 * _NS_PER_S)
+            dt = days.astype("datetime64[D]")
+            y = dt.astype("datetime64[Y]").astype(np.int64) + 1970
+            m = dt.astype("datetime64[M]").astype(np.int64) % 12 + 1
+            d = (dt - dt.astype("datetime64[M]")).astype(np.int64) + 1
+            sec = rem.astype(np.float64) * 1e-9
+            c["skyfield"] = ts.utc(y, m, d, 0, 0, sec)
+        return c["skyfield"]
+
+    @property
+    def gmst82_rad(self) -> np.ndarray:
+        """GMST (IAU 1982, AIAA 2006-6753) in radians: the TEME→ITRS z-rotation angle."""
+        c = self._cache
+        if "gmst82" not in c:
+            from skyfield.sgp4lib import theta_GMST1982
+
+            t = self.skyfield
+            theta, theta_dot = theta_GMST1982(np.atleast_1d(t.whole), np.atleast_1d(t.ut1_fraction))
+            c["gmst82"] = np.asarray(theta, dtype=np.float64)
+            c["gmst82_rate"] = np.asarray(theta_dot, dtype=np.float64) / 86400.0
+        return c["gmst82"]
+
+    @property
+    def gmst82_rate_rad_s(self) -> np.ndarray:
+        """Rate of :attr:`gmst82_rad`, rad/s."""
+        self.gmst82_rad
+        return self._cache["gmst82_rate"]
+
+    @property
+    def teme_to_gcrs(self) -> np.ndarray:
+        """Rotation matrices TEME→GCRS, shape ``(time, 3, 3)`` (Skyfield's TEME frame, transposed)."""
+        c = self._cache
+        if "teme_to_gcrs" not in c:
+            from skyfield.sgp4lib import TEME
+
+            R = np.asarray(TEME.rotation_at(self.skyfield))  # GCRS->TEME, (3,3,N) or (3,3)
+            if R.ndim == 2:
+                R = R[:, :, None]
+            c["teme_to_gcrs"] = np.ascontiguousarray(np.transpose(R, (2, 1, 0)))  # (N,3,3) transposed
+        return c["teme_to_gcrs"]
+
+    @property
+    def itrs_to_gcrs(self) -> np.ndarray:
+        """Rotation matrices ITRS→GCRS, shape ``(time, 3, 3)`` (Skyfield's ITRS frame, transposed)."""
+        c = self._cache
+        if "itrs_to_gcrs" not in c:
+            from skyfield.framelib import itrs
+
+            R = np.asarray(itrs.rotation_at(self.skyfield))
+            if R.ndim == 2:
+                R = R[:, :, None]
+            c["itrs_to_gcrs"] = np.ascontiguousarray(np.transpose(R, (2, 1, 0)))
+        return c["itrs_to_gcrs"]
+
+
+def to_timegrid(times: Any = None, *, start: Any = None, duration: Any = None, step: Any = None) -> TimeGrid:
+    """Make a :class:`TimeGrid` from explicit instants or from start/duration/step.
+
+    >>> to_timegrid(start="2026-05-30", duration="10min", step="5min").utc.size
+    3
+    """
+    if isinstance(times, TimeGrid):
+        return times
+    if times is not None:
+        if start is not None or duration is not None:
+            raise OrbitlatError("pass either explicit times or start/duration/step, not both.")
+        return TimeGrid.at(times)
+    if start is None or duration is None or step is None:
+        raise OrbitlatError(
+            "no times given: pass explicit instants, or all three of start=, duration= and step= "
+            "(e.g. start='2026-05-30', duration='1d', step='60s')."
+        )
+    return TimeGrid.span(start, duration, step)
