@@ -16,11 +16,23 @@ from importlib import import_module as _import_module
 __version__ = "0.1.0"
 
 from .errors import OrbitlatError, TLEError, OMMError, PropagationWarning, EpochWarning
-from .time import TimeGrid, to_timegrid
-from .constellation import Constellation
-from . import walker
+
+# Everything else loads on first use, so `import orbitlat` stays fast (< 1 s) and opens nothing.
+_lazy_attrs = {
+    "TimeGrid": (".time", "TimeGrid"),
+    "to_timegrid": (".time", "to_timegrid"),
+    "Constellation": (".constellation", "Constellation"),
+}
 
 _lazy = {
+    "time": ".time",
+    "constellation": ".constellation",
+    "walker": ".walker",
+    "sso": ".sso",
+    "cluster": ".cluster",
+    "engine": ".engine",
+    "cli": ".cli",
+    "constants": ".constants",
     "presets": ".presets",
     "io": ".io",
     "propagation": ".propagation",
@@ -40,6 +52,11 @@ _lazy = {
 
 
 def __getattr__(name: str):
+    if name in _lazy_attrs:
+        mod, attr = _lazy_attrs[name]
+        value = getattr(_import_module(mod, __name__), attr)
+        globals()[name] = value
+        return value
     if name in _lazy:
         mod = _import_module(_lazy[name], __name__)
         globals()[name] = mod
@@ -48,10 +65,10 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_lazy))
+    return sorted(set(globals()) | set(_lazy) | set(_lazy_attrs))
 
 
 __all__ = [
     "OrbitlatError", "TLEError", "OMMError", "PropagationWarning", "EpochWarning",
-    "TimeGrid", "to_timegrid", "Constellation", "walker", *_lazy,
+    *_lazy_attrs, *_lazy,
 ]

@@ -296,15 +296,28 @@ def _designed_teme_elements(c: Constellation, idx: np.ndarray) -> dict[str, np.n
 
 
 def _sgp4init(row, el: dict) -> Any:
+    """sgp4init a designed satellite so that SGP4's Brouwer mean motion equals orbitlat's.
+
+    sgp4init takes a *Kozai* mean motion and un-Kozais it internally; we iterate so
+    that the resulting ``no_unkozai`` equals the two-body mean motion of ``a_km`` with
+    orbitlat's GM, which makes the sgp4 and kepler-j2 backends agree on the along-track
+    phase of designed satellites (to the short-period terms).
+    """
     from sgp4.api import WGS72, Satrec
 
-    s = Satrec()
     epoch = np.datetime64(row["epoch"], "ns")
     days = (epoch - np.datetime64("1949-12-31T00:00:00", "ns")).astype(np.int64) * 1e-9 / 86400.0
-    n_rad_min = math.sqrt(MU_EARTH_KM3_S2 / el["a_km"] ** 3) * 60.0
-    s.sgp4init(WGS72, "i", int(row["norad_id"]) % 100000, days, float(row["bstar"]), 0.0, 0.0,
-               float(el["ecc"]), float(el["argp_rad"]), float(el["inc_rad"]), float(el["mean_anomaly_rad"]),
-               n_rad_min, float(el["raan_rad"]))
+    n_target = math.sqrt(MU_EARTH_KM3_S2 / el["a_km"] ** 3) * 60.0  # rad/min
+    n_kozai = n_target
+    args = (float(row["bstar"]), 0.0, 0.0, float(el["ecc"]), float(el["argp_rad"]), float(el["inc_rad"]),
+            float(el["mean_anomaly_rad"]))
+    for _ in range(4):
+        s = Satrec()
+        s.sgp4init(WGS72, "i", int(row["norad_id"]) % 100000, days, *args, n_kozai, float(el["raan_rad"]))
+        no_unkozai = s.xke / s.a**1.5  # sgp4: a = (xke / no_unkozai)^(2/3), Earth radii
+        if abs(no_unkozai - n_target) < 1e-15:
+            break
+        n_kozai *= n_target / no_unkozai
     return s
 
 
@@ -517,15 +530,28 @@ def _kepler_j2_block(el: dict, rates, dt: np.ndarray, want_vel: bool):
     return pos, vel
 
 
+def _phasor(theta0: np.ndarray, rate: np.ndarray, step_s: float, n_inner: int):
+    """cos/sin tables for angles linear in time on a uniform grid.
+
+    ``θ(k) = θ0 + rate·k·Δ``: with ``k = b·B + j`` the angle factors into a per-block part and an
+    inner part, ``e^{iθ} = e^{i(θ0 + rate·bBΔ)} · e^{i·rate·jΔ}``, so a block of B steps costs B + 1
+    trig evaluations per satellite-angle instead of B (the inner table is shared by every block).
+    Rounding error is that of one complex product (~1e-16 rad).
+    """
+    j = np.arange(n_inner, dtype=np.float64)[:, None] * step_s
+    arg = rate[None, :] * j
+    return np.cos(arg), np.sin(arg)
+
+
 def _propagate_kepler_j2(c: Constellation, tg: TimeGrid, frame: str, want_vel: bool, *, j2: bool = True,
-                         workers: int | None = None, time_chunk: int = 32):
+                         workers: int | None = None, time_chunk: int = 8):
     el = c.element_arrays()
     rates = kepler_j2_rates(el["a_km"], el["ecc"], el["inc_rad"], j2=j2)
+    raan_dot, argp_dot, m_dot = rates
     n_t, n_s = len(tg), c.size
     pos = np.empty((n_t, n_s, 3))
     vel = np.empty((n_t, n_s, 3)) if want_vel else None
     epoch = el["epoch"]
-    same_epoch = bool(np.all(epoch == epoch[0]))
     if frame == "ITRS":
         Mrot = np.transpose(tg.itrs_to_gcrs, (0, 2, 1))  # GCRS -> ITRS
     elif frame == "TEME":
@@ -533,27 +559,64 @@ def _propagate_kepler_j2(c: Constellation, tg: TimeGrid, frame: str, want_vel: b
     else:
         Mrot = None
     t_sec = tg.seconds
-    ep_off = ((tg.utc[0] - epoch).astype(np.int64) * 1e-9)  # (s,) seconds from each epoch to grid start
+    ep_off = (tg.utc[0] - epoch).astype(np.int64) * 1e-9  # (s,) seconds from each epoch to grid start
+
+    diffs = np.diff(tg.utc.astype(np.int64))
+    uniform = n_t > 1 and bool(np.all(diffs == diffs[0]))
+    circular = not np.any(el["ecc"])
+    fast = uniform and circular
+    if fast:
+        step_s = diffs[0] / 1e9
+        B = time_chunk
+        u_rate = argp_dot + m_dot
+        inner_O = _phasor(None, raan_dot, step_s, B)
+        inner_u = _phasor(None, u_rate, step_s, B)
+        O0 = el["raan_rad"] + raan_dot * ep_off
+        u0 = el["argp_rad"] + el["mean_anomaly_rad"] + u_rate * ep_off
+        ci, si = np.cos(el["inc_rad"]), np.sin(el["inc_rad"])
+        a = el["a_km"]
+        a_ci, a_si = a * ci, a * si
+        a_udot = a * u_rate
 
     def block(t0: int, t1: int):
-        dt = t_sec[t0:t1, None] + (ep_off[0] if same_epoch else ep_off[None, :])
-        if same_epoch:
-            dt = np.broadcast_to(dt, (t1 - t0, n_s))
-        p, v = _kepler_j2_block(el, rates, dt, want_vel)
-        if Mrot is None:
-            pos[t0:t1] = p
+        if fast:
+            m = t1 - t0
+            tb = t0 * step_s
+            bo, bu = O0 + raan_dot * tb, u0 + u_rate * tb
+            cbo, sbo, cbu, sbu = np.cos(bo), np.sin(bo), np.cos(bu), np.sin(bu)
+            ico, iso = inner_O[0][:m], inner_O[1][:m]
+            icu, isu = inner_u[0][:m], inner_u[1][:m]
+            cO = cbo * ico - sbo * iso
+            sO = sbo * ico + cbo * iso
+            cu = cbu * icu - sbu * isu
+            su = sbu * icu + cbu * isu
+            acu = a * cu
+            cis = a_ci * su
+            comps = [cO * acu - sO * cis, sO * acu + cO * cis, a_si * su]
             if want_vel:
-                vel[t0:t1] = v
-            return
-        M = Mrot[t0:t1]
-        pr = _rot_apply(M, p)
-        pos[t0:t1] = pr
-        if want_vel:
-            vr = _rot_apply(M, v)
-            if frame == "ITRS":  # v_itrs = R v − ω×r_itrs
-                vr[..., 0] += _ANGVEL * pr[..., 1]
-                vr[..., 1] -= _ANGVEL * pr[..., 0]
-            vel[t0:t1] = vr
+                # v = a·u̇·Ŝ + Ω̇ ẑ×r ;  Ŝ = (−cO su − sO cu ci, −sO su + cO cu ci, cu si)
+                asu = a_udot * su
+                aci_cu = (a_udot * ci) * cu
+                vcomps = [-cO * asu - sO * aci_cu - raan_dot * comps[1],
+                          -sO * asu + cO * aci_cu + raan_dot * comps[0],
+                          (a_udot * si) * cu]
+        else:
+            dt = t_sec[t0:t1, None] + ep_off[None, :]
+            p, v = _kepler_j2_block(el, rates, dt, want_vel)
+            comps = [p[..., 0], p[..., 1], p[..., 2]]
+            vcomps = [v[..., 0], v[..., 1], v[..., 2]] if want_vel else None
+        if Mrot is not None:
+            M = Mrot[t0:t1]
+            comps = _rot_soa(M, comps)
+            if want_vel:
+                vcomps = _rot_soa(M, vcomps)
+                if frame == "ITRS":  # v_itrs = R v − ω×r_itrs
+                    vcomps[0] += _ANGVEL * comps[1]
+                    vcomps[1] -= _ANGVEL * comps[0]
+        for k in range(3):
+            pos[t0:t1, :, k] = comps[k]
+            if want_vel:
+                vel[t0:t1, :, k] = vcomps[k]
 
     chunks = [(t0, min(n_t, t0 + time_chunk)) for t0 in range(0, n_t, time_chunk)]
     n_workers = _cpu_count() if workers is None else max(1, int(workers))
@@ -566,6 +629,14 @@ def _propagate_kepler_j2(c: Constellation, tg: TimeGrid, frame: str, want_vel: b
         for t0, t1 in chunks:
             block(t0, t1)
     return pos, vel
+
+
+def _rot_soa(M: np.ndarray, comps: list) -> list:
+    """Apply per-time matrices M (t,3,3) to vectors given as three (t,s) component arrays."""
+    x, y, z = comps
+    return [M[:, 0, 0, None] * x + M[:, 0, 1, None] * y + M[:, 0, 2, None] * z,
+            M[:, 1, 0, None] * x + M[:, 1, 1, None] * y + M[:, 1, 2, None] * z,
+            M[:, 2, 0, None] * x + M[:, 2, 1, None] * y + M[:, 2, 2, None] * z]
 
 
 # ---------------------------------------------------------------------------

@@ -66,12 +66,12 @@ def to_seconds(value: Any, name: str = "duration") -> float:
     """
     if isinstance(value, bool):
         raise OrbitlatError(f"{name}={value!r} is a bool; pass a duration such as 60, '60s' or '1d'.")
+    if isinstance(value, np.timedelta64):  # before np.integer: timedelta64 subclasses it
+        return float(value / np.timedelta64(1, "ns")) / 1e9
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)
     if isinstance(value, _dt.timedelta):
         return value.total_seconds()
-    if isinstance(value, np.timedelta64):
-        return float(value / np.timedelta64(1, "ns")) * 1e-9
     if hasattr(value, "unit") and hasattr(value, "to_value"):  # astropy Quantity
         try:
             return float(value.to_value("s"))
@@ -244,14 +244,14 @@ class TimeGrid:
         """Median step in seconds (0 for a single instant)."""
         if len(self) < 2:
             return 0.0
-        return float(np.median(np.diff(self.utc).astype(np.int64))) * 1e-9
+        return float(np.median(np.diff(self.utc).astype(np.int64))) / 1e9
 
     @property
     def seconds(self) -> np.ndarray:
         """Seconds since the first instant, float64."""
         c = self._cache
         if "seconds" not in c:
-            c["seconds"] = (self.utc - self.utc[0]).astype(np.int64) * 1e-9
+            c["seconds"] = (self.utc - self.utc[0]).astype(np.int64) / 1e9
         return c["seconds"]
 
     def seconds_since(self, epoch: Any) -> np.ndarray:
