@@ -6,7 +6,7 @@ coverage, latency). Columns:
 
 ==================  =========================================================
 ``name``            satellite name
-``norad_id``        catalog number (designed satellites get 900000 + index)
+``norad_id``        catalog number (designed satellites get DESIGNED_ID_BASE + index)
 ``shell``           shell label (e.g. ``"550/53.0"`` or a preset's label)
 ``plane``, ``slot``  orbital plane and slot within the plane (-1 if unknown)
 ``epoch``           element epoch, UTC ``datetime64[ns]``
@@ -35,7 +35,11 @@ import pandas as pd
 from .constants import MU_EARTH_KM3_S2, WGS84_A_KM
 from .errors import OrbitlatError
 
-__all__ = ["Constellation", "DEFAULT_EPOCH", "ELEMENT_COLUMNS", "mean_motion_rev_day", "semi_major_axis_km"]
+__all__ = ["Constellation", "DEFAULT_EPOCH", "DESIGNED_ID_BASE", "ELEMENT_COLUMNS", "mean_motion_rev_day", "semi_major_axis_km"]
+
+#: Catalog numbers of designed satellites start here: high in the Alpha-5 range (TLEs hold up to
+#: 339,999), far above today's catalog, leaving room for 70,000 designed satellites.
+DESIGNED_ID_BASE = 270000
 
 #: Default epoch of designed constellations (UTC).
 DEFAULT_EPOCH = np.datetime64("2026-01-01T00:00:00", "ns")
@@ -183,7 +187,7 @@ class Constellation:
                 raise OrbitlatError(f"concat takes Constellation objects; got {type(p).__name__}.")
         table = pd.concat([p.table for p in parts], ignore_index=True)
         designed = ~(table["line1"].notna() & (table["line1"].astype(str) != "None"))
-        table.loc[designed, "norad_id"] = 900000 + np.flatnonzero(designed.to_numpy())
+        table.loc[designed, "norad_id"] = DESIGNED_ID_BASE + np.flatnonzero(designed.to_numpy())
         dup = table["norad_id"].duplicated(keep=False)
         if dup.any():
             ids = sorted(set(table.loc[dup, "norad_id"].tolist()))[:10]
@@ -277,7 +281,7 @@ class Constellation:
             shell_arr = np.asarray(shell, dtype=str)
         table = pd.DataFrame({
             "name": list(names),
-            "norad_id": 900000 + np.arange(n),
+            "norad_id": DESIGNED_ID_BASE + np.arange(n),
             "shell": shell_arr,
             "plane": plane_a.astype(np.int64),
             "slot": slot_a.astype(np.int64),
@@ -366,24 +370,38 @@ class Constellation:
         return io.write_tle(self.tle_table(), path)
 
     def tle_table(self) -> pd.DataFrame:
-        """name/line1/line2 for every satellite; designed ones get TLEs made from their elements."""
+        """name/line1/line2 for every satellite; designed ones get TLEs made from their elements.
+
+        A designed satellite's TLE holds exactly what the sgp4 backend propagates: its GCRS mean
+        elements rotated into TEME of its epoch, and the Kozai mean motion whose un-Kozai'd value is
+        the satellite's mean motion (see :func:`orbitlat.propagation._sgp4init`), so propagating the
+        exported TLE reproduces ``propagate(backend="sgp4")`` to TLE rounding.
+        """
         from . import io
+        from .propagation import _satrecs
 
         t = self.table.copy()
         missing = ~self.is_catalog
         if missing.any():
-            sub = t[missing]
+            if (t.loc[missing, "norad_id"] > 339999).any():
+                raise OrbitlatError(
+                    "catalog numbers above 339,999 cannot be written to a TLE (Alpha-5 limit); renumber "
+                    "the satellites (table['norad_id']) before exporting."
+                )
+            recs = _satrecs(self)
+            idx = np.flatnonzero(missing)
+            rad = 180.0 / np.pi
             made = io.make_tle_records(pd.DataFrame({
-                "name": sub["name"],
-                "norad_id": sub["norad_id"],
-                "epoch": sub["epoch"],
-                "mean_motion_rev_day": mean_motion_rev_day(sub["a_km"].to_numpy()),
-                "ecc": sub["ecc"],
-                "inc_deg": sub["inc_deg"],
-                "raan_deg": sub["raan_deg"],
-                "argp_deg": sub["argp_deg"],
-                "mean_anomaly_deg": sub["mean_anomaly_deg"],
-                "bstar": sub["bstar"],
+                "name": t["name"].to_numpy()[idx],
+                "norad_id": t["norad_id"].to_numpy()[idx],
+                "epoch": t["epoch"].to_numpy()[idx],
+                "mean_motion_rev_day": [recs[k].no_kozai * 1440.0 / (2 * np.pi) for k in idx],
+                "ecc": [recs[k].ecco for k in idx],
+                "inc_deg": [recs[k].inclo * rad for k in idx],
+                "raan_deg": [np.mod(recs[k].nodeo * rad, 360.0) for k in idx],
+                "argp_deg": [np.mod(recs[k].argpo * rad, 360.0) for k in idx],
+                "mean_anomaly_deg": [np.mod(recs[k].mo * rad, 360.0) for k in idx],
+                "bstar": t["bstar"].to_numpy()[idx],
             }))
             t.loc[missing, "line1"] = made["line1"].to_numpy()
             t.loc[missing, "line2"] = made["line2"].to_numpy()
@@ -403,7 +421,7 @@ def _default_column(col: str, n: int):
     if col in ("plane", "slot"):
         return -1
     if col == "norad_id":
-        return 900000 + np.arange(n)
+        return DESIGNED_ID_BASE + np.arange(n)
     if col in ("line1", "line2"):
         return None
     if col == "bstar":
