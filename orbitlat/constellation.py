@@ -407,6 +407,12 @@ class Constellation:
             t.loc[missing, "line2"] = made["line2"].to_numpy()
         return t[["name", "line1", "line2", "norad_id"]]
 
+    def infer_shells(self, **kwargs) -> "Constellation":
+        """Group a catalog into shells, planes and slots; see :func:`orbitlat.inference.infer_shells`."""
+        from .inference import infer_shells
+
+        return infer_shells(self, **kwargs)
+
     # ------------------------------------------------------------ propagation
     def propagate(self, times=None, *, start=None, duration=None, step=None, backend: str = "auto",
                   frame: str = "ITRS", **kwargs):
