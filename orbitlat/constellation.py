@@ -358,7 +358,8 @@ class Constellation:
         return from_orbits(orbits, names=names, name=name)
 
     def to_boinor(self, index: int = 0):
-        """A boinor ``Orbit`` for satellite ``index`` (osculating = mean elements, GCRS)."""
+        """A boinor ``Orbit`` for satellite ``index`` (GCRS): designed satellites from their elements, TLE
+        satellites from their SGP4 state at the TLE epoch; see :func:`orbitlat.interop.to_orbit`."""
         from .interop import to_orbit
 
         return to_orbit(self, index)

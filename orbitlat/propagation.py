@@ -420,18 +420,28 @@ def kepler_j2_rates(a_km, ecc, inc_rad, *, j2: bool = True):
     return raan_dot, argp_dot, m_dot
 
 
-def _solve_kepler(M: np.ndarray, e: np.ndarray, tol: float = 1e-14, max_iter: int = 30) -> np.ndarray:
-    """Eccentric anomaly from mean anomaly (Newton, vectorized; e < 1)."""
-    E = M + e * np.sin(M) if np.any(e) else M.copy()
+def _solve_kepler(M: np.ndarray, e: np.ndarray, tol: float = 1e-14, max_iter: int = 50) -> np.ndarray:
+    """Eccentric anomaly from mean anomaly (Newton, vectorized; 0 <= e < 1).
+
+    Newton starts at E0 = M + e·sin M, or at π for e > 0.8, where it converges for every M in
+    [0, 2π) (Danby; the M + e·sin M start diverges near perigee for e >~ 0.994). M is reduced to
+    [0, 2π) and the revolutions added back. Raises if the residual stays above 1e-12.
+    """
+    M = np.asarray(M, dtype=np.float64)
+    e = np.broadcast_to(np.asarray(e, dtype=np.float64), M.shape)
     if not np.any(e):
-        return E
+        return M.copy()
+    Mr = np.mod(M, 2 * np.pi)
+    E = np.where(e > 0.8, np.pi, Mr + e * np.sin(Mr))
     for _ in range(max_iter):
-        f = E - e * np.sin(E) - M
-        d = f / (1 - e * np.cos(E))
-        E -= d
+        d = (E - e * np.sin(E) - Mr) / (1 - e * np.cos(E))
+        E = E - d
         if np.max(np.abs(d)) < tol:
             break
-    return E
+    res = float(np.max(np.abs(E - e * np.sin(E) - Mr))) if E.size else 0.0
+    if res > 1e-12:
+        raise OrbitlatError(f"Kepler's equation did not converge (residual {res:.1e}; e up to {float(np.max(e))}).")
+    return E + (M - Mr)
 
 
 def _elements_to_rv(a, e, i, raan, argp, M):
