@@ -554,11 +554,13 @@ def _phasor(theta0: np.ndarray, rate: np.ndarray, step_s: float, n_inner: int):
 
 
 def _propagate_kepler_j2(c: Constellation, tg: TimeGrid, frame: str, want_vel: bool, *, j2: bool = True,
-                         workers: int | None = None, time_chunk: int = 8):
+                         workers: int | None = None, time_chunk: int | None = None):
     el = c.element_arrays()
     rates = kepler_j2_rates(el["a_km"], el["ecc"], el["inc_rad"], j2=j2)
     raan_dot, argp_dot, m_dot = rates
     n_t, n_s = len(tg), c.size
+    if time_chunk is None:  # blocks of ~32k samples: temporaries stay in L2 cache, few Python calls
+        time_chunk = max(8, 32768 // max(n_s, 1))
     pos = np.empty((n_t, n_s, 3))
     vel = np.empty((n_t, n_s, 3)) if want_vel else None
     epoch = el["epoch"]
