@@ -1,0 +1,229 @@
+"""The HTML report (`orbitlat report --quick`, built once for the module): self-contained page, every
+figure referenced and non-blank, conclusions that quote the computed numbers, results checked against
+physical bounds and REFERENCES.md, and a headless-Chromium render showing the images."""
+from __future__ import annotations
+
+import html.parser
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class _Refs(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.img: list[str] = []
+        self.external: list[str] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.add(tag)
+        if tag == "img":
+            self.img.append(a.get("src", ""))
+        for key in ("src", "href"):
+            v = a.get(key) or ""
+            if tag in ("img", "script", "link", "iframe", "source", "embed", "object") and re.match(r"^(https?:)?//", v):
+                self.external.append(v)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """Build the quick report once, through the CLI, with progress forced (as in a CI log)."""
+    typer = pytest.importorskip("typer", reason="the CLI needs the cli extra: pip install 'orbitlat[cli]'")  # noqa: F841
+    from typer.testing import CliRunner
+
+    from orbitlat.cli import app
+
+    out = tmp_path_factory.mktemp("report")
+    res = CliRunner().invoke(app, ["report", "--quick", "--out", str(out), "--progress"])
+    assert res.exit_code == 0, (res.stdout, res.stderr, res.exception)
+    return out, res
+
+
+def test_progress_and_output(report):
+    out, res = report
+    assert f"wrote {out / 'index.html'}" in res.stdout
+    assert "report:" in res.stderr and "10/10" in res.stderr  # the rich bar, stage by stage, finished
+
+
+def test_index_references_every_png_and_nothing_external(report):
+    out, _ = report
+    page = (out / "index.html").read_text(encoding="utf-8")
+    p = _Refs()
+    p.feed(page)
+    pngs = sorted(x.name for x in out.glob("*.png"))
+    assert len(pngs) >= 9
+    assert sorted(p.img) == pngs, "every PNG written is shown, and every image shown exists"
+    assert all(not s.startswith("/") and "/" not in s for s in p.img), "relative paths next to index.html"
+    assert not p.external and "script" not in p.tags and "link" not in p.tags  # offline, no CDN, inline CSS
+    assert "<style>" in page
+    for section in ("Conclusions", "Coverage", "Latency", "Sunlight", "Provenance", "Choices made"):
+        assert section in page
+
+
+def test_pngs_are_not_blank(report):
+    from matplotlib.image import imread
+
+    out, _ = report
+    for f in out.glob("*.png"):
+        img = imread(f)[..., :3]
+        assert img.shape[0] > 200 and img.shape[1] > 400, f.name
+        # a figure is mostly white; a drawn one has at least 2% of its pixels clearly non-white and
+        # several distinct colours (a blank or single-colour canvas fails both)
+        nonwhite = (img.min(axis=-1) < 0.9).mean()
+        q = (img * 255).astype(np.uint32)
+        colours = len(np.unique(q[..., 0] << 16 | q[..., 1] << 8 | q[..., 2]))
+        assert nonwhite > 0.02 and colours > 20, (f.name, nonwhite, colours)
+
+
+def test_conclusions_quote_the_computed_numbers(report):
+    out, _ = report
+    n = json.loads((out / "numbers.json").read_text())
+    concl = " ".join(n["conclusions"])
+    page = (out / "index.html").read_text(encoding="utf-8")
+    lat = n["latency"]
+    for key in ("fiber to Stargate", "ISL to Stargate", "orbital DC (relays)"):
+        assert f"{lat[key]['p50 (ms)']:.1f} ms" in concl, key
+    assert f"{100 * lat['share_odc_beats_isl']:.1f} %" in concl
+    assert f"{100 * n['sunlight']['sunlit_fraction']:.2f} %" in concl
+    # the page shows the same sentences (HTML-escaped)
+    import html as _html
+
+    for s in n["conclusions"]:
+        assert _html.escape(s) in page
+
+
+def test_tables_agree_with_physics_and_references(report):
+    out, _ = report
+    n = json.loads((out / "numbers.json").read_text())
+    per_user = pd.read_csv(out / "latency_per_user.csv")
+    from orbitlat.sites import GroundSites
+
+    users = GroundSites.cities(top=len(per_user))
+    assert per_user.city.tolist() == users.names.tolist()
+    # nothing beats light in vacuum along the great circle (c = 299,792.458 km/s, R = 6371.0088 km)
+    lat1, lon1 = np.radians(users.lat_deg), np.radians(users.lon_deg)
+    lat2, lon2 = np.radians(32.507), np.radians(-99.778)
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    bound = 2 * 2 * 6371.0088 * np.arcsin(np.sqrt(a)) / 299792.458 * 1000
+    assert np.all(per_user["ISL to Stargate p50 (ms)"] >= bound)
+    # the fiber column is the closed-form model: 2 d s / (c / 1.468) + overhead (orbitlat.fiber docs)
+    from orbitlat.fiber import DEFAULT_OVERHEAD_MS, DEFAULT_STRETCH
+
+    d_km = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+    fib = 2 * d_km * DEFAULT_STRETCH / (299792.458 / 1.468) * 1000 + DEFAULT_OVERHEAD_MS
+    np.testing.assert_allclose(per_user["fiber to Stargate p50 (ms)"], fib, rtol=1e-9)
+    # the orbital data centre flies at 650 km: every round trip is at least 2 x 650 km at c
+    assert per_user["orbital DC (relays) p50 (ms)"].min() > 2 * 650 / 299792.458 * 1000
+    # REFERENCES.md: a dawn-dusk SSO has one eclipse season, around the June solstice
+    seasons = n["sunlight"]["seasons"]
+    assert len(seasons) == 1 and seasons[0]["first_day"] < "2026-06-21" < seasons[0]["last_day"]
+    assert 0.9 < n["sunlight"]["sunlit_fraction"] < 1.0
+    # Kuiper's highest shell is inclined 51.9°: it cannot cover the poles, Starlink's polar shells do
+    cov = n["coverage"]
+    assert cov["kuiper"]["area always covered"] < 0.95 and cov["starlink_gen1"]["area always covered"] > 0.999
+    assert cov["kuiper"]["continuous up to latitude (°)"] < 70
+
+
+def test_build_report_rejects_bad_settings(tmp_path):
+    from orbitlat.errors import OrbitlatError
+    from orbitlat.report import build_report
+
+    with pytest.raises(OrbitlatError, match="unknown report setting"):
+        build_report(tmp_path, quick=True, colour="red")
+    with pytest.raises(OrbitlatError, match="unknown preset"):
+        build_report(tmp_path, quick=True, constellations=("starlink_gen1", "nosuch"))
+    with pytest.raises(OrbitlatError, match="users=1"):
+        build_report(tmp_path, quick=True, users=1)
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    with pytest.raises(OrbitlatError, match="not a folder"):
+        build_report(f, quick=True)
+
+
+# ---------------------------------------------------------------------------
+# headless Chromium: the page renders with its images
+# ---------------------------------------------------------------------------
+def _chromium(args: list[str], tmp: Path, timeout: float = 90.0) -> subprocess.CompletedProcess:
+    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp / 'profile'}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "HOME": str(tmp)})
+
+
+@pytest.fixture()
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium (Debian: apt-get install -y chromium); "
+                    "the render test needs it")
+    return CHROMIUM
+
+
+def test_chromium_decodes_every_image(report, chromium, tmp_path):
+    """Load a copy of the page with a small script that writes each image's decoded size into the DOM,
+    and dump the DOM: every image must have been loaded and decoded (naturalWidth > 0)."""
+    out, _ = report
+    page = (out / "index.html").read_text(encoding="utf-8")
+    probe = ("<script>window.addEventListener('load',function(){var r=[];for(var i of document.images)"
+             "{r.push(i.getAttribute('src')+'='+i.naturalWidth+'x'+i.naturalHeight+':'+i.complete)}"
+             "var p=document.createElement('pre');p.id='imgprobe';p.textContent=r.join('\\n');"
+             "document.body.appendChild(p)});</script>")
+    site = tmp_path / "site"
+    shutil.copytree(out, site)
+    (site / "probe.html").write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    res = _chromium(["--virtual-time-budget=15000", "--dump-dom", (site / "probe.html").as_uri()], tmp_path)
+    m = re.search(r"<pre id=\"imgprobe\">(.*?)</pre>", res.stdout, re.S)
+    assert m, f"no probe output; stderr: {res.stderr[-2000:]}"
+    rows = [x for x in m.group(1).strip().splitlines() if x]
+    assert len(rows) == len(list(out.glob("*.png")))
+    for row in rows:
+        src, rest = row.split("=")
+        size, complete = rest.split(":")
+        w, h = (int(v) for v in size.split("x"))
+        assert complete == "true" and w > 400 and h > 200, row
+
+
+def test_chromium_screenshot_shows_the_images(report, chromium, tmp_path):
+    """Screenshot the page, and the same page with every figure replaced by a white PNG of the same
+    size (same layout): the difference in non-white pixels is what the rendered figures draw."""
+    from matplotlib.image import imread, imsave
+
+    out, _ = report
+    page = (out / "index.html").read_text(encoding="utf-8")
+    site = tmp_path / "site"
+    shutil.copytree(out, site)
+    blank = tmp_path / "blank"
+    blank.mkdir()
+    for f in out.glob("*.png"):
+        h, w = imread(f).shape[:2]
+        imsave(blank / f.name, np.ones((h, w, 3)))
+    shutil.copytree(blank, site / "blank")
+    (site / "blank.html").write_text(re.sub(r"src='([^']+\.png)'", r"src='blank/\1'", page), encoding="utf-8")
+    shots = {}
+    for name in ("index.html", "blank.html"):
+        png = tmp_path / f"{name}.png"
+        res = _chromium([f"--screenshot={png}", "--window-size=1200,3000", "--hide-scrollbars",
+                         "--virtual-time-budget=15000", (site / name).as_uri()], tmp_path)
+        assert png.exists(), res.stderr[-2000:]
+        img = imread(png)[..., :3]
+        assert img.shape[:2] == (3000, 1200)
+        shots[name] = img
+    nonwhite = {k: (v.min(axis=-1) < 0.9).mean() for k, v in shots.items()}
+    # the same layout: text and tables are identical, so the pages differ only inside the figures; the
+    # first 3000 px hold a coverage map and the top of the next (measured: +4 % of the screenshot's
+    # pixels are non-white with the figures; a blank or unloaded figure adds nothing)
+    assert nonwhite["index.html"] > nonwhite["blank.html"] + 0.02, nonwhite
+    differs = np.abs(shots["index.html"] - shots["blank.html"]).max(axis=-1) > 0.1
+    rows = np.nonzero(differs.any(axis=1))[0]
+    assert rows.size > 300, "the figures occupy hundreds of rows of the screenshot"
