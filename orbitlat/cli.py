@@ -812,7 +812,7 @@ if typer is not None:
         Compares Starlink Gen1, Kuiper and OneWeb coverage; users' round-trip times to Stargate
         (Abilene TX) over fiber, bent pipe and ISLs, and to a Suncatcher-like orbital data centre
         through relays; the orbital data centre's sunlight over the year; conclusions from the numbers.
-        The full run takes about 1-2 minutes on 2 cores; --quick well under a minute.
+        The full run takes about 20-30 s on a quiet 2-core machine (well within 5 minutes); --quick a few seconds.
         """
         from .report import build_report
         from .sites import GroundSites

@@ -380,7 +380,8 @@ def _cpu_count() -> int:
 def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = None, step: Any = None,
              times: Any = None, min_elevation_deg: float = 10.0, k: int = 2, mode: str = "fast",
              chunk_steps: int | None = None, keep_series: bool = False, backend: str = "auto",
-             workers: int | None = None, earth_radius_km: float = WGS84_A_KM) -> CoverageResult:
+             workers: int | None = None, earth_radius_km: float = WGS84_A_KM, scheduler: Any = None,
+             time_chunk: int | None = None, point_chunk: int | None = None, retries: int = 2) -> CoverageResult:
     """Coverage figures of merit of a constellation over a grid and a time span.
 
     Parameters
@@ -411,12 +412,34 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
         Threads for the kernel (default: all cores).
     earth_radius_km : float
         Sphere radius of the fast mode.
+    scheduler : None, str, distributed.Client or cluster
+        Run on Dask (:func:`orbitlat.parallel.coverage`): ``"threads"``,
+        ``"processes"``, a ``distributed.Client``, a cluster, or an address such as
+        ``"tcp://host:8786"``. ``None`` runs here in one process, unless an
+        :func:`orbitlat.parallel.using` block sets a scheduler. The result is the
+        same (see ``docs/scaling.md``).
+    time_chunk, point_chunk, retries
+        Task sizes and retries on Dask (see :func:`orbitlat.parallel.coverage`);
+        giving a chunk size also selects the Dask path.
 
     Returns
     -------
     CoverageResult
     """
     import time as _time
+
+    from . import parallel as _parallel
+
+    if scheduler is not None or time_chunk is not None or point_chunk is not None \
+            or _parallel._CURRENT.get() is not None:
+        if isinstance(constellation, xr.Dataset):
+            raise OrbitlatError("coverage on a Dask scheduler takes a Constellation (tasks propagate their own "
+                                "chunks), not a propagated ephemeris; pass the constellation, or scheduler=None.")
+        return _parallel.coverage(constellation, grid, start=start, duration=duration, step=step, times=times,
+                                  min_elevation_deg=min_elevation_deg, k=k, mode=mode, chunk_steps=chunk_steps,
+                                  keep_series=keep_series, backend=backend, earth_radius_km=earth_radius_km,
+                                  scheduler=scheduler, time_chunk=time_chunk, point_chunk=point_chunk,
+                                  retries=retries)
 
     from .constellation import Constellation
     from .propagation import propagate

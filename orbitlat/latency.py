@@ -360,6 +360,15 @@ class LatencyResult:
     def rtt_ms(self) -> xr.DataArray:
         return self.rtt["rtt_ms"]
 
+    def __repr__(self) -> str:
+        sz = self.rtt.sizes
+        g = self.summary("global") if sz.get("time", 0) and sz.get("src", 0) else None
+        p50 = "" if g is None or g.empty else \
+            "; global p50 " + ", ".join(f"{float(v):.1f}" for v in g["p50"].to_numpy()) + " ms"
+        return (f"<LatencyResult {self.attrs.get('constellation', '?')}: {sz.get('src', 0)} sources x "
+                f"{sz.get('dst', 0)} destinations x {sz.get('time', 0)} steps{p50}; {len(self.paths)} path rows, "
+                f"{len(self.unreachable)} unreachable samples>")
+
     def _weights(self) -> np.ndarray:
         if "population" in self.rtt.coords:
             p = self.rtt["population"].to_numpy().astype(float)
@@ -794,6 +803,11 @@ def _unique_labels(sites, names=None) -> np.ndarray:
     return out.astype(str)
 
 
+def _path_key(p) -> str:
+    """A comparable key for a path cell: '' for no path (None or NaN alike), else the node tuple."""
+    return str(tuple(int(x) for x in p)) if isinstance(p, (tuple, list, np.ndarray)) else ""
+
+
 def _route_block(k: int):
     job = _PAR_JOB
     res = route(job["network"], job["sources"], job["destinations"], times=job["blocks"][k], workers=1, **job["kw"])
@@ -830,8 +844,8 @@ def _route_parallel(network, sources, destinations, tg, workers, kw, t0) -> Late
         last.loc[last.index.intersection(gone), "path"] = None
         f = first.set_index(["src", "dst"])["path"]
         keys = last.index.union(f.index)
-        a = last["path"].reindex(keys).map(str)
-        b = f.reindex(keys).map(str)
+        a = last["path"].reindex(keys).map(_path_key)
+        b = f.reindex(keys).map(_path_key)
         diff = a != b
         if prev.rtt.attrs.get("all_pairs", False):
             diff &= keys.get_level_values(0) != keys.get_level_values(1)

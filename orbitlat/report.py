@@ -26,7 +26,7 @@ What it computes
    hard-coded), and **provenance**: sources of every preset and data set, the
    parameters, versions and run times.
 
-The default (full) run is sized to finish in about two minutes on two cores;
+The default (full) run finishes in about 20-30 s on a quiet two-core machine (the budget is 5 min);
 ``quick=True`` (tests, a first look) in well under a minute. The choices made
 to fit that budget are listed in the report itself.
 
@@ -91,7 +91,7 @@ class ReportConfig:
 
     @classmethod
     def default(cls, quick: bool = False) -> "ReportConfig":
-        """The full run (about 2 minutes on 2 cores) or the quick one (well under a minute)."""
+        """The full run (about 20-30 s on a quiet 2-core machine) or the quick one (a few seconds)."""
         if not quick:
             return cls(quick=False, choices=(
                 "Coverage: 1° equal-area grid (41,252 cells of 12,400 km² each), 24 h sampled every 60 s. "

@@ -132,6 +132,22 @@ def test_unreachable_reasons_high_latitude_city():
     assert np.isfinite(r.rtt_ms.sel(src="London", dst="Madrid")).all()
 
 
+def test_two_workers_count_path_changes_like_one_with_unreachable_pairs():
+    # A site at 61.6° N is at the edge of a 53° shell's reach (53° + 8.45°, REFERENCES.md footprint):
+    # its paths come and go. Pairs with no path on both sides of a block boundary have not changed
+    # path, so the merged count equals the single-process one (regression: None and NaN "no path"
+    # once compared unequal, giving 27 and 28 instead of 26 here).
+    c = walker.walker_delta(53, 1584, 72, 1, altitude_km=550)
+    sites = GroundSites(["Edge", "London"], [61.6, 51.5], [20.0, -0.13])
+    kw = dict(duration="60 min", step="60 s")
+    r1 = latency.city_pairs(c, sites, **kw)
+    fin = np.isfinite(r1.rtt_ms.sel(src="Edge", dst="London").to_numpy())
+    assert 0 < fin.sum() < fin.size  # intermittent
+    for w in (2, 4):
+        r = latency.city_pairs(c, sites, workers=w, **kw)
+        assert np.array_equal(r1.path_changes.to_numpy(), r.path_changes.to_numpy()), w
+
+
 def test_partitioned_reason_bent_pipe_far_from_gateway(starlink):
     # Bent pipe with the only gateway at the data centre (Abilene): Lagos and its gateway never share
     # a satellite, though both see satellites -> "network partitioned".
