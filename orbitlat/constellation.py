@@ -27,7 +27,7 @@ elements are SGP4 mean elements in TEME.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -129,6 +129,28 @@ class Constellation:
     def is_catalog(self) -> np.ndarray:
         """Boolean per satellite: True where the orbit comes from a TLE/OMM (SGP4 elements)."""
         return self.table["line1"].notna().to_numpy() & (self.table["line1"].astype(str) != "None")
+
+    def days_from_epoch(self, times) -> np.ndarray:
+        """Per catalog (TLE/OMM) satellite, the largest distance in days from its epoch to ``times``.
+
+        Parameters
+        ----------
+        times : TimeGrid or array of datetime64
+            The instants the satellites are propagated to.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 days, one per satellite with ``is_catalog`` True (designed satellites have no
+            epoch limit and are left out).
+        """
+        utc = np.asarray(getattr(times, "utc", times), dtype="datetime64[ns]")
+        ep = self.table["epoch"].to_numpy("datetime64[ns]")[self.is_catalog]
+        if ep.size == 0 or utc.size == 0:
+            return np.zeros(ep.size)
+        lo = (utc.min() - ep).astype(np.int64) * 1e-9 / 86400.0
+        hi = (utc.max() - ep).astype(np.int64) * 1e-9 / 86400.0
+        return np.maximum(np.abs(lo), np.abs(hi))
 
     @property
     def planes(self) -> int:

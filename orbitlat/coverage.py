@@ -602,6 +602,19 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
             warnings.warn(wm.message, wm.category, stacklevel=2)
 
     foms = acc.finish(span)
+    wall = _time.perf_counter() - t_start
+    ds = _coverage_dataset(grid, tg, foms, acc.t_mean, acc.t_cov1, acc.t_covk, identity, acc.series,
+                           name=name, n_sat=int(n_sat), n_failed=int(failed.sum()), source_attrs=attrs_c,
+                           mask=mask, k=int(k), mode=mode, engine_name=engine_name, R=earth_radius_km,
+                           span=span, chunk_steps=chunk_steps)
+    return CoverageResult(ds, grid, {"wall_s": wall, "propagation_s": t_prop})
+
+
+def _coverage_dataset(grid: Grid, tg, foms: dict, t_mean, t_cov1, t_covk, identity, series, *, name: str,
+                      n_sat: int, n_failed: int, source_attrs: Mapping[str, Any], mask: float, k: int, mode: str,
+                      engine_name: str, R: float, span: float, chunk_steps, extra: Mapping[str, Any] | None = None
+                      ) -> xr.Dataset:
+    """The coverage Dataset (coords, one variable per figure of merit, attrs); shared with orbitlat.parallel."""
     coords = {
         "point": np.arange(grid.size),
         "lat_deg": ("point", grid.lat_deg, {"units": "degree", "long_name": "latitude"}),
@@ -618,22 +631,21 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
         if f == "covered_fraction_k":
             a["k"] = int(k)
         data[f] = ("point", v, a)
-    data["area_mean_n_visible"] = ("time", acc.t_mean, {"units": "count",
-                                                        "long_name": "area-weighted mean number in view"})
-    data["area_covered_fraction"] = ("time", acc.t_cov1, {"units": "1",
-                                                          "long_name": "share of the grid's area with >= 1 in view"})
-    data["area_covered_fraction_k"] = ("time", acc.t_covk, {"units": "1", "k": int(k),
-                                                            "long_name": "share of the grid's area with >= k in view"})
+    data["area_mean_n_visible"] = ("time", t_mean, {"units": "count",
+                                                    "long_name": "area-weighted mean number in view"})
+    data["area_covered_fraction"] = ("time", t_cov1, {"units": "1",
+                                                      "long_name": "share of the grid's area with >= 1 in view"})
+    data["area_covered_fraction_k"] = ("time", t_covk, {"units": "1", "k": int(k),
+                                                        "long_name": "share of the grid's area with >= k in view"})
     data["identity_mean_n_visible"] = ("time", identity, {
         "units": "count", "long_name": "sum over satellites of (1 - cos lambda)/2: the exact global mean "
                                        "number in view on a spherical Earth (REFERENCES.md)"})
-    if acc.series is not None:
-        data["n_visible"] = (("time", "point"), acc.series, {"units": "count", "long_name": "satellites in view"})
-    wall = _time.perf_counter() - t_start
+    if series is not None:
+        data["n_visible"] = (("time", "point"), series, {"units": "count", "long_name": "satellites in view"})
     attrs = {
         "constellation": name,
         "n_sats": int(n_sat),
-        "n_failed": int(failed.sum()),
+        "n_failed": int(n_failed),
         "grid": grid.name,
         "grid_kind": grid.kind,
         "n_points": int(grid.size),
@@ -641,17 +653,17 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
         "k": int(k),
         "mode": mode,
         "engine": engine_name,
-        "earth_model": (f"sphere R={earth_radius_km:g} km" if mode == "fast" else "WGS84 ellipsoid"),
+        "earth_model": (f"sphere R={R:g} km" if mode == "fast" else "WGS84 ellipsoid"),
         "step_s": float(tg.step_s),
         "span_s": span,
         "start": str(tg.utc[0]),
         "end": str(tg.utc[-1]),
         "gap_convention": GAP_CONVENTION,
         "chunk_steps": chunk_steps,
-        **{f"source_{k_}": v for k_, v in attrs_c.items()},
+        **{f"source_{k_}": v for k_, v in source_attrs.items()},
+        **(extra or {}),
     }
-    ds = xr.Dataset(data, coords=coords, attrs=attrs)
-    return CoverageResult(ds, grid, {"wall_s": wall, "propagation_s": t_prop})
+    return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
 def compare(constellations: Mapping[str, Any], grid: Grid, **kwargs) -> pd.DataFrame:

@@ -251,6 +251,7 @@ def _resolve(scheduler: Any) -> _Runner:
                     "(it prints its address, e.g. tcp://10.0.0.5:8786) and workers with `dask worker ADDRESS`, "
                     "or pass scheduler=None for local threads."
                 ) from None
+            _auto_tune(client)
             return _Runner("distributed", client, True, f"distributed {s}")
         raise OrbitlatError(
             f"scheduler={scheduler!r} is not known; use None (local threads), 'threads', 'processes', 'sync', "
@@ -263,11 +264,25 @@ def _resolve(scheduler: Any) -> _Runner:
             return _Runner("distributed", scheduler, False, f"distributed {scheduler.scheduler.address}")
         if hasattr(scheduler, "scheduler_address"):  # LocalCluster, SpecCluster, dask-jobqueue clusters ...
             client = d.Client(scheduler, set_as_default=False)
+            _auto_tune(client)
             return _Runner("distributed", client, True, f"distributed {scheduler.scheduler_address}")
     raise OrbitlatError(
         f"scheduler of type {type(scheduler).__name__} is not supported; use None, 'threads', 'processes', "
         "'sync', a distributed.Client, a cluster object, or an address such as 'tcp://host:8786'."
     )
+
+
+def _auto_tune(client) -> None:
+    """Apply :func:`tune_workers` to a cluster orbitlat connects to itself (an address or a cluster
+    object); a ``distributed.Client`` passed in is left as its owner set it up. Opt out with the
+    environment variable ``ORBITLAT_TUNE_WORKERS=0``."""
+    if os.environ.get("ORBITLAT_TUNE_WORKERS", "1").strip().lower() in ("0", "false", "no", "off"):
+        return
+    try:
+        _tune_client(client)
+    except Exception as exc:  # a cluster that refuses plugins still runs, only slower
+        warnings.warn(f"could not tune the Dask workers' allocator ({exc}); coverage and visibility tasks may "
+                      "run 2-3x slower (see orbitlat.parallel.tune_workers).", RuntimeWarning, stacklevel=4)
 
 
 @contextlib.contextmanager
@@ -348,18 +363,22 @@ def tune_workers(scheduler: Any, *, trim_threshold_mb: float = 128.0, mmap_thres
         if runner.kind != "distributed":
             raise OrbitlatError(f"tune_workers needs a distributed cluster (a Client, a cluster or an address); got "
                                 f"{runner.label!r}. Local threads and processes use this process's allocator.")
-        from distributed.diagnostics.plugin import WorkerPlugin
-
-        trim, mm = int(trim_threshold_mb * 2**20), int(mmap_threshold_mb * 2**20)
-
-        class _MallocPlugin(WorkerPlugin):
-            def setup(self, worker):
-                _mallopt(trim, mm)
-
-        runner.client.register_plugin(_MallocPlugin(), name="orbitlat-malloc")
-        return runner.client.run(_mallopt, trim, mm)
+        return _tune_client(runner.client, trim_threshold_mb, mmap_threshold_mb)
     finally:
         runner.close()
+
+
+def _tune_client(client, trim_threshold_mb: float = 128.0, mmap_threshold_mb: float = 32.0) -> dict:
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    trim, mm = int(trim_threshold_mb * 2**20), int(mmap_threshold_mb * 2**20)
+
+    class _MallocPlugin(WorkerPlugin):
+        def setup(self, worker):
+            _mallopt(trim, mm)
+
+    client.register_plugin(_MallocPlugin(), name="orbitlat-malloc")
+    return client.run(_mallopt, trim, mm)
 
 
 def _check_retries(retries: Any) -> int:
@@ -430,13 +449,7 @@ def _reemit(caught: Sequence[tuple], stacklevel: int = 3) -> None:
 
 def _epoch_warning(c, tg, limit_days: float) -> None:
     """The up-front EpochWarning of the single-process functions, for the whole span."""
-    cat = c.is_catalog
-    if not cat.any():
-        return
-    ep = c.table["epoch"].to_numpy("datetime64[ns]")[cat]
-    lo = (tg.utc.min() - ep).astype(np.int64) * 1e-9 / 86400.0
-    hi = (tg.utc.max() - ep).astype(np.int64) * 1e-9 / 86400.0
-    far = np.maximum(np.abs(lo), np.abs(hi))
+    far = c.days_from_epoch(tg)
     n_far = int((far > limit_days).sum())
     if n_far:
         warnings.warn(
@@ -980,70 +993,15 @@ def coverage(constellation, grid, *, start: Any = None, duration: Any = None, st
     n_tasks = sum(s.n_tasks for s in segs)
     extra = {"parallel_scheduler": label, "parallel_time_chunk": int(bounds[1] - bounds[0]),
              "parallel_point_chunks": len(chunks), "parallel_tasks": int(n_tasks)}
-    ds = _coverage_dataset(c, grid, tg, foms, t_mean, t_cov1, t_covk, segs[0].identity, series, failed, mask,
-                           int(k), mode, engine_name, R, span, chunk_steps, extra)
+    attrs_c = {k_: v for k_, v in c.attrs.items() if isinstance(v, (str, int, float))}
+    ds = cov._coverage_dataset(grid, tg, foms, t_mean, t_cov1, t_covk, segs[0].identity, series, name=c.name,
+                               n_sat=int(c.size), n_failed=int(failed.sum()), source_attrs=attrs_c, mask=mask,
+                               k=int(k), mode=mode, engine_name=engine_name, R=R, span=span,
+                               chunk_steps=chunk_steps, extra=extra)
     timings = {"wall_s": _time.perf_counter() - wall0, "propagation_s": float(sum(s.propagation_s for s in segs)),
                "compute_s": float(sum(s.compute_s for s in segs)), "cpu_s": float(sum(s.cpu_s for s in segs)),
                "n_tasks": int(n_tasks)}
     return cov.CoverageResult(ds, grid, timings)
-
-
-def _coverage_dataset(c, grid, tg, foms, t_mean, t_cov1, t_covk, identity, series, failed, mask, k, mode,
-                      engine_name, R, span, chunk_steps, extra):
-    """The same Dataset as coverage.coverage() builds (coords, variables, attrs), plus ``extra`` attrs."""
-    import xarray as xr
-
-    from .coverage import FIGURES_OF_MERIT, GAP_CONVENTION
-
-    coords = {
-        "point": np.arange(grid.size),
-        "lat_deg": ("point", grid.lat_deg, {"units": "degree", "long_name": "latitude"}),
-        "lon_deg": ("point", grid.lon_deg, {"units": "degree", "long_name": "longitude"}),
-        "area_km2": ("point", grid.area_km2, {"units": "km2", "long_name": "area represented by the point"}),
-        "time": tg.utc,
-    }
-    if grid.population is not None:
-        coords["population"] = ("point", grid.population, {"units": "people"})
-    data = {}
-    for f, v in foms.items():
-        units, desc = FIGURES_OF_MERIT[f]
-        a = {"units": units, "long_name": desc}
-        if f == "covered_fraction_k":
-            a["k"] = int(k)
-        data[f] = ("point", v, a)
-    data["area_mean_n_visible"] = ("time", t_mean, {"units": "count", "long_name": "area-weighted mean number in view"})
-    data["area_covered_fraction"] = ("time", t_cov1, {"units": "1",
-                                                      "long_name": "share of the grid's area with >= 1 in view"})
-    data["area_covered_fraction_k"] = ("time", t_covk, {"units": "1", "k": int(k),
-                                                        "long_name": "share of the grid's area with >= k in view"})
-    data["identity_mean_n_visible"] = ("time", identity, {
-        "units": "count", "long_name": "sum over satellites of (1 - cos lambda)/2: the exact global mean "
-                                       "number in view on a spherical Earth (REFERENCES.md)"})
-    if series is not None:
-        data["n_visible"] = (("time", "point"), series, {"units": "count", "long_name": "satellites in view"})
-    attrs_c = {k_: v for k_, v in c.attrs.items() if isinstance(v, (str, int, float))}
-    attrs = {
-        "constellation": c.name,
-        "n_sats": int(c.size),
-        "n_failed": int(failed.sum()),
-        "grid": grid.name,
-        "grid_kind": grid.kind,
-        "n_points": int(grid.size),
-        "min_elevation_deg": float(mask),
-        "k": int(k),
-        "mode": mode,
-        "engine": engine_name,
-        "earth_model": (f"sphere R={R:g} km" if mode == "fast" else "WGS84 ellipsoid"),
-        "step_s": float(tg.step_s),
-        "span_s": span,
-        "start": str(tg.utc[0]),
-        "end": str(tg.utc[-1]),
-        "gap_convention": GAP_CONVENTION,
-        "chunk_steps": chunk_steps,
-        **{f"source_{k_}": v for k_, v in attrs_c.items()},
-        **extra,
-    }
-    return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
 # =============================================================================

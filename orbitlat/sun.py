@@ -154,7 +154,11 @@ def ephemeris():
         path = Path(skyfield_data.get_skyfield_data_path()) / _DE421_FILE
     if not path.exists():  # pragma: no cover - broken installation
         raise OrbitlatError(f"{path} is missing from the skyfield-data package; reinstall skyfield-data.")
-    return load_file(str(path))
+    kernel = load_file(str(path))
+    import atexit
+
+    atexit.register(kernel.close)  # the cached kernel stays open for the process; close it at exit
+    return kernel
 
 
 def _check_range(tg: TimeGrid) -> None:

@@ -330,13 +330,7 @@ def _check_rule(rule: str, max_range_km: Any, n_sat: int):
 
 def _warn_epoch(c, tg: TimeGrid, limit_days: float, stacklevel: int = 3) -> None:
     """EpochWarning when TLE satellites are used far from their epochs (as propagate does)."""
-    cat = c.is_catalog
-    if not cat.any():
-        return
-    ep = c.table["epoch"].to_numpy("datetime64[ns]")[cat]
-    lo = (tg.utc.min() - ep).astype(np.int64) * 1e-9 / 86400.0
-    hi = (tg.utc.max() - ep).astype(np.int64) * 1e-9 / 86400.0
-    far = np.maximum(np.abs(lo), np.abs(hi))
+    far = c.days_from_epoch(tg)
     n_far = int((far > limit_days).sum())
     if n_far:
         warnings.warn(
