@@ -57,6 +57,9 @@ class SiteIndex:
     az_mask_deg: np.ndarray | None = None  # (m, k) elevation mask at k evenly spaced azimuths
     spherical: bool = False
     _tree: object = field(default=None, repr=False)
+    #: (m,) optional floor under the azimuth mask: the mask towards ``az`` is then
+    #: ``max(floor_deg, az_mask(az))`` (GroundSites semantics; see :meth:`from_sites`)
+    floor_deg: np.ndarray | None = None
 
     def __post_init__(self):
         self.xyz_km = np.ascontiguousarray(self.xyz_km, dtype=np.float64).reshape(-1, 3)
@@ -109,12 +112,26 @@ class SiteIndex:
 
     @classmethod
     def from_sites(cls, sites, *, min_elevation_deg=None, spherical: bool = False) -> "SiteIndex":
-        """From a :class:`orbitlat.sites.GroundSites` (uses each site's own mask unless one is given)."""
+        """From a :class:`orbitlat.sites.GroundSites`, with GroundSites mask semantics.
+
+        Each site's own mask is used unless ``min_elevation_deg`` is given (which then
+        replaces both the scalar and the azimuth masks). With the sites' own masks, the
+        mask towards azimuth ``az`` is ``max(min_elevation_deg, az_mask(az))``, the
+        azimuth samples interpolated linearly; a NaN azimuth row means no azimuth mask.
+        """
         df = sites.df
-        mask = df["min_elevation_deg"].to_numpy(np.float64) if min_elevation_deg is None else min_elevation_deg
+        lat, lon, alt = df["lat_deg"].to_numpy(), df["lon_deg"].to_numpy(), df["alt_km"].to_numpy()
+        if min_elevation_deg is not None:
+            return cls.from_latlon(lat, lon, alt, min_elevation_deg=min_elevation_deg, spherical=spherical)
+        mask = df["min_elevation_deg"].to_numpy(np.float64)
         az = getattr(sites, "az_mask_deg", None)
-        return cls.from_latlon(df["lat_deg"].to_numpy(), df["lon_deg"].to_numpy(), df["alt_km"].to_numpy(),
-                               min_elevation_deg=mask, az_mask_deg=az, spherical=spherical)
+        if az is None:
+            return cls.from_latlon(lat, lon, alt, min_elevation_deg=mask, spherical=spherical)
+        az = np.asarray(az, dtype=np.float64)
+        az = np.where(np.isnan(az), mask[:, None], az)  # NaN row: no azimuth mask
+        idx = cls.from_latlon(lat, lon, alt, min_elevation_deg=mask, az_mask_deg=az, spherical=spherical)
+        idx.floor_deg = mask.copy()
+        return idx
 
     @property
     def tree(self):
@@ -133,7 +150,8 @@ class SiteIndex:
         i0 = np.floor(x).astype(np.int64) % k
         i1 = (i0 + 1) % k
         f = x - np.floor(x)
-        return (1 - f) * self.az_mask_deg[site, i0] + f * self.az_mask_deg[site, i1]
+        m = (1 - f) * self.az_mask_deg[site, i0] + f * self.az_mask_deg[site, i1]
+        return m if self.floor_deg is None else np.fmax(self.floor_deg[site], m)
 
 
 @dataclass

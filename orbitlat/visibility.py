@@ -198,27 +198,6 @@ def _ground_sites_class():
     return GroundSites
 
 
-@dataclass
-class _GroundSitesIndex(SiteIndex):
-    """A SiteIndex with :class:`orbitlat.sites.GroundSites` mask semantics.
-
-    GroundSites define the mask towards azimuth ``az`` as ``max(min_elevation_deg,
-    az_mask(az))`` (the azimuth samples interpolated linearly, a NaN row meaning
-    no azimuth mask), whereas the engine interpolates the azimuth samples alone.
-    The engine calls ``mask_at`` for its final test, so overriding it here gives
-    exact GroundSites semantics; its pruning uses ``min_elevation_deg``, the
-    lowest point of the samples, which is a lower bound of this mask.
-    """
-
-    base_mask_deg: Any = None
-
-    def mask_at(self, site: np.ndarray, az_deg: np.ndarray) -> np.ndarray:
-        m = SiteIndex.mask_at(self, site, az_deg)
-        if self.base_mask_deg is None:
-            return m
-        return np.fmax(self.base_mask_deg[site], m)
-
-
 def _as_site_index(sites: Any, min_elevation_deg: Any = None, spherical: bool = False) -> tuple[SiteIndex, np.ndarray]:
     """A SiteIndex (with the requested mask) and the site names, from GroundSites or a SiteIndex."""
     if isinstance(sites, SiteIndex):
@@ -253,9 +232,9 @@ def _as_site_index(sites: Any, min_elevation_deg: Any = None, spherical: bool = 
             idx = SiteIndex.from_latlon(sites.lat_deg, sites.lon_deg, sites.alt_km, min_elevation_deg=mask,
                                         spherical=spherical)
         else:
-            idx = _GroundSitesIndex.from_latlon(sites.lat_deg, sites.lon_deg, sites.alt_km, min_elevation_deg=mask,
-                                                az_mask_deg=az, spherical=spherical)
-            idx.base_mask_deg = mask
+            idx = SiteIndex.from_latlon(sites.lat_deg, sites.lon_deg, sites.alt_km, min_elevation_deg=mask,
+                                        az_mask_deg=az, spherical=spherical)
+            idx.floor_deg = mask  # GroundSites semantics: max(min_elevation_deg, az_mask(az))
         return idx, np.asarray(sites.names, dtype=object)
     if sites is None or (hasattr(sites, "__len__") and not isinstance(sites, str) and len(sites) == 0):
         raise OrbitlatError(

@@ -732,3 +732,21 @@ def test_lowering_the_mask_only_widens_passes(iridium_eph, mask, drop, lat):
                & (lo.set >= r.set - np.timedelta64(100, "ms"))]
         assert len(c) == 1
         assert c.max_elevation_deg.iloc[0] == pytest.approx(r.max_elevation_deg, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-5.0, 90.0), min_size=4, max_size=12), st.floats(-5.0, 90.0),
+       st.floats(-720.0, 720.0))
+def test_engine_site_index_uses_ground_sites_mask_semantics(samples, floor, az):
+    # The engine's SiteIndex.from_sites (used by latency) and GroundSites.mask_at (the definition:
+    # max(min_elevation_deg, linear periodic interpolation of the azimuth samples), a NaN row meaning
+    # no azimuth mask) give the same mask in every direction.
+    from orbitlat.sites import GroundSites
+
+    m = np.vstack([samples, np.full(len(samples), np.nan)])
+    s = GroundSites(["A", "B"], [10.0, -20.0], [5.0, 30.0], az_mask_deg=m, min_elevation_deg=[floor, 12.0])
+    idx = SiteIndex.from_sites(s)
+    got = idx.mask_at(np.array([0, 1]), np.array([az, az]))
+    np.testing.assert_allclose(got, s.mask_at(az), atol=1e-12)
+    # the pruning bound never exceeds the mask
+    assert np.all(idx.min_elevation_deg <= got + 1e-12)
