@@ -343,3 +343,145 @@ def test_nearest_k_lasers_route_and_respect_the_bound(starlink):
                             network_options={"isl_k": 4, "isl_range_km": 3000.0}, **kw)
     assert set(r4.unreachable["reason"]) <= {"network partitioned"}
     assert bool((r4.rtt_ms >= r.rtt_ms - 1e-9).where(np.isfinite(r4.rtt_ms), True).all())
+
+
+# ---------------------------------------------------------------------------
+# warm start across time steps: the same RTTs as a fresh Dijkstra at every step
+# ---------------------------------------------------------------------------
+def _warm_and_cold(monkeypatch, fn, *args, **kw):
+    """Run ``fn`` with the warm start (the default) and with a fresh scipy Dijkstra at every step."""
+    warm = fn(*args, **kw)
+    monkeypatch.setattr(latency, "_WARM_START", False)
+    cold = fn(*args, **kw)
+    monkeypatch.setattr(latency, "_WARM_START", True)
+    return warm, cold
+
+
+def _assert_same_routing(warm, cold):
+    # The kept trees pass Bellman's certificate with no tolerance, which makes their float distances
+    # those of Dijkstra (see latency._WarmTrees); rtol 1e-12 is the brief's bound, and the same pairs
+    # must be unreachable for the same reasons.
+    a, b = warm.rtt_ms.to_numpy(), cold.rtt_ms.to_numpy()
+    assert np.array_equal(np.isfinite(a), np.isfinite(b))
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+    key = lambda u: sorted(zip(u["time"], u["src"], u["dst"], u["reason"].astype(str)))
+    assert key(warm.unreachable) == key(cold.unreachable)
+
+
+def _path_rtt_ms(net, sites, res) -> np.ndarray:
+    """2 x (sum of the path's segment lengths) / c from the satellites' and sites' positions."""
+    idx = SiteIndex.from_sites(sites)
+    pos = {}
+    for tg, sat, _ in net.positions(TimeGrid.at(res.rtt["time"].to_numpy())):
+        for j, t in enumerate(tg.utc):
+            pos[t] = sat[j]
+    N = net.n_sat
+    out = []
+    for row in res.paths.itertuples():
+        xyz = np.array([pos[np.datetime64(row.time, "ns")][n] if n < N else idx.xyz_km[n - N] for n in row.path])
+        out.append(2 * np.linalg.norm(np.diff(xyz, axis=0), axis=1).sum() / C_KM_S * 1000)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("step_s", [1.0, 60.0])
+def test_warm_start_equals_fresh_dijkstra_kuiper630_100_cities(monkeypatch, step_s):
+    # Hypatia's Kuiper-630 (+Grid, range-based GSLs of 1,260 km) with 100 cities: at 1 s most trees
+    # stay optimal and some are repaired (a GSL comes or goes, two near-equal grid paths swap); at 60 s
+    # most change and the route falls back to Dijkstra for a while. Both must match Dijkstra.
+    from orbitlat import hypatia
+
+    net = hypatia.network("kuiper_630")
+    sites = GroundSites.cities(top=100)
+    n = 25
+    warm, cold = _warm_and_cold(monkeypatch, latency.route, net, sites, None,
+                                times=hypatia._times(np.arange(n) * step_s), paths="all")
+    _assert_same_routing(warm, cold)
+    a = warm.rtt.attrs
+    assert a["routing_trees"] == n * 100 and a["dijkstra_trees"] <= a["repaired_trees"] <= a["routing_trees"]
+    if step_s == 1.0:  # the warm start did work: repairs happened, Dijkstra ran on the first step (almost) only
+        assert 0 < a["repaired_trees"] < a["routing_trees"] / 2
+        assert a["dijkstra_trees"] < 2 * 100
+    # path rows: on an exact tie a kept tree may differ from Dijkstra's choice, with the same RTT
+    m = warm.paths.merge(cold.paths, on=["time", "src", "dst"], suffixes=("_w", "_c"))
+    assert len(m) == len(warm.paths) == len(cold.paths)
+    np.testing.assert_allclose(m["rtt_ms_w"], m["rtt_ms_c"], rtol=1e-12)
+    # path_changes counts the changes in the paths table (paths="all": one row per step)
+    p = warm.paths.sort_values("time")
+    n_changes = p.groupby(["src", "dst"])["path"].agg(lambda s: sum(x != y for x, y in zip(s[:-1], s[1:])))
+    pc = warm.path_changes.to_series()
+    assert (pc.reindex(n_changes.index) == n_changes).all()
+
+
+def test_warm_start_starlink_60s_paths_are_exact_lengths(monkeypatch, starlink):
+    # Starlink Gen1 at 60 s steps: GSLs appear and vanish between steps. Every kept or repaired path
+    # must still be a real path whose length is the RTT (recomputed from positions, rtol 1e-12 for
+    # summation order), and the RTTs must equal a fresh Dijkstra's.
+    kw = dict(times=TimeGrid.span("2026-01-01T00:00", "20 min", "60 s"), paths="all")
+    net = Network(starlink)
+    warm, cold = _warm_and_cold(monkeypatch, latency.route, net, CITIES, None, **kw)
+    _assert_same_routing(warm, cold)
+    np.testing.assert_allclose(_path_rtt_ms(net, CITIES, warm), warm.paths["rtt_ms"].to_numpy(), rtol=1e-12)
+
+
+def test_warm_start_when_satellites_on_the_path_vanish(monkeypatch):
+    # The satellites of the London -> New York path fail (NaN positions: no link uses them) from the
+    # fourth step of six at 1 s: the kept trees lose edges, which must be noticed and repaired.
+    c = walker.walker_delta(53, 1584, 72, 1, altitude_km=550)
+    sites = CITIES.subset([0, 1, 2])
+    times = TimeGrid.span("2026-01-01T00:00", "5 s", "1 s")
+    r0 = latency.route(Network(c), sites, None, times=times, paths="all")
+    p = r0.paths[(r0.paths["src"] == "London") & (r0.paths["dst"] == "New York")]
+    gone = np.array(p["path"].iloc[2][1:-1])
+    assert gone.size >= 2 and (gone < c.size).all()
+    net = Network(c)
+    orig = net.positions
+
+    def positions(tg_all):
+        k = 0
+        for tg, sat, odc in orig(tg_all):
+            sat = sat.copy()
+            sat[np.flatnonzero(k + np.arange(len(tg)) >= 3)[:, None], gone[None, :]] = np.nan
+            k += len(tg)
+            yield tg, sat, odc
+
+    net.positions = positions
+    warm, cold = _warm_and_cold(monkeypatch, latency.route, net, sites, None, times=times, paths="all")
+    _assert_same_routing(warm, cold)
+    t = warm.rtt["time"].to_numpy()
+    late = warm.paths[warm.paths["time"] >= t[3]]
+    assert not late["path"].map(lambda q: bool(set(q) & set(gone.tolist()))).any()
+    rtt = warm.rtt_ms.sel(src="London", dst="New York").to_numpy()
+    assert np.isfinite(rtt).all() and rtt[3] > rtt[2]  # rerouted around the lost satellites, a longer way
+    assert int(warm.path_changes.sel(src="London", dst="New York")) >= 1
+
+
+@pytest.mark.parametrize("scenario", ["via_isl", "orbital_datacenter", "bent_pipe"])
+def test_warm_start_scenarios_equal_fresh_dijkstra(monkeypatch, starlink, scenario):
+    # gateway access (Dijkstra from the data centre side), zero-delay access to an orbital data centre,
+    # and a bent pipe (no space links): the same RTTs as a fresh Dijkstra at every step
+    users = CITIES.subset([0, 2, 3, 4])
+    kw = dict(duration="2 min", step="10 s", hop_delay_ms=0.05)
+    warm, cold = _warm_and_cold(monkeypatch, getattr(latency, scenario), starlink, users, **kw)
+    _assert_same_routing(warm, cold)
+    a = warm.rtt.attrs
+    assert a["dijkstra_trees"] < a["repaired_trees"]  # trees were repaired, not only re-solved
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1.0, 20.0, 120.0, 900.0]), st.integers(2, 5),
+       st.sampled_from([0.0, 0.2]))
+def test_warm_start_property_nearest_k_links_change_every_step(seed, step_s, k, hop_ms):
+    # per-step nearest-k lasers within a random range: links appear and vanish at every step; for any
+    # step size, link rule and hop delay, warm and cold routing agree
+    rng = np.random.default_rng(seed)
+    c = walker.walker_delta(53, 100, 10, 1, altitude_km=1000)
+    net = Network(c, isl="nearest_k", isl_k=k, isl_range_km=float(rng.uniform(1500, 4000)))
+    sites = CITIES.subset(np.sort(rng.choice(len(CITIES), size=int(rng.integers(2, 7)), replace=False)).tolist())
+    times = TimeGrid.span("2026-01-01T00:00", f"{7 * step_s} s", f"{step_s} s")
+    warm = latency.route(net, sites, None, times=times, hop_delay_ms=hop_ms, paths="changes")
+    latency._WARM_START = False
+    try:
+        cold = latency.route(net, sites, None, times=times, hop_delay_ms=hop_ms, paths="changes")
+    finally:
+        latency._WARM_START = True
+    _assert_same_routing(warm, cold)
