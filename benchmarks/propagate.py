@@ -2,6 +2,15 @@
 
 Work (issue 2): the Starlink snapshot (10,395 TLEs, ../shared/data/tle/) x 1 day at 60 s, to ITRS.
 
+Kernel: with numba installed, orbitlat's sgp4 backend runs near-earth satellites (all of Starlink)
+through its numba port of SGP4's near-earth equations (orbitlat/_sgp4_numba.py: vectorised over
+times, sin/cos by polynomial, TEME->ITRS fused, one thread per core) and deep-space ones through
+python-sgp4's ``SatrecArray``; without numba, or with ``ORBITLAT_SGP4_KERNEL=python``, everything goes
+through ``SatrecArray`` in forked workers. The JSON says which ran (``sgp4_kernel``). JIT compilation
+is excluded from the timings (a warm-up call first); ``numba_warmup_s`` is that warm-up (compile, or
+loading numba's on-disk cache) and ``numba_compile_cold_s`` a compile from an empty cache, timed in a
+subprocess.
+
 Ratios (all measured in this process, on the same work):
 - ``vs_satrecarray``: raw single-thread python-sgp4 ``SatrecArray.sgp4`` in TEME (no rotation, no
   labelled output) / orbitlat ``propagate(frame="ITRS")`` (both cores, rotation included). Target >= 1.6.
@@ -27,6 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
+# this script's folder holds a coverage.py that would shadow the coverage package numba probes for
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import orbitlat as ol
 from orbitlat.propagation import _satrecs, propagate
 from orbitlat.time import TimeGrid
@@ -37,10 +50,32 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def timed(fn, repeats: int) -> tuple[float, object]:
     ts, out = [], None
     for _ in range(repeats):
+        out = None  # free the previous result first: each repeat then reuses memory instead of faulting in more
         t0 = time.perf_counter()
         out = fn()
         ts.append(time.perf_counter() - t0)
     return statistics.median(ts), out
+
+
+def cold_compile_s() -> float | None:
+    """Seconds for the numba kernel's first call with an empty cache, in a fresh subprocess."""
+    import os
+    import subprocess
+    import tempfile
+
+    code = ("import time, numpy as np; t0 = time.perf_counter(); from orbitlat import _sgp4_numba as k; "
+            "p = np.zeros((1, len(k.FIELDS))); p[0, k._ISIMP] = 1.0; "
+            "k.propagate_into(p, np.zeros(1, np.int64), np.zeros(2), np.zeros(2), np.zeros((2, 3, 3)), "
+            "np.zeros(2), np.empty((2, 1, 3)), np.empty((2, 1, 3)), np.empty((2, 1), np.uint8), True); "
+            "print(time.perf_counter() - t0)")
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, NUMBA_CACHE_DIR=d)
+        r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=d, check=False)
+    try:
+        return float(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        print(f"cold compile timing failed: {r.stderr[-500:]}", file=sys.stderr)
+        return None
 
 
 def main() -> None:
@@ -68,9 +103,17 @@ def main() -> None:
     import warnings
 
     warnings.simplefilter("ignore")
+    t0 = time.perf_counter()
     _satrecs(cat)  # build Satrec objects once (both sides reuse them)
+    t_satrecs = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    propagate(cat[:4], tg[:3], frame="ITRS")  # warm-up: JIT compile / numba cache load (not timed below)
+    t_warm = time.perf_counter() - t0
     t_ol, eph = timed(lambda: propagate(cat, tg, frame="ITRS"), repeats)
     n_failed = int(eph.failed.sum())
+    kernel = eph.attrs.get("sgp4_kernel", "?")
+    del eph
+    t_cold = cold_compile_s() if kernel.startswith("numba") else None
 
     # --- baseline: raw single-thread SatrecArray in TEME
     from sgp4.api import SatrecArray
@@ -109,7 +152,11 @@ def main() -> None:
         "benchmark": "propagate",
         "quick": args.quick,
         "work": {"starlink_snapshot_sats": n_sat, "times": n_t, "gen1_sats": gen1.size, "failed_sats": n_failed},
+        "sgp4_kernel": kernel,
         "seconds": {
+            "build_satrecs": round(t_satrecs, 3),
+            "numba_warmup_s": round(t_warm, 3),
+            "numba_compile_cold_s": None if t_cold is None else round(t_cold, 2),
             "orbitlat_sgp4_itrs": round(t_ol, 3),
             "satrecarray_teme_1thread": round(t_sa, 3),
             "skyfield_loop_scaled": round(t_sky_full, 2),

@@ -127,12 +127,21 @@ def _epoch_ns(sat) -> np.datetime64:
     return np.datetime64("2000-01-01T12:00:00", "ns") + np.timedelta64(ns, "ns")
 
 
-def test_sgp4_verification_vectors():
+@pytest.mark.parametrize("kernel", ["auto", "python"])
+def test_sgp4_verification_vectors(kernel, monkeypatch):
     # The verification TLEs that ship with python-sgp4 (Vallado, Crawford, Hujsak & Kelso, AIAA 2006-6753)
     # reproduce through orbitlat's pipeline (TimeGrid -> Constellation -> propagate, TEME) within sgp4's
     # own tolerance for that file: 2e-7 km and km/s (sgp4/tests.py, `error = 2e-7`), plus the rounding of
-    # the epoch to whole nanoseconds in datetime64 (< 1e-8 km at 8 km/s).
+    # the epoch to whole nanoseconds in datetime64 (< 1e-8 km at 8 km/s). "auto" runs the near-earth
+    # cases through the numba kernel where numba is installed, "python" everything through SatrecArray.
     from sgp4.api import Satrec
+
+    monkeypatch.setenv("ORBITLAT_SGP4_KERNEL", kernel)
+    try:
+        import numba  # noqa: F401
+        has_numba = True
+    except ImportError:
+        has_numba = False
 
     n_checked = 0
     for l1, l2, rows in _verification_cases():
@@ -145,6 +154,8 @@ def test_sgp4_verification_vectors():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             eph = propagate(c, TimeGrid(times), frame="TEME", workers=1, warn_epoch_days=1e9)
+        expect = "numba" if (kernel == "auto" and has_numba and sat.method == "n") else "python-sgp4"
+        assert eph.attrs["sgp4_kernel"] == expect
         pos = eph.position.to_numpy()[:, 0]
         vel = eph.velocity.to_numpy()[:, 0]
         good = np.isfinite(pos).all(axis=1)
@@ -254,3 +265,119 @@ def test_designed_constellation_tle_export_round_trip():
     a = c.propagate(start="2026-01-01", duration="1d", step="30min", backend="sgp4", frame="GCRS")
     b = back.propagate(start="2026-01-01", duration="1d", step="30min", backend="sgp4", frame="GCRS")
     assert np.linalg.norm(a.position.to_numpy() - b.position.to_numpy(), axis=-1).max() < 0.05
+
+
+# ---------------------------------------------------------------------------
+# numba near-earth kernel vs python-sgp4 (the C++ SatrecArray)
+# ---------------------------------------------------------------------------
+def _kernel_vs_satrecarray(sats, jd, fr):
+    """States and error codes (t, s) of the numba kernel (TEME) and of SatrecArray at the same jd/fr."""
+    from sgp4.api import SatrecArray
+
+    from orbitlat import _sgp4_numba as kern
+
+    idx, params = kern.pack(sats)
+    assert idx.tolist() == list(range(len(sats))), "every satellite here is near-earth"
+    n_t, n_s = len(jd), len(sats)
+    pos, vel = np.empty((n_t, n_s, 3)), np.empty((n_t, n_s, 3))
+    err = np.empty((n_t, n_s), np.uint8)
+    eye = np.ascontiguousarray(np.broadcast_to(np.eye(3), (n_t, 3, 3)))
+    kern.propagate_into(params, idx, jd, fr, eye, np.zeros(n_t), pos, vel, err, True)
+    e, r, v = SatrecArray(sats).sgp4(jd, fr)
+    return (pos, vel, err), (r.transpose(1, 0, 2), v.transpose(1, 0, 2), e.T)
+
+
+def _assert_kernel_matches(ours, ref, r_max_km=None):
+    # Tolerances (issue: numba kernel): 1e-6 km and 1e-9 km/s at every (time, satellite), identical
+    # error codes. Both evaluate the same equations in float64 in the same order; what differs is the
+    # rounding of sin/cos (polynomial vs libm, ~1 ulp) and the unit vector that replaces atan2.
+    # Measured on the Starlink snapshot: 9e-11 km, 1.1e-13 km/s.
+    # ``r_max_km``: compare states only below this radius. Long after epoch SGP4 returns "successful"
+    # states of absurd size before a drag-dominated orbit fails (|r| up to 4e13 km, from the
+    # cancelling drag polynomial), where the equations are so ill-conditioned that one ulp anywhere
+    # moves the result by 1e-7 relative; error codes are still compared everywhere.
+    pos, vel, err = ours
+    r, v, e = ref
+    np.testing.assert_array_equal(err, e)
+    ok = e == 0
+    if r_max_km is not None:
+        ok &= np.linalg.norm(np.where(ok[..., None], r, 0.0), axis=-1) < r_max_km
+    dp = np.abs(pos - r)[ok].max(initial=0.0)
+    dv = np.abs(vel - v)[ok].max(initial=0.0)
+    assert dp < 1e-6 and dv < 1e-9, (dp, dv)
+    # SatrecArray leaves NaN for codes 1-5 and a state for 6 (decayed); the kernel does the same
+    nan_codes = (e != 0) & (e < 6)
+    assert np.isnan(pos[nan_codes]).all() and np.isnan(vel[nan_codes]).all()
+    six = e == 6
+    assert np.abs(pos - r)[six].max(initial=0.0) < 1e-6
+
+
+@pytest.mark.slow
+def test_numba_kernel_matches_satrecarray_on_starlink_snapshot():
+    # The whole Starlink snapshot (10,395 TLEs, all near-earth) over a day at 60 s, in chunks of
+    # satellites to bound memory. Reference: python-sgp4's SatrecArray (Vallado's C++).
+    pytest.importorskip("numba")
+    from orbitlat.propagation import _satrecs
+
+    c = ol.Constellation.from_tle(shared_path("tle", "starlink_2026-05-30.tle"))
+    jd, fr = TimeGrid.span("2026-05-30", "1d", "60s").jd_utc
+    sats = _satrecs(c)
+    assert c.size > 10_000
+    for a in range(0, c.size, 2600):
+        _assert_kernel_matches(*_kernel_vs_satrecarray(sats[a:a + 2600], jd, fr))
+
+
+def test_numba_kernel_matches_satrecarray_on_verification_tles():
+    # The near-earth satellites of python-sgp4's verification file (SGP4-VER.TLE, Vallado et al. 2006):
+    # eccentricities up to 0.19 (the 5-step Kepler variant and the scalar hand-over), drag-dominated
+    # orbits that fail with codes 1, 4 and 6, times from 3 days before to 30 days after epoch.
+    # Satellite 29141 reaches |r| ~ 2e10 km before it fails: states are compared below 1e5 km.
+    pytest.importorskip("numba")
+    from sgp4.api import Satrec
+
+    sats = [s for s in (Satrec.twoline2rv(l1, l2) for l1, l2, _ in _verification_cases()) if s.method == "n"]
+    assert len(sats) >= 9
+    codes = set()
+    for s in sats:
+        ts = np.arange(-3 * 1440.0, 30 * 1440.0, 7.0)
+        jd = np.full(ts.size, s.jdsatepoch)
+        fr = s.jdsatepochF + ts / 1440.0
+        ours, ref = _kernel_vs_satrecarray([s], jd, fr)
+        _assert_kernel_matches(ours, ref, r_max_km=1e5)
+        codes |= set(np.unique(ref[2]).tolist())
+    assert {0, 1, 4, 6} <= codes  # the failure modes were exercised
+
+
+def test_numba_kernel_decaying_starlink_error_codes():
+    # Starlink TLEs propagated up to 2 years: many decay (code 6), others' mean eccentricity leaves
+    # [0, 1) (code 1) or their semilatus rectum turns negative (code 4). The kernel flags the same
+    # (time, satellite) with the same code as SatrecArray (all 820,768 of them here).
+    pytest.importorskip("numba")
+    from orbitlat.propagation import _satrecs
+
+    c = ol.Constellation.from_tle(shared_path("tle", "starlink_2026-05-30.tle"))
+    sats = [_satrecs(c)[k] for k in range(0, c.size, 25)]
+    days = np.arange(0.0, 730.0, 0.37)
+    jd = np.full(days.size, 2461190.5)
+    ours, ref = _kernel_vs_satrecarray(sats, jd, days)
+    _assert_kernel_matches(ours, ref, r_max_km=1e5)
+    assert (ref[2] == 6).any() and (ref[2] == 1).any() and (ref[2] == 0).any()
+
+
+def test_sgp4_kernel_switch_and_mixed_catalog(catalog, monkeypatch):
+    # ORBITLAT_SGP4_KERNEL=python forces SatrecArray; by default near-earth satellites go through numba
+    # and deep-space ones (GPS) through SatrecArray, and the ephemeris is the same (< 1e-6 km).
+    pytest.importorskip("numba")
+    monkeypatch.setenv("ORBITLAT_SGP4_KERNEL", "auto")
+    c = catalog["starlink"][np.arange(30)] + catalog["gps"]
+    tg = TimeGrid.span("2026-05-30", "6h", "10min")
+    auto = propagate(c, tg, frame="GCRS", warn_epoch_days=1e9)
+    monkeypatch.setenv("ORBITLAT_SGP4_KERNEL", "python")
+    py = propagate(c, tg, frame="GCRS", warn_epoch_days=1e9)
+    assert auto.attrs["sgp4_kernel"] == "numba+python-sgp4" and py.attrs["sgp4_kernel"] == "python-sgp4"
+    np.testing.assert_allclose(auto.position.to_numpy(), py.position.to_numpy(), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(auto.velocity.to_numpy(), py.velocity.to_numpy(), atol=1e-9, rtol=0)
+    np.testing.assert_array_equal(auto.error_code.to_numpy(), py.error_code.to_numpy())
+    monkeypatch.setenv("ORBITLAT_SGP4_KERNEL", "fortran")
+    with pytest.raises(OrbitlatError, match="ORBITLAT_SGP4_KERNEL='fortran' is not understood; valid values are auto"):
+        propagate(c, tg, warn_epoch_days=1e9)
