@@ -612,7 +612,7 @@ def _fuzz_base_tle() -> str:
         "name": ["A", "B", "C"], "norad_id": [1, 2, 100001], "epoch": pd.to_datetime(["2026-05-30"] * 3),
         "mean_motion_rev_day": [15.5, 14.2, 2.0], "ecc": [0.0007, 0.001, 0.01], "inc_deg": [51.6, 86.4, 55.0],
         "raan_deg": [27.0, 96.0, 212.0], "argp_deg": [114.7, 77.3, 303.3], "mean_anomaly_deg": [245.5, 282.8, 239.9],
-        "bstar": [2.2e-4, -1.8e-5, 0.0]}))
+        "bstar": [2.2e-4, -1.8e-5, 0.0], "intl_designator": ["98067A", "97034C", "26001A"]}))
     return write_tle(recs)
 
 
