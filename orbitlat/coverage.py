@@ -139,85 +139,128 @@ def _time_weights(seconds: np.ndarray) -> np.ndarray:
     return w
 
 
-class _Accumulator:
-    """Running per-point statistics, fed with consecutive blocks of counts (time, point)."""
+def _time_sum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Σ_i w_i·x[i] over rows as integer column sums per distinct weight (no BLAS)."""
+    wu = np.unique(w)
+    if wu.size == 1:
+        return wu[0] * x.sum(axis=0, dtype=np.int64)
+    out = np.zeros(x.shape[1])
+    for v in wu:
+        out += v * x[w == v].sum(axis=0, dtype=np.int64)
+    return out
 
-    def __init__(self, n_points: int, n_times: int, k: int, area_w: np.ndarray, keep_series: bool):
+
+@dataclass
+class _Segment:
+    """Per-point coverage summary of consecutive time steps ``[t0, t1)`` (see the module docs).
+
+    ``head``: gap open at the first step (0 if covered there); ``tail``: gap open at the
+    last step; ``all_unc``: uncovered at every step (then head == tail == the whole
+    segment). ``gap_*``: gaps closed strictly inside the segment. ``t_*``: per-step
+    partial area sums over this segment's points (int64 on equal-area grids).
+    """
+
+    t0: int
+    t1: int
+    n_min: np.ndarray
+    n_max: np.ndarray
+    n_sum: np.ndarray
+    cov1: np.ndarray
+    covk: np.ndarray | None
+    head: np.ndarray
+    tail: np.ndarray
+    all_unc: np.ndarray
+    gap_n: np.ndarray
+    gap_sum: np.ndarray
+    gap_sq: np.ndarray
+    gap_max: np.ndarray
+    t_mean: np.ndarray
+    t_cov1: np.ndarray
+    t_covk: np.ndarray | None
+    identity: np.ndarray | None = None
+    series: np.ndarray | None = None
+    failed: np.ndarray | None = None
+    caught: list = field(default_factory=list)
+    compute_s: float = 0.0
+    cpu_s: float = 0.0
+    propagation_s: float = 0.0
+    n_tasks: int = 1
+
+
+class _SegmentAccumulator:
+    """Streams blocks of counts (time, point) into a :class:`_Segment`.
+
+    Used by :func:`coverage` (one segment for the whole span) and by
+    :func:`orbitlat.parallel.coverage` (one per task, merged exactly).
+    """
+
+    def __init__(self, n_points: int, n_times: int, k: int, area_w: np.ndarray | None, keep_series: bool):
         P = n_points
         self.k = k
-        self.area_w = np.asarray(area_w, dtype=np.float64)
-        self.uniform = bool(np.ptp(self.area_w) <= 1e-15 * self.area_w.max())
+        self.area_w = area_w  # None: equal areas, integer row sums
         self.n_min = np.full(P, np.iinfo(np.int32).max, dtype=np.int64)
         self.n_max = np.zeros(P, dtype=np.int64)
         self.n_sum = np.zeros(P)
         self.cov1 = np.zeros(P)
-        self.covk = np.zeros(P)
-        self.gap_open = np.zeros(P)
+        self.covk = np.zeros(P) if k > 1 else None
+        self.g = np.zeros(P)
+        self.in_head = np.ones(P, dtype=bool)
+        self.head = np.zeros(P)
         self.gap_n = np.zeros(P, dtype=np.int64)
         self.gap_sum = np.zeros(P)
         self.gap_sq = np.zeros(P)
         self.gap_max = np.zeros(P)
-        self.t_mean = np.empty(n_times)
-        self.t_cov1 = np.empty(n_times)
-        self.t_covk = np.empty(n_times)
+        dt = np.int64 if area_w is None else np.float64
+        self.t_mean = np.empty(n_times, dtype=dt)
+        self.t_cov1 = np.empty(n_times, dtype=dt)
+        self.t_covk = np.empty(n_times, dtype=dt) if k > 1 else None
         self.series = np.empty((n_times, P), dtype=np.uint16) if keep_series else None
         self.pos = 0
 
-    def _close(self, closed: np.ndarray, where: np.ndarray | slice = slice(None)) -> None:
-        self.gap_n[where] += closed > 0
-        self.gap_sum[where] += closed
-        self.gap_sq[where] += closed * closed
-        np.maximum(self.gap_max[where], closed, out=closed)
-        self.gap_max[where] = closed
-
-    def _time_sum(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Σ_i w_i·x[i] over the block's rows, as integer column sums per distinct weight (no BLAS)."""
-        wu = np.unique(w)
-        if wu.size == 1:
-            return wu[0] * x.sum(axis=0, dtype=np.int64)
-        out = np.zeros(x.shape[1])
-        for v in wu:
-            out += v * x[w == v].sum(axis=0, dtype=np.int64)
-        return out
-
     def _area_sum(self, x: np.ndarray) -> np.ndarray:
-        """Area-weighted mean over points of each row."""
-        if self.uniform:
-            return x.sum(axis=1, dtype=np.int64) * self.area_w[0]
+        if self.area_w is None:
+            return x.sum(axis=1, dtype=np.int64)
         return np.einsum("tp,p->t", x, self.area_w)
 
+    def _close(self, closed: np.ndarray, idx: np.ndarray) -> None:
+        self.gap_n[idx] += closed > 0
+        self.gap_sum[idx] += closed
+        self.gap_sq[idx] += closed * closed
+        self.gap_max[idx] = np.maximum(self.gap_max[idx], closed)
+
     def add(self, counts: np.ndarray, w: np.ndarray) -> None:
-        # integer reductions and einsum only: OpenBLAS threads fight the kernel's threads for the cores
         T = counts.shape[0]
         i0 = self.pos
         np.minimum(self.n_min, counts.min(axis=0), out=self.n_min)
         np.maximum(self.n_max, counts.max(axis=0), out=self.n_max)
-        self.n_sum += self._time_sum(counts, w)
+        self.n_sum += _time_sum(counts, w)
         self.t_mean[i0:i0 + T] = self._area_sum(counts)
         if self.series is not None:
             self.series[i0:i0 + T] = np.minimum(counts, np.iinfo(np.uint16).max)
         cov = counts >= 1
-        self.cov1 += self._time_sum(cov, w)
+        self.cov1 += _time_sum(cov, w)
         self.t_cov1[i0:i0 + T] = self._area_sum(cov)
         if self.k > 1:
             covk = counts >= self.k
-            self.covk += self._time_sum(covk, w)
+            self.covk += _time_sum(covk, w)
             self.t_covk[i0:i0 + T] = self._area_sum(covk)
             del covk
-        else:
-            self.covk = self.cov1
-            self.t_covk[i0:i0 + T] = self.t_cov1[i0:i0 + T]
-        # gaps: only points with an uncovered step in this block need the step-by-step pass
         unc_any = ~cov.all(axis=0)
-        closing = ~unc_any & (self.gap_open > 0)
-        if closing.any():  # gaps that ended exactly at this block's first step
-            idx = np.flatnonzero(closing)
-            self._close(self.gap_open[idx].copy(), idx)
-            self.gap_open[idx] = 0.0
+        full = ~unc_any
+        closing = np.flatnonzero(full & (self.g > 0))  # gaps that ended at this block's first step
+        if closing.size:
+            gi = self.g[closing]
+            ih = self.in_head[closing]
+            self.head[closing[ih]] = gi[ih]
+            self._close(gi[~ih], closing[~ih])
+            self.g[closing] = 0.0
+        self.in_head[full] = False
         U = np.flatnonzero(unc_any)
         if U.size:
             unc = ~cov[:, U]
-            g = self.gap_open[U]
+            g = self.g[U]
+            ih = self.in_head[U]
+            hd = self.head[U]
             n = np.zeros(U.size, dtype=np.int64)
             s = np.zeros(U.size)
             sq = np.zeros(U.size)
@@ -226,36 +269,57 @@ class _Accumulator:
                 u = unc[i]
                 g += w[i] * u
                 closed = np.where(u, 0.0, g)
+                h = ih & ~u
+                if h.any():  # the gap open since the segment's start ends here: it is the head, not interior
+                    hd[h] = closed[h]
+                    closed[h] = 0.0
+                    ih &= u
                 n += closed > 0
                 s += closed
                 sq += closed * closed
                 np.maximum(mx, closed, out=mx)
                 g *= u
-            self.gap_open[U] = g
+            self.g[U] = g
+            self.in_head[U] = ih
+            self.head[U] = hd
             self.gap_n[U] += n
             self.gap_sum[U] += s
             self.gap_sq[U] += sq
             self.gap_max[U] = mx
         self.pos += T
 
-    def finish(self, span_s: float) -> dict[str, np.ndarray]:
-        # gaps still open at the end of the window are truncated there (STK convention)
-        self._close(self.gap_open.copy())
-        self.gap_open[:] = 0.0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            gap_mean = np.where(self.gap_n > 0, self.gap_sum / np.maximum(self.gap_n, 1), 0.0)
-        return {
-            "n_visible_min": self.n_min,
-            "n_visible_mean": self.n_sum / span_s,
-            "n_visible_max": self.n_max,
-            "covered_fraction": np.clip(self.cov1 / span_s, 0.0, 1.0),
-            "covered_fraction_k": np.clip(self.covk / span_s, 0.0, 1.0),
-            "gap_count": self.gap_n,
-            "gap_max_s": self.gap_max,
-            "gap_mean_s": gap_mean,
-            "time_avg_gap_s": self.gap_sq / span_s,
-            "response_time_mean_s": self.gap_sq / (2.0 * span_s),
-        }
+    def segment(self, t0: int, t1: int) -> _Segment:
+        all_unc = self.in_head.copy()
+        tail = self.g.copy()
+        head = np.where(all_unc, tail, self.head)
+        return _Segment(t0, t1, self.n_min, self.n_max, self.n_sum, self.cov1, self.covk, head, tail, all_unc,
+                        self.gap_n, self.gap_sum, self.gap_sq, self.gap_max, self.t_mean, self.t_cov1,
+                        self.t_covk, series=self.series)
+
+
+def _finish_segment(S: _Segment, span_s: float, k: int) -> dict[str, np.ndarray]:
+    """Close the window edges (STK: edge gaps count, truncated) and return the figures of merit."""
+    tail = np.where(S.all_unc, 0.0, S.tail)  # uncovered throughout: one gap, already the head
+    head = S.head
+    gap_n = S.gap_n + (head > 0) + (tail > 0)
+    gap_sum = (head + S.gap_sum) + tail
+    gap_sq = (head * head + S.gap_sq) + tail * tail
+    gap_max = np.maximum(np.maximum(S.gap_max, head), tail)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap_mean = np.where(gap_n > 0, gap_sum / np.maximum(gap_n, 1), 0.0)
+    covk = S.cov1 if k == 1 else S.covk
+    return {
+        "n_visible_min": S.n_min,
+        "n_visible_mean": S.n_sum / span_s,
+        "n_visible_max": S.n_max,
+        "covered_fraction": np.clip(S.cov1 / span_s, 0.0, 1.0),
+        "covered_fraction_k": np.clip(covk / span_s, 0.0, 1.0),
+        "gap_count": gap_n,
+        "gap_max_s": gap_max,
+        "gap_mean_s": gap_mean,
+        "time_avg_gap_s": gap_sq / span_s,
+        "response_time_mean_s": gap_sq / (2.0 * span_s),
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -533,7 +597,9 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
         raise OrbitlatError(f"chunk_steps={chunk_steps} must be >= 1.")
     n_workers = _cpu_count() if workers is None else max(1, int(workers))
 
-    acc = _Accumulator(grid.size, n_t, int(k), grid.weights, keep_series)
+    area_w = grid.weights
+    uniform = bool(np.ptp(area_w) <= 1e-15 * area_w.max())  # equal areas: exact integer row sums
+    acc = _SegmentAccumulator(grid.size, n_t, int(k), None if uniform else area_w, keep_series)
     identity = np.empty(n_t)
     failed = np.zeros(n_sat, dtype=bool)
     caught: list[warnings.WarningMessage] = []
@@ -601,9 +667,13 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
             seen.add(key)
             warnings.warn(wm.message, wm.category, stacklevel=2)
 
-    foms = acc.finish(span)
+    seg = acc.segment(0, n_t)
+    foms = _finish_segment(seg, span, int(k))
+    scale = area_w[0] if uniform else 1.0
+    t_mean, t_cov1 = seg.t_mean * scale, seg.t_cov1 * scale
+    t_covk = t_cov1 if k == 1 else seg.t_covk * scale
     wall = _time.perf_counter() - t_start
-    ds = _coverage_dataset(grid, tg, foms, acc.t_mean, acc.t_cov1, acc.t_covk, identity, acc.series,
+    ds = _coverage_dataset(grid, tg, foms, t_mean, t_cov1, t_covk, identity, seg.series,
                            name=name, n_sat=int(n_sat), n_failed=int(failed.sum()), source_attrs=attrs_c,
                            mask=mask, k=int(k), mode=mode, engine_name=engine_name, R=earth_radius_km,
                            span=span, chunk_steps=chunk_steps)

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import orbitlat as ol
 from orbitlat import parallel
-from orbitlat.coverage import _Accumulator, _time_weights
+from orbitlat.coverage import _time_weights, gap_statistics
 from orbitlat.coverage import coverage as single_coverage
 from orbitlat.engine import SiteIndex
 from orbitlat.errors import OrbitlatError
@@ -65,13 +65,46 @@ def _assert_same_coverage(a, b):
 
 
 # ---------------------------------------------------------------------------
-# the segment-merge monoid against coverage's own one-pass accumulator
+# the segment-merge monoid against a plain per-point reference
 # ---------------------------------------------------------------------------
+class _Reference:
+    """Figures of merit computed point by point in plain Python (no streaming, no segments): the
+    STK definitions (orbitlat.coverage docs), gaps listed explicitly and fed to gap_statistics."""
+
+    def __init__(self, counts, w, k):
+        T, P = counts.shape
+        self.t_mean = counts.sum(axis=1) * (1.0 / P)  # area weights 1/P each
+        self.t_cov1 = (counts >= 1).sum(axis=1) * (1.0 / P)
+        self._cols = [counts[:, p] for p in range(P)]
+        self.w, self.k = w, k
+
+    def finish(self, span):
+        out = {n: [] for n in ("n_visible_min", "n_visible_mean", "n_visible_max", "covered_fraction",
+                               "covered_fraction_k", "gap_count", "gap_max_s", "gap_mean_s", "time_avg_gap_s",
+                               "response_time_mean_s")}
+        for c in self._cols:
+            gaps, g = [], 0.0
+            for n, wi in zip(c.tolist(), self.w.tolist()):
+                if n == 0:
+                    g += wi
+                elif g > 0:
+                    gaps.append(g)
+                    g = 0.0
+            if g > 0:
+                gaps.append(g)  # a gap touching the end of the window counts (STK)
+            st_ = gap_statistics(gaps, span)
+            out["n_visible_min"].append(c.min())
+            out["n_visible_max"].append(c.max())
+            out["n_visible_mean"].append(float(np.dot(c, self.w)) / span)
+            out["covered_fraction"].append(float(np.dot(c >= 1, self.w)) / span)
+            out["covered_fraction_k"].append(float(np.dot(c >= self.k, self.w)) / span)
+            for key in ("gap_count", "gap_max_s", "gap_mean_s", "time_avg_gap_s", "response_time_mean_s"):
+                out[key].append(st_[key])
+        return {n: np.asarray(v) for n, v in out.items()}
+
+
 def _one_pass(counts, w, k, block):
-    acc = _Accumulator(counts.shape[1], counts.shape[0], k, np.full(counts.shape[1], 1.0 / counts.shape[1]), False)
-    for i in range(0, counts.shape[0], block):
-        acc.add(counts[i:i + block], w[i:i + block])
-    return acc
+    return _Reference(counts, w, k)
 
 
 def _chunked(counts, w, k, block, cuts, order):
