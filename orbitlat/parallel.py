@@ -450,13 +450,9 @@ def _reemit(caught: Sequence[tuple], stacklevel: int = 3) -> None:
 
 def _epoch_warning(c, tg, limit_days: float) -> None:
     """The up-front EpochWarning of the single-process functions, for the whole span."""
-    far = c.days_from_epoch(tg)
-    n_far = int((far > limit_days).sum())
-    if n_far:
-        warnings.warn(
-            f"{n_far} TLE satellites are propagated more than {limit_days:g} days from their epoch "
-            f"(up to {far.max():.1f} days); SGP4 errors grow by km per day there. Use TLEs closer to the "
-            "requested times.", EpochWarning, stacklevel=3)
+    from .propagation import _warn_far_from_epoch
+
+    _warn_far_from_epoch(c, tg, limit_days, stacklevel=4)
 
 
 def _check_backend(c, backend: str) -> None:

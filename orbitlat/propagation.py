@@ -208,12 +208,8 @@ def _make_dataset(c: Constellation, tg: TimeGrid, pos, vel, err, frame: str, bac
     return ds
 
 
-def _warn_far_from_epoch(c: Constellation, tg: TimeGrid, limit_days: float) -> None:
-    cat = c.is_catalog
-    ep = c.table["epoch"].to_numpy("datetime64[ns]")[cat]
-    lo = (tg.utc.min() - ep).astype(np.int64) * 1e-9 / 86400.0
-    hi = (tg.utc.max() - ep).astype(np.int64) * 1e-9 / 86400.0
-    far = np.maximum(np.abs(lo), np.abs(hi))
+def _warn_far_from_epoch(c: Constellation, tg: TimeGrid, limit_days: float, stacklevel: int = 4) -> None:
+    far = c.days_from_epoch(tg)
     n_far = int((far > limit_days).sum())
     if n_far:
         warnings.warn(
@@ -221,7 +217,7 @@ def _warn_far_from_epoch(c: Constellation, tg: TimeGrid, limit_days: float) -> N
             f"(up to {far.max():.1f} days); SGP4 errors grow by km per day there. Use TLEs closer to the "
             "requested times.",
             EpochWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
 
