@@ -441,6 +441,21 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def _check_args(grid: Any, mode: Any, k: Any, min_elevation_deg: Any) -> float:
+    """The checks every coverage entry point makes up front; returns the elevation mask (degrees)."""
+    from .footprint import _check_mask
+
+    if not isinstance(grid, Grid):
+        raise OrbitlatError(f"grid must be an orbitlat.grids.Grid; got {type(grid).__name__}. "
+                            "Build one with Grid.equal_area(1.0).")
+    if mode not in ("fast", "exact"):
+        raise OrbitlatError(f"mode={mode!r} is not known; use 'fast' (spherical, footprint caps) or 'exact' "
+                            "(WGS84 geodetic, pair engine).")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise OrbitlatError(f"k={k!r} must be an integer >= 1 (the 'k or more satellites' level).")
+    return _check_mask(min_elevation_deg)
+
+
 def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = None, step: Any = None,
              times: Any = None, min_elevation_deg: float = 10.0, k: int = 2, mode: str = "fast",
              chunk_steps: int | None = None, keep_series: bool = False, backend: str = "auto",
@@ -510,17 +525,8 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
     from .time import TimeGrid, to_timegrid
 
     t_start = _time.perf_counter()
-    if not isinstance(grid, Grid):
-        raise OrbitlatError(f"grid must be an orbitlat.grids.Grid; got {type(grid).__name__}. "
-                            "Build one with Grid.equal_area(1.0).")
-    if mode not in ("fast", "exact"):
-        raise OrbitlatError(f"mode={mode!r} is not known; use 'fast' (spherical, footprint caps) or 'exact' "
-                            "(WGS84 geodetic, pair engine).")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise OrbitlatError(f"k={k!r} must be an integer >= 1 (the 'k or more satellites' level).")
-    from .footprint import _check_mask, cap_half_angle_rad, expected_mean_visible
-
-    mask = _check_mask(min_elevation_deg)
+    mask = _check_args(grid, mode, k, min_elevation_deg)
+    from .footprint import cap_half_angle_rad, expected_mean_visible
 
     eph = None
     if isinstance(constellation, xr.Dataset):

@@ -704,22 +704,12 @@ def coverage(constellation, grid, *, start: Any = None, duration: Any = None, st
     """
     from . import coverage as cov
     from .constants import WGS84_A_KM
-    from .footprint import _check_mask
-    from .grids import Grid
     from .time import TimeGrid, to_timegrid
 
     wall0 = _time.perf_counter()
     R = WGS84_A_KM if earth_radius_km is None else float(earth_radius_km)
     c = _constellation_of(constellation, "coverage")
-    if not isinstance(grid, Grid):
-        raise OrbitlatError(f"grid must be an orbitlat.grids.Grid; got {type(grid).__name__}. "
-                            "Build one with Grid.equal_area(1.0).")
-    if mode not in ("fast", "exact"):
-        raise OrbitlatError(f"mode={mode!r} is not known; use 'fast' (spherical, footprint caps) or 'exact' "
-                            "(WGS84 geodetic, pair engine).")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise OrbitlatError(f"k={k!r} must be an integer >= 1 (the 'k or more satellites' level).")
-    mask = _check_mask(min_elevation_deg)
+    mask = cov._check_args(grid, mode, k, min_elevation_deg)
     time_chunk = _check_chunk(time_chunk, "time_chunk")
     point_chunk = _check_chunk(point_chunk, "point_chunk") or 250_000
     chunk_steps = _check_chunk(chunk_steps, "chunk_steps")

@@ -5,7 +5,9 @@ lists, measured latency). Tests that need it skip with a clear reason where it i
 """
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,43 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"reference data folder {SHARED_DATA} is absent (../shared/data beside the checkout)")
     return SHARED_DATA
+
+
+def synthetic_tle_text(n: int, first_id: int = 10000) -> str:
+    """``n`` valid 3LE records (53°, 15.05 rev/day, spread in RAAN and anomaly), built by orbitlat.io."""
+    import numpy as np
+
+    from orbitlat.io import make_tle_lines
+
+    out = []
+    for k in range(n):
+        l1, l2 = make_tle_lines(norad_id=first_id + k, epoch=np.datetime64("2026-05-30T00:00"),
+                                mean_motion_rev_day=15.05, ecc=0.0001, inc_deg=53.0, raan_deg=5.0 * k,
+                                argp_deg=0.0, mean_anomaly_deg=7.0 * k)
+        out += [f"SAT-{k}", l1, l2]
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture()
+def server():
+    """A local HTTP server on 127.0.0.1 (no outside network) whose responses the test sets:
+    yields ``(base_url, routes)`` with ``routes[path] = (status, body)``."""
+    routes: dict[str, tuple[int, bytes]] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            status, body = routes.get(self.path, (404, b"not found"))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    th = threading.Thread(target=httpd.serve_forever, daemon=True)
+    th.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", routes
+    httpd.shutdown()
+    httpd.server_close()

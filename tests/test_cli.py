@@ -4,9 +4,7 @@ for latency, REFERENCES.md for inferred shells), bad input (exit 2, one line on 
 errors (exit 1), progress bars when forced, and `tle fetch` against a local HTTP server."""
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 
 import numpy as np
 import pandas as pd
@@ -17,6 +15,7 @@ typer = pytest.importorskip("typer", reason="the CLI needs the cli extra: pip in
 from typer.testing import CliRunner  # noqa: E402
 
 from orbitlat.cli import app  # noqa: E402
+from conftest import synthetic_tle_text  # noqa: E402
 
 ISS = [
     "ISS (ZARYA)",
@@ -355,38 +354,7 @@ def test_tle_inspect_real_oneweb_catalog(run, tmp_path):
 
 
 def _tle_text(n: int) -> str:
-    from orbitlat.io import make_tle_lines
-
-    out = []
-    for k in range(n):
-        l1, l2 = make_tle_lines(norad_id=20000 + k, epoch=np.datetime64("2026-05-30T00:00"), mean_motion_rev_day=15.05,
-                                ecc=0.0001, inc_deg=53.0, raan_deg=5.0 * k, argp_deg=0.0, mean_anomaly_deg=7.0 * k)
-        out += [f"SAT-{k}", l1, l2]
-    return "\n".join(out) + "\n"
-
-
-@pytest.fixture()
-def server():
-    """A local HTTP server on 127.0.0.1 (no outside network); routes[path] = (status, body)."""
-    routes: dict[str, tuple[int, bytes]] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            status, body = routes.get(self.path, (404, b"not found"))
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    th = threading.Thread(target=httpd.serve_forever, daemon=True)
-    th.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", routes
-    httpd.shutdown()
-    httpd.server_close()
+    return synthetic_tle_text(n, first_id=20000)
 
 
 def test_tle_fetch_verifies_caches_and_never_replaces_good_with_bad(run, server, tmp_path):

@@ -2,11 +2,11 @@
 local HTTP server on 127.0.0.1 (no outside network)."""
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 
 import pytest
+
+from conftest import synthetic_tle_text
 
 from orbitlat.errors import OrbitlatError
 from orbitlat.fetch import FetchError, cached_tle, celestrak_url, fetch_tle
@@ -19,41 +19,7 @@ ISS = [
 
 
 def _tle_text(n: int) -> str:
-    from orbitlat.io import make_tle_lines
-    import numpy as np
-
-    out = []
-    for k in range(n):
-        l1, l2 = make_tle_lines(norad_id=10000 + k, epoch=np.datetime64("2026-05-30T00:00"),
-                                mean_motion_rev_day=15.05, ecc=0.0001, inc_deg=53.0, raan_deg=5.0 * k,
-                                argp_deg=0.0, mean_anomaly_deg=7.0 * k)
-        out += [f"SAT-{k}", l1, l2]
-    return "\n".join(out) + "\n"
-
-
-@pytest.fixture()
-def server():
-    """A local HTTP server whose response the test sets: routes[path] = (status, body)."""
-    routes: dict[str, tuple[int, bytes]] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            status, body = routes.get(self.path, (404, b"not found"))
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    th = threading.Thread(target=httpd.serve_forever, daemon=True)
-    th.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield base, routes
-    httpd.shutdown()
-    httpd.server_close()
+    return synthetic_tle_text(n, first_id=10000)
 
 
 def test_fetch_verifies_and_caches(server, tmp_path):
