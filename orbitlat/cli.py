@@ -681,8 +681,6 @@ if typer is not None:
         _print_table(summ, title=f"{scenario} RTT (ms), {c.name}, {len(u)} users -> {dst}", index=True,
                      max_rows=40)
         if scenario not in ("city-pair", "orbital-dc"):
-            import numpy as np
-
             from .latency import weighted_quantile
 
             f = res.rtt["fiber_rtt_ms"].to_numpy()[:, 0]

@@ -28,7 +28,6 @@ import functools
 import json
 from importlib import resources
 
-import numpy as np
 import pandas as pd
 
 from .constellation import Constellation

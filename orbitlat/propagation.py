@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .constants import J2_EARTH, MU_EARTH_KM3_S2, OMEGA_EARTH_RAD_S, WGS84_A_KM
+from .constants import J2_EARTH, MU_EARTH_KM3_S2, WGS84_A_KM
 from .constellation import Constellation
 from .errors import EpochWarning, OrbitlatError, PropagationWarning
 from .time import TimeGrid, to_timegrid
@@ -136,7 +136,6 @@ def propagate(constellation: Constellation, times: Any = None, *, start: Any = N
             f"backend={backend!r} cannot propagate TLE/OMM satellites ({int(catalog.sum())} here): their "
             "elements are SGP4 mean elements. Use backend='sgp4'."
         )
-    n_sat, n_time = constellation.size, len(tg)
     if backend == "sgp4":
         if catalog.any():
             _warn_far_from_epoch(constellation, tg, warn_epoch_days)
