@@ -139,6 +139,17 @@ def _time_weights(seconds: np.ndarray) -> np.ndarray:
     return w
 
 
+def _span_weights(tg) -> tuple[np.ndarray, float]:
+    """Per-step time weights (s) and the span (s) of a time grid, checked: >= 2 increasing instants."""
+    if len(tg) < 2:
+        raise OrbitlatError("coverage over time needs at least two instants; for a single instant use "
+                            "orbitlat.footprint.cap_counts (ring grids) or engine.visible_pairs.")
+    sec = tg.seconds
+    if np.any(np.diff(sec) <= 0):
+        raise OrbitlatError("the time instants must be strictly increasing.")
+    return _time_weights(sec), float(sec[-1] - sec[0])
+
+
 def _time_sum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Σ_i w_i·x[i] over rows as integer column sums per distinct weight (no BLAS)."""
     wu = np.unique(w)
@@ -552,14 +563,7 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
         raise OrbitlatError(f"coverage takes a Constellation or an ITRS ephemeris Dataset; got "
                             f"{type(constellation).__name__}.")
     n_t = len(tg)
-    if n_t < 2:
-        raise OrbitlatError("coverage over time needs at least two instants; for a single instant use "
-                            "orbitlat.footprint.cap_counts (ring grids) or engine.visible_pairs.")
-    sec = tg.seconds
-    if np.any(np.diff(sec) <= 0):
-        raise OrbitlatError("the time instants must be strictly increasing.")
-    w_t = _time_weights(sec)
-    span = float(sec[-1] - sec[0])
+    w_t, span = _span_weights(tg)
 
     # ---- the per-block kernel
     use_rings = mode == "fast" and grid.is_ring

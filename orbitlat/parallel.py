@@ -717,14 +717,7 @@ def coverage(constellation, grid, *, start: Any = None, duration: Any = None, st
     _check_backend(c, backend)
     tg = times if isinstance(times, TimeGrid) else to_timegrid(times, start=start, duration=duration, step=step)
     n_t = len(tg)
-    if n_t < 2:
-        raise OrbitlatError("coverage over time needs at least two instants; for a single instant use "
-                            "orbitlat.footprint.cap_counts (ring grids) or engine.visible_pairs.")
-    sec = tg.seconds
-    if np.any(np.diff(sec) <= 0):
-        raise OrbitlatError("the time instants must be strictly increasing.")
-    w_t = cov._time_weights(sec)
-    span = float(sec[-1] - sec[0])
+    w_t, span = cov._span_weights(tg)
 
     use_rings = mode == "fast" and grid.is_ring
     if chunk_steps is None:

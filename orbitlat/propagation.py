@@ -207,14 +207,16 @@ def _make_dataset(c: Constellation, tg: TimeGrid, pos, vel, err, frame: str, bac
     return ds
 
 
-def _warn_far_from_epoch(c: Constellation, tg: TimeGrid, limit_days: float, stacklevel: int = 4) -> None:
+def _warn_far_from_epoch(c: Constellation, tg: TimeGrid, limit_days: float, stacklevel: int = 4,
+                         consequence: str = "") -> None:
+    """EpochWarning when TLE satellites are used more than ``limit_days`` from their epochs."""
     far = c.days_from_epoch(tg)
     n_far = int((far > limit_days).sum())
     if n_far:
         warnings.warn(
             f"{n_far} TLE satellites are propagated more than {limit_days:g} days from their epoch "
-            f"(up to {far.max():.1f} days); SGP4 errors grow by km per day there. Use TLEs closer to the "
-            "requested times.",
+            f"(up to {far.max():.1f} days); SGP4 errors grow by km per day there{consequence}. Use TLEs closer "
+            "to the requested times.",
             EpochWarning,
             stacklevel=stacklevel,
         )

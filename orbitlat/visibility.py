@@ -309,16 +309,10 @@ def _check_rule(rule: str, max_range_km: Any, n_sat: int):
 
 def _warn_epoch(c, tg: TimeGrid, limit_days: float, stacklevel: int = 3) -> None:
     """EpochWarning when TLE satellites are used far from their epochs (as propagate does)."""
-    far = c.days_from_epoch(tg)
-    n_far = int((far > limit_days).sum())
-    if n_far:
-        warnings.warn(
-            f"{n_far} TLE satellites are used more than {limit_days:g} days from their epoch (up to "
-            f"{far.max():.1f} days); SGP4 errors grow by km per day there, so pass times shift by seconds or "
-            "more. Use TLEs closer to the requested times.",
-            EpochWarning,
-            stacklevel=stacklevel,
-        )
+    from .propagation import _warn_far_from_epoch
+
+    _warn_far_from_epoch(c, tg, limit_days, stacklevel=stacklevel + 1,
+                         consequence=", so pass times shift by seconds or more")
 
 
 def _propagate_quiet(c, tg: TimeGrid, *, velocity: bool, backend: str, workers: int = 1) -> xr.Dataset:
