@@ -37,7 +37,7 @@ def brute_force_counts(unit_points: np.ndarray, sat_xyz_km: np.ndarray, min_elev
     (blocks of 512 and 4,096 and ``.sum`` instead of ``count_nonzero`` were slower; float32 is
     faster but miscounts points near a footprint's edge).
     """
-    from orbitlat.footprint import cap_half_angle_rad
+    from orbitlat.visibility.footprints import cap_half_angle_rad
 
     r = np.linalg.norm(sat_xyz_km, axis=1)
     vt = np.ascontiguousarray((sat_xyz_km / r[:, None]).T)
@@ -55,9 +55,9 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
 
     import orbitlat as ol
-    from orbitlat.coverage import coverage
-    from orbitlat.footprint import cap_counts
-    from orbitlat.grids import Grid
+    from orbitlat.coverage.compute import coverage
+    from orbitlat.visibility.footprints import cap_counts
+    from orbitlat.ground import Grid
 
     duration = "2h" if args.quick else "1d"
     n_brute = args.brute_steps or (2 if args.quick else 4)

@@ -40,7 +40,7 @@ def _peak_rss_mb() -> float:
 
 def _cities100():
     from orbitlat import hypatia
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
 
     p = SHARED / "ground" / "cities_top100_by_2025_population.txt"
     if p.exists():
@@ -71,8 +71,8 @@ def floyd_warshall_all_pairs(step, vp, n_sites: int) -> np.ndarray:
 
 def bench_hypatia(n_steps: int, n_fw: int, workers: int) -> dict:
     from orbitlat import hypatia
-    from orbitlat.engine import SiteIndex, visible_pairs
-    from orbitlat.latency import route
+    from orbitlat.visibility.engine import SiteIndex, visible_pairs
+    from orbitlat.latency.routing import route
 
     gs, gs_src = _cities100()
     net = hypatia.network("kuiper_630")
@@ -121,7 +121,7 @@ def bench_hypatia(n_steps: int, n_fw: int, workers: int) -> dict:
 
 def bench_starlink_day(duration: str, workers: int) -> dict:
     from orbitlat import latency
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
 
     users = GroundSites.cities(top=1000)
     t0 = time.perf_counter()

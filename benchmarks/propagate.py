@@ -41,7 +41,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
 import orbitlat as ol
-from orbitlat.propagation import _satrecs, propagate
+from orbitlat.orbits.propagation import _satrecs, propagate
 from orbitlat.time import TimeGrid
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -9,10 +9,10 @@ Runs, in this order, on the same inputs:
 1. ``orbitlat.coverage.coverage(..., workers=1)``: one process, one kernel thread (the baseline; its
    propagation still uses the propagator's default threads);
 2. ``orbitlat.coverage.coverage(...)``: one process, its default kernel threads (one per core);
-3. ``orbitlat.parallel.coverage(..., scheduler=client)`` on ``distributed.LocalCluster(n_workers=2,
+3. ``orbitlat.scale.coverage(..., scheduler=client)`` on ``distributed.LocalCluster(n_workers=2,
    threads_per_worker=1, processes=True)``, after a small warm-up run (worker imports), first with
    distributed's default worker allocator settings (``MALLOC_TRIM_THRESHOLD_=65536``), then after
-   :func:`orbitlat.parallel.tune_workers`. Both results must equal run 1 bit for bit (checked).
+   :func:`orbitlat.scale.tune_workers`. Both results must equal run 1 bit for bit (checked).
 
 Ratios: ``speedup_2_workers_vs_1_thread`` = run 1 / run 3 (tuned), ``speedup_2_workers_vs_threads`` =
 run 2 / run 3 (tuned), and ``speedup_2_workers_untuned_vs_1_thread`` = run 1 / run 3 (untuned).
@@ -73,8 +73,8 @@ def main(argv=None) -> dict:
 
     import orbitlat as ol
     from orbitlat import parallel
-    from orbitlat.coverage import coverage
-    from orbitlat.grids import Grid
+    from orbitlat.coverage.compute import coverage
+    from orbitlat.ground import Grid
 
     duration = "6h" if args.quick else "1d"
     c = ol.presets.get("starlink_gen1")

@@ -66,7 +66,7 @@ def main() -> None:
     tg.teme_to_gcrs, tg.jd_utc
     eph_de421 = sun.ephemeris()
     sun.sun_position_km(tg[:2])  # warm caches/imports once for both sides
-    from orbitlat.propagation import _satrecs
+    from orbitlat.orbits.propagation import _satrecs
 
     _satrecs(cat)  # build the Satrec objects once, as Skyfield's EarthSatellite objects are built once
 

@@ -70,7 +70,7 @@ def main(argv=None) -> dict:
 
     import orbitlat as ol
     from orbitlat import visibility as vis
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
     from orbitlat.time import TimeGrid
 
     tle_path = DATA / "tle" / "starlink_2026-05-30.tle"

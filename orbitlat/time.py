@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import OrbitlatError
+from orbitlat.errors import OrbitlatError
 
 __all__ = ["TimeGrid", "to_timegrid", "to_datetime64", "to_seconds", "timescale"]
 

@@ -33,10 +33,10 @@ def shared_data() -> Path:
 
 
 def synthetic_tle_text(n: int, first_id: int = 10000) -> str:
-    """``n`` valid 3LE records (53°, 15.05 rev/day, spread in RAAN and anomaly), built by orbitlat.io."""
+    """``n`` valid 3LE records (53°, 15.05 rev/day, spread in RAAN and anomaly), built by orbitlat.orbits.tle."""
     import numpy as np
 
-    from orbitlat.io import make_tle_lines
+    from orbitlat.orbits.tle import make_tle_lines
 
     out = []
     for k in range(n):

@@ -146,12 +146,12 @@ def test_usage_errors_exit_2(run):
 
 
 def test_unexpected_error_exits_1_with_one_line(run, monkeypatch):
-    import orbitlat.presets
+    import orbitlat.orbits.presets
 
     def boom():
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(orbitlat.presets, "table", boom)
+    monkeypatch.setattr(orbitlat.orbits.presets, "table", boom)
     res = run("presets", ok=False)
     assert res.exit_code == 1
     lines = [x for x in res.stderr.splitlines() if x.strip()]
@@ -250,7 +250,7 @@ def test_coverage_on_dask_matches_local(run, tmp_path):
 
 
 def test_latency_and_passes_on_dask_match_local(run, tmp_path):
-    # orbitlat.parallel promises the single-process answer: RTTs bit for bit, passes to the nanosecond
+    # orbitlat.scale promises the single-process answer: RTTs bit for bit, passes to the nanosecond
     a, b = tmp_path / "a.nc", tmp_path / "b.nc"
     common = ["latency", "--users", "4", "--duration", "10min", "--step", "5min"]
     run(*common, "--series", a)

@@ -24,11 +24,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from scipy.optimize import brentq
 
 import orbitlat as ol
-from orbitlat.coverage import compare, coverage, gap_statistics
+from orbitlat.coverage.compute import compare, coverage
+from orbitlat.coverage.figures import gap_statistics
 from orbitlat.errors import OrbitlatError
-from orbitlat.footprint import cap_counts, cap_half_angle_rad, cap_pairs, expected_mean_visible, point_counts
-from orbitlat.grids import Grid
-from orbitlat.walker import walker_delta
+from orbitlat.visibility.footprints import cap_counts, cap_half_angle_rad, cap_pairs, expected_mean_visible, point_counts
+from orbitlat.ground import Grid
+from orbitlat.orbits.walker import walker_delta
 
 from conftest import shared_path
 
@@ -483,7 +484,7 @@ def test_expected_mean_visible_and_point_counts():
     # one satellite at 550 km, 25°: the fraction of the sphere in view is (1 − cos 8.4508°)/2
     p = np.array([[RE + 550.0, 0.0, 0.0]])
     assert float(expected_mean_visible(p, 25.0)) == pytest.approx((1 - np.cos(np.radians(8.4508))) / 2, rel=1e-4)
-    from orbitlat.engine import SiteIndex
+    from orbitlat.visibility.engine import SiteIndex
 
     g = Grid.equal_area(5.0)
     idx = SiteIndex.from_latlon(g.lat_deg, g.lon_deg, min_elevation_deg=25.0, spherical=True)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 import orbitlat as ol
 from orbitlat.errors import OrbitlatError
-from orbitlat.export import czml_json, ephemeris_table, table_format, to_czml, write_czml, write_table
+from orbitlat.export.czml import czml_json, to_czml, write_czml
+from orbitlat.export.tables import ephemeris_table, table_format, write_table
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 

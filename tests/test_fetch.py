@@ -9,7 +9,7 @@ import pytest
 from conftest import synthetic_tle_text
 
 from orbitlat.errors import OrbitlatError
-from orbitlat.fetch import FetchError, cached_tle, celestrak_url, fetch_tle
+from orbitlat.orbits.fetch import FetchError, cached_tle, celestrak_url, fetch_tle
 
 ISS = [
     "ISS (ZARYA)",

@@ -1,4 +1,4 @@
-"""Tests for orbitlat.geodesy: WGS84/sphere conversions, ENU frames, ground tracks, distances.
+"""Tests for orbitlat.ground.geodesy: WGS84/sphere conversions, ENU frames, ground tracks, distances.
 
 Reference: astropy's EarthLocation, which calls ERFA (the IAU SOFA library):
 ``gd2gce`` for geodetic -> Cartesian (closed form) and ``gc2gde`` for the
@@ -31,7 +31,7 @@ from hypothesis.extra import numpy as hnp
 import astropy.units as u
 from astropy.coordinates import EarthLocation
 
-from orbitlat import geodesy as g
+from orbitlat.ground import geodesy as g
 from orbitlat.constants import WGS84_A_KM, WGS84_B_KM
 from orbitlat.errors import OrbitlatError
 

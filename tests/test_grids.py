@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from orbitlat.errors import OrbitlatError
-from orbitlat.grids import Grid, land_mask, polygon_contains, weighted_quantile
+from orbitlat.ground import Grid, weighted_quantile
+from orbitlat.ground.land import land_mask, polygon_contains
 
 R = 6378.137
 SPHERE = 4 * np.pi * R**2
@@ -178,7 +179,7 @@ def test_land_mask_known_places():
 # --------------------------------------------------------------------------- population
 @pytest.fixture(scope="module")
 def cities():
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
 
     return GroundSites.cities()
 

@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from orbitlat import hypatia
+from orbitlat.latency import hypatia
 from orbitlat.errors import OrbitlatError
 
 
@@ -88,7 +88,7 @@ def test_paris_luanda_path_is_the_published_one(paris_luanda):
     # (the zig-zag west over the Atlantic, then south-east to Luanda): ours must be the same
     # satellites, so the same longitudes to well under the 10° plane spacing (0.05° allows for
     # pyephem vs python-sgp4 and Earth-rotation models).
-    from orbitlat import geodesy
+    from orbitlat.ground import geodesy
 
     published_lon = [0.7439, 4.9220, -9.2561, -5.0780, -19.2561, -15.0779, -29.2561, -25.0779, -39.2561,
                      -22.1642, -9.1054, 1.7310, 11.6800]
@@ -121,7 +121,7 @@ def test_all_pairs_matches_networkx_on_kuiper(shared_data):
     _, sat, _ = next(net.positions(hypatia._times([30.0])))
     step = net.step(sat[0])
     gs = hypatia.ground_stations(gs_path)
-    from orbitlat.engine import SiteIndex, visible_pairs
+    from orbitlat.visibility.engine import SiteIndex, visible_pairs
 
     vp = visible_pairs(SiteIndex.from_sites(gs), sat[0], rule="range", max_range_km=1260.0)
     G = nx.DiGraph()

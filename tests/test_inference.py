@@ -1,4 +1,4 @@
-"""Shell, plane and slot inference (orbitlat.inference).
+"""Shell, plane and slot inference (orbitlat.orbits.inference).
 
 Checked against the outside world:
 - Walker patterns (Walker 1984; REFERENCES.md: plane j at RAAN0 + 360°·j/P, slot k at
@@ -21,12 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orbitlat as ol
-from orbitlat import io, presets, walker
+from orbitlat.orbits import presets, walker
+from orbitlat.orbits import tle as io
 from orbitlat.constants import WGS84_A_KM
-from orbitlat.constellation import Constellation, mean_motion_rev_day
+from orbitlat.orbits.constellation import Constellation, mean_motion_rev_day
 from orbitlat.errors import OrbitlatError
-from orbitlat.inference import TRANSIT, UNASSIGNED, angles_at_epoch, infer_shells, shell_summary
-from orbitlat.propagation import kepler_j2_rates
+from orbitlat.orbits.inference import TRANSIT, UNASSIGNED, angles_at_epoch, infer_shells, shell_summary
+from orbitlat.orbits.propagation import kepler_j2_rates
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -1,4 +1,4 @@
-"""orbitlat.interop: boinor Orbit <-> Constellation, and the boinor propagation backend.
+"""orbitlat.orbits.interop: boinor Orbit <-> Constellation, and the boinor propagation backend.
 
 Outside references: boinor itself (its Orbit state vectors, element conversions and
 propagators), Skyfield's EarthSatellite (SGP4 state of a real TLE at its epoch, GCRS) and an
@@ -25,8 +25,8 @@ from boinor.twobody import Orbit  # noqa: E402
 import orbitlat as ol  # noqa: E402
 from orbitlat.constants import J2_EARTH, MU_EARTH_KM3_S2, WGS84_A_KM  # noqa: E402
 from orbitlat.errors import OrbitlatError  # noqa: E402
-from orbitlat.interop import from_orbits, propagate_with_boinor, to_orbit  # noqa: E402
-from orbitlat.propagation import propagate  # noqa: E402
+from orbitlat.orbits.interop import from_orbits, propagate_with_boinor, to_orbit  # noqa: E402
+from orbitlat.orbits.propagation import propagate  # noqa: E402
 from orbitlat.time import TimeGrid  # noqa: E402
 
 from conftest import shared_path  # noqa: E402

@@ -1,4 +1,4 @@
-"""Tests for orbitlat.io: TLE/3LE and OMM readers, TLE writers and formatters.
+"""Tests for orbitlat.orbits.tle: TLE/3LE and OMM readers, TLE writers and formatters.
 
 Real element sets live outside the repository in ``../shared/data/tle``;
 tests that need them skip when that directory is absent. The fuzz tests use
@@ -24,17 +24,11 @@ from sgp4 import exporter, omm
 from sgp4.api import Satrec
 from sgp4.conveniences import sat_epoch_datetime
 
-import orbitlat.io as oio
+import orbitlat.orbits.tle as oio
 from orbitlat.errors import OMMError, OrbitlatError, TLEError
-from orbitlat.io import (
-    ELEMENT_COLUMNS,
-    make_tle_lines,
-    make_tle_records,
-    read_omm,
-    read_tle,
-    tle_checksum,
-    write_tle,
-)
+from orbitlat.orbits._records import ELEMENT_COLUMNS
+from orbitlat.orbits.tle import make_tle_lines, make_tle_records, read_tle, tle_checksum, write_tle
+from orbitlat.orbits.omm import read_omm
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TLE_DIR = DATA / "tle"
@@ -745,7 +739,7 @@ def test_docstring_examples():
 
 def test_sgp4_epoch_errors_are_kept_not_fatal():
     # One unphysical element set must not make a whole catalog unreadable: by default it is kept
-    # with its sgp4 error code, and propagation flags it (orbitlat.propagation).
+    # with its sgp4 error code, and propagation flags it (orbitlat.orbits.propagation).
     bad_l2 = fix_checksum(ISS_L2[:52] + "95" + ISS_L2[54:])
     df = read_tle(f"ISS\n{ISS_L1}\n{bad_l2}\n")
     assert df.loc[0, "sgp4_epoch_error"] != 0

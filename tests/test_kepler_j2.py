@@ -1,4 +1,4 @@
-"""The kepler-j2 backend of orbitlat.propagation against the outside world.
+"""The kepler-j2 backend of orbitlat.orbits.propagation against the outside world.
 
 References:
 - the sun-synchronous node rate 360°/365.2422 d = 0.98565°/day (REFERENCES.md, "Orbits");
@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orbitlat as ol
-from orbitlat.cluster import suncatcher
+from orbitlat.orbits.cluster import suncatcher
 from orbitlat.constants import J2_EARTH, MU_EARTH_KM3_S2, WGS84_A_KM
-from orbitlat.propagation import kepler_j2_rates, propagate
-from orbitlat.sso import sun_synchronous
+from orbitlat.orbits.propagation import kepler_j2_rates, propagate
+from orbitlat.orbits.sso import sun_synchronous
 from orbitlat.time import TimeGrid
 
 MU, J2, RE = MU_EARTH_KM3_S2, J2_EARTH, WGS84_A_KM
@@ -195,7 +195,7 @@ def test_sun_synchronous_node_drift_from_states(make):
 CASES = {
     # name: (a km, e, i deg, raan deg, argp deg, M deg)
     "starlink-550/53": (WGS84_A_KM + 550.0, 0.0, 53.0, 30.0, 0.0, 10.0),
-    "sso-650": None,  # orbitlat.sso.sun_synchronous(650)
+    "sso-650": None,  # orbitlat.orbits.sso.sun_synchronous(650)
     "oneweb-1200/87.9": (WGS84_A_KM + 1200.0, 0.0, 87.9, 200.0, 0.0, 300.0),
     "gps-26560/55": (26559.7, 0.0, 55.0, 75.0, 0.0, 120.0),
     "ecc-0.05/40": (7178.137, 0.05, 40.0, 30.0, 60.0, 10.0),

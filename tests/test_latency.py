@@ -5,12 +5,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from orbitlat import fiber, latency, walker
+from orbitlat import latency
+from orbitlat.latency import routing as _routing
+from orbitlat.latency.terrestrial import simple as fiber
+from orbitlat.orbits import walker
 from orbitlat.constants import C_KM_S
-from orbitlat.engine import SiteIndex
+from orbitlat.visibility.engine import SiteIndex
 from orbitlat.errors import OrbitlatError
-from orbitlat.network import Network, plus_grid
-from orbitlat.sites import GroundSites
+from orbitlat.latency.network import Network, plus_grid
+from orbitlat.ground import GroundSites
 from orbitlat.time import TimeGrid
 
 CITIES = GroundSites(["London", "New York", "Lagos", "Jakarta", "Sao Paulo", "Tokyo"],
@@ -20,7 +23,7 @@ CITIES = GroundSites(["London", "New York", "Lagos", "Jakarta", "Sao Paulo", "To
 
 @pytest.fixture(scope="module")
 def starlink():
-    from orbitlat import presets
+    from orbitlat.orbits import presets
 
     return presets.get("starlink_gen1")
 
@@ -289,7 +292,7 @@ def test_fiber_model_closed_form():
 
 
 def test_fiber_calibration_rederives_the_shipped_constants(shared_data):
-    # The defaults in orbitlat.fiber were fitted on this file; re-fit and compare. Nelder-Mead
+    # The defaults in orbitlat.latency.terrestrial were fitted on this file; re-fit and compare. Nelder-Mead
     # converges to 1e-6 in the parameters, so 1e-3 in stretch / 0.01 ms in overhead is ample;
     # the quoted errors are rounded to 0.1 %.
     cal = fiber.calibrate(shared_data / "terrestrial" / "ripeatlas_country_rtt_2025.csv.gz")
@@ -351,15 +354,15 @@ def test_nearest_k_lasers_route_and_respect_the_bound(starlink):
 def _warm_and_cold(monkeypatch, fn, *args, **kw):
     """Run ``fn`` with the warm start (the default) and with a fresh scipy Dijkstra at every step."""
     warm = fn(*args, **kw)
-    monkeypatch.setattr(latency, "_WARM_START", False)
+    monkeypatch.setattr(_routing, "_WARM_START", False)
     cold = fn(*args, **kw)
-    monkeypatch.setattr(latency, "_WARM_START", True)
+    monkeypatch.setattr(_routing, "_WARM_START", True)
     return warm, cold
 
 
 def _assert_same_routing(warm, cold):
     # The kept trees pass Bellman's certificate with no tolerance, which makes their float distances
-    # those of Dijkstra (see latency._WarmTrees); rtol 1e-12 is the brief's bound, and the same pairs
+    # those of Dijkstra (see orbitlat.latency.shortest._WarmTrees); rtol 1e-12 is the brief's bound, and the same pairs
     # must be unreachable for the same reasons.
     a, b = warm.rtt_ms.to_numpy(), cold.rtt_ms.to_numpy()
     assert np.array_equal(np.isfinite(a), np.isfinite(b))
@@ -388,7 +391,7 @@ def test_warm_start_equals_fresh_dijkstra_kuiper630_100_cities(monkeypatch, step
     # Hypatia's Kuiper-630 (+Grid, range-based GSLs of 1,260 km) with 100 cities: at 1 s most trees
     # stay optimal and some are repaired (a GSL comes or goes, two near-equal grid paths swap); at 60 s
     # most change and the route falls back to Dijkstra for a while. Both must match Dijkstra.
-    from orbitlat import hypatia
+    from orbitlat.latency import hypatia
 
     net = hypatia.network("kuiper_630")
     sites = GroundSites.cities(top=100)
@@ -479,9 +482,9 @@ def test_warm_start_property_nearest_k_links_change_every_step(seed, step_s, k, 
     sites = CITIES.subset(np.sort(rng.choice(len(CITIES), size=int(rng.integers(2, 7)), replace=False)).tolist())
     times = TimeGrid.span("2026-01-01T00:00", f"{7 * step_s} s", f"{step_s} s")
     warm = latency.route(net, sites, None, times=times, hop_delay_ms=hop_ms, paths="changes")
-    latency._WARM_START = False
+    _routing._WARM_START = False
     try:
         cold = latency.route(net, sites, None, times=times, hop_delay_ms=hop_ms, paths="changes")
     finally:
-        latency._WARM_START = True
+        _routing._WARM_START = True
     _assert_same_routing(warm, cold)

@@ -1,4 +1,4 @@
-"""Tests for orbitlat.maps, orbitlat.plots and orbitlat._coastlines (offline maps and charts).
+"""Tests for orbitlat.viz.maps, orbitlat.viz.plots and orbitlat.ground.coastlines (offline maps and charts).
 
 Every test runs with the network blocked (``socket.connect``, ``create_connection`` and
 ``getaddrinfo`` raise) and cartopy's data folder pointed at an empty directory, so any
@@ -37,10 +37,11 @@ import matplotlib.image as mimage  # noqa: E402
 import xarray as xr  # noqa: E402
 
 import orbitlat as ol  # noqa: E402
-from orbitlat import _coastlines, maps, plots  # noqa: E402
+from orbitlat.ground import coastlines as _coastlines
+from orbitlat.viz import maps, plots  # noqa: E402
 from orbitlat.errors import OrbitlatError  # noqa: E402
-from orbitlat.geodesy import central_angle_rad, geodetic_to_itrs  # noqa: E402
-from orbitlat.sites import GroundSites  # noqa: E402
+from orbitlat.ground.geodesy import central_angle_rad, geodetic_to_itrs  # noqa: E402
+from orbitlat.ground import GroundSites  # noqa: E402
 
 PX_TOL = 2.0  # see the module docstring
 W, H = 720, 360  # test canvas, pixels (7.2 x 3.6 in at 100 dpi): 0.5 degree per pixel in PlateCarree
@@ -430,7 +431,7 @@ def test_path_leg_follows_the_great_circle(tmp_path):
 # ---------------------------------------------------------------------------
 
 def test_ground_tracks_cut_at_the_antimeridian(iridium):
-    from orbitlat.geodesy import ground_track
+    from orbitlat.ground.geodesy import ground_track
 
     fig = maps.ground_track_map(iridium)
     lc = fig.axes[0].collections[0]
@@ -457,7 +458,7 @@ def test_footprint_fill_over_the_pole_and_across_the_seam(tmp_path):
     re = 6378.137
     h = 780.0
     lam = float(maps.footprint_half_angle_deg(h, 0.0))  # 27.0°
-    from orbitlat.geodesy import geocentric_to_itrs
+    from orbitlat.ground.geodesy import geocentric_to_itrs
 
     sats = geocentric_to_itrs([88.0, 0.0], [30.0, 179.0], h, radius_km=re)
     fig, ax = full_canvas_map()
@@ -482,7 +483,7 @@ def test_footprint_fill_over_the_pole_and_across_the_seam(tmp_path):
 
 def test_footprint_map_robinson_centre_and_edge(tmp_path):
     """In Robinson(150°E) a cap at (20°N, 100°W), i.e. across the map seam region, is filled around its centre."""
-    from orbitlat.geodesy import geocentric_to_itrs
+    from orbitlat.ground.geodesy import geocentric_to_itrs
 
     proj = ccrs.Robinson(central_longitude=150)
     fig, ax = full_canvas_map(proj)
@@ -550,7 +551,7 @@ def test_coverage_map_from_dataarray_labels_colorbar():
 def test_latency_map_star_colorbar_and_missing(tmp_path):
     cities = GroundSites.cities(top=20)
     dc = GroundSites.datacenter("stargate")
-    from orbitlat.geodesy import great_circle_km
+    from orbitlat.ground.geodesy import great_circle_km
 
     rtt = 2.0 * great_circle_km(cities.lat_deg, cities.lon_deg, dc.lat_deg[0], dc.lon_deg[0]) / 204.0 + 5.0
     rtt[3] = np.nan

@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from orbitlat import presets, walker
+from orbitlat.orbits import presets, walker
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
 from orbitlat.time import TimeGrid
-from orbitlat.network import (Network, line_of_sight, max_isl_length_km, nearest_k_links, odc_links, orbit_normals,
-                              plus_grid)
+from orbitlat.latency.network import Network, line_of_sight, max_isl_length_km, nearest_k_links, odc_links, orbit_normals, plus_grid
 
 
 def _hypatia_plus_grid(n_orbits: int, n_per: int, shift: int) -> set[tuple[int, int]]:
@@ -179,7 +178,7 @@ def test_catalog_without_planes_needs_inference(shared_data):
 
     c = Constellation.from_tle(shared_data / "tle" / "iridium-next_2026-05-30.tle")
     try:
-        import orbitlat.inference
+        import orbitlat.orbits.inference
     except ImportError:
         with pytest.raises(OrbitlatError, match="inference"):
             plus_grid(c)
@@ -187,7 +186,7 @@ def test_catalog_without_planes_needs_inference(shared_data):
         # satellites outside every inferred plane get no ISLs, and the user is told (never silently)
         with pytest.warns(UserWarning, match="no inferred plane"):
             pairs = plus_grid(c)
-        inferred = orbitlat.inference.infer_shells(c).table
+        inferred = orbitlat.orbits.inference.infer_shells(c).table
         stray = np.flatnonzero(inferred["plane"].to_numpy() < 0)
         assert not np.isin(pairs.ravel(), stray).any()
         # each labelled satellite has its in-plane ring neighbours (planes of >= 3) plus inter-plane links

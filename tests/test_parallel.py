@@ -1,4 +1,4 @@
-"""orbitlat.parallel: the same answers on a Dask cluster as in one process.
+"""orbitlat.scale: the same answers on a Dask cluster as in one process.
 
 The reference for every test here is the single-process function of the same
 computation (orbitlat.coverage.coverage, visibility.iter_visible / passes,
@@ -22,12 +22,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import orbitlat as ol
-from orbitlat import parallel
-from orbitlat.coverage import _time_weights, gap_statistics
-from orbitlat.coverage import coverage as single_coverage
-from orbitlat.engine import SiteIndex
+from orbitlat import scale as parallel
+from orbitlat.coverage.figures import _finish_segment, _SegmentAccumulator
+from orbitlat.scale.chunked import _merge_segments
+from orbitlat.coverage.figures import _time_weights, gap_statistics
+from orbitlat.coverage.compute import coverage as single_coverage
+from orbitlat.visibility.engine import SiteIndex
 from orbitlat.errors import OrbitlatError
-from orbitlat.grids import Grid
+from orbitlat.ground import Grid
 
 from conftest import shared_path
 
@@ -111,7 +113,7 @@ def _chunked(counts, w, k, block, cuts, order):
     """Segments over [cuts[j], cuts[j+1]), merged pairwise in the given order of adjacent positions."""
     segs = []
     for a, b in zip(cuts[:-1], cuts[1:]):
-        acc = parallel._SegmentAccumulator(counts.shape[1], b - a, k, None, False)
+        acc = _SegmentAccumulator(counts.shape[1], b - a, k, None, False)
         for i in range(a, b, block):
             j = min(b, i + block)
             acc.add(counts[i:j], w[i:j])
@@ -120,9 +122,9 @@ def _chunked(counts, w, k, block, cuts, order):
         if len(segs) < 2:
             break
         p = pos % (len(segs) - 1)
-        segs[p:p + 2] = [parallel._merge_segments(segs[p], segs[p + 1])]
+        segs[p:p + 2] = [_merge_segments(segs[p], segs[p + 1])]
     while len(segs) > 1:
-        segs[0:2] = [parallel._merge_segments(segs[0], segs[1])]
+        segs[0:2] = [_merge_segments(segs[0], segs[1])]
     return segs[0]
 
 
@@ -149,7 +151,7 @@ def test_segment_merge_equals_one_pass_in_any_chunking(data):
     ref = _one_pass(counts, w, k, block)
     want = ref.finish(span)
     seg = _chunked(counts, w, k, data.draw(st.integers(1, 7)), cuts, order)
-    got = parallel._finish_segment(seg, span, k)
+    got = _finish_segment(seg, span, k)
     for name, v in want.items():
         assert np.array_equal(got[name], v), name
     assert np.array_equal(seg.t_mean * (1.0 / P), ref.t_mean)
@@ -171,7 +173,7 @@ def test_segment_merge_with_fractional_steps_agrees_to_rounding(data):
     span = float(sec[-1])
     cuts = sorted(set(data.draw(st.lists(st.integers(1, T - 1), max_size=5))) | {0, T})
     want = _one_pass(counts, w, 2, 5).finish(span)
-    got = parallel._finish_segment(_chunked(counts, w, 2, 3, cuts, []), span, 2)
+    got = _finish_segment(_chunked(counts, w, 2, 3, cuts, []), span, 2)
     for name, v in want.items():
         assert np.allclose(got[name], v, rtol=1e-13, atol=0), name
 
@@ -186,7 +188,7 @@ def test_segment_merge_reproduces_stk_worked_example():
     counts[[3, 8, 9, 14, 15, 16], 0] = 0  # 5 s, 10 s, 15 s gaps
     w = _time_weights(sec)
     seg = _chunked(counts, w, 1, 4, [0, 9, 15, 16, sec.size], [1, 0])
-    got = parallel._finish_segment(seg, 100.0, 1)
+    got = _finish_segment(seg, 100.0, 1)
     assert got["gap_count"][0] == 3
     assert got["time_avg_gap_s"][0] == 3.5
     assert got["response_time_mean_s"][0] == 1.75
@@ -293,7 +295,7 @@ def test_tune_workers_sets_every_worker_and_keeps_answers(cluster, iridium):
 
 @pytest.mark.skipif("scheduler" not in inspect.signature(single_coverage).parameters,
                     reason="orbitlat.coverage.coverage has no scheduler= yet (its owner is to forward it to "
-                           "orbitlat.parallel.coverage; see docs/scaling.md)")
+                           "orbitlat.scale.coverage; see docs/scaling.md)")
 def test_coverage_forwards_scheduler(cluster, iridium):
     _, client = cluster
     grid = Grid.equal_area(10.0)
@@ -368,7 +370,7 @@ def _assert_same_latency(got, ref):
 
 def test_latency_city_pairs_on_cluster_equal_single_process(cluster, iridium):
     _, client = cluster
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
 
     sites = GroundSites(*LAT_SITES_ARGS)
     kw = dict(start="2026-01-01", duration="3h", step="60s", min_elevation_deg=10.0)
@@ -381,8 +383,8 @@ def test_latency_city_pairs_on_cluster_equal_single_process(cluster, iridium):
 
 def test_latency_route_with_outages_across_boundaries(cluster, iridium):
     _, client = cluster
-    from orbitlat.network import Network
-    from orbitlat.sites import GroundSites
+    from orbitlat.latency.network import Network
+    from orbitlat.ground import GroundSites
 
     # At a 40° mask Iridium links these cities only now and then: pairs are unreachable on both
     # sides of block boundaries, which must not count as path changes (latency.route's own

@@ -11,7 +11,7 @@ import pytest
 
 import orbitlat as ol
 from orbitlat.errors import OrbitlatError, PropagationWarning
-from orbitlat.propagation import propagate
+from orbitlat.orbits.propagation import propagate
 from orbitlat.time import TimeGrid
 
 from conftest import shared_path
@@ -112,7 +112,7 @@ def _verification_cases():
             continue
         l2 = next(it)
         # a few verification lines carry wrong checksums (irrelevant to the vectors): recompute them
-        from orbitlat.io import tle_checksum
+        from orbitlat.orbits.tle import tle_checksum
 
         l1 = l1[:68] + str(tle_checksum(l1))
         l2 = l2[:68] + str(tle_checksum(l2))
@@ -274,7 +274,7 @@ def _kernel_vs_satrecarray(sats, jd, fr):
     """States and error codes (t, s) of the numba kernel (TEME) and of SatrecArray at the same jd/fr."""
     from sgp4.api import SatrecArray
 
-    from orbitlat import _sgp4_numba as kern
+    from orbitlat.orbits import _sgp4_numba as kern
 
     idx, params = kern.pack(sats)
     assert idx.tolist() == list(range(len(sats))), "every satellite here is near-earth"
@@ -317,7 +317,7 @@ def test_numba_kernel_matches_satrecarray_on_starlink_snapshot():
     # The whole Starlink snapshot (10,395 TLEs, all near-earth) over a day at 60 s, in chunks of
     # satellites to bound memory. Reference: python-sgp4's SatrecArray (Vallado's C++).
     pytest.importorskip("numba")
-    from orbitlat.propagation import _satrecs
+    from orbitlat.orbits.propagation import _satrecs
 
     c = ol.Constellation.from_tle(shared_path("tle", "starlink_2026-05-30.tle"))
     jd, fr = TimeGrid.span("2026-05-30", "1d", "60s").jd_utc
@@ -353,7 +353,7 @@ def test_numba_kernel_decaying_starlink_error_codes():
     # [0, 1) (code 1) or their semilatus rectum turns negative (code 4). The kernel flags the same
     # (time, satellite) with the same code as SatrecArray (all 820,768 of them here).
     pytest.importorskip("numba")
-    from orbitlat.propagation import _satrecs
+    from orbitlat.orbits.propagation import _satrecs
 
     c = ol.Constellation.from_tle(shared_path("tle", "starlink_2026-05-30.tle"))
     sats = [_satrecs(c)[k] for k in range(0, c.size, 25)]

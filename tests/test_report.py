@@ -107,7 +107,7 @@ def test_tables_agree_with_physics_and_references(report):
     out, _ = report
     n = json.loads((out / "numbers.json").read_text())
     per_user = pd.read_csv(out / "latency_per_user.csv")
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
 
     users = GroundSites.cities(top=len(per_user))
     assert per_user.city.tolist() == users.names.tolist()
@@ -117,8 +117,8 @@ def test_tables_agree_with_physics_and_references(report):
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     bound = 2 * 2 * 6371.0088 * np.arcsin(np.sqrt(a)) / 299792.458 * 1000
     assert np.all(per_user["ISL to Stargate p50 (ms)"] >= bound)
-    # the fiber column is the closed-form model: 2 d s / (c / 1.468) + overhead (orbitlat.fiber docs)
-    from orbitlat.fiber import DEFAULT_OVERHEAD_MS, DEFAULT_STRETCH
+    # the fiber column is the closed-form model: 2 d s / (c / 1.468) + overhead (orbitlat.latency.terrestrial docs)
+    from orbitlat.latency.terrestrial.simple import DEFAULT_OVERHEAD_MS, DEFAULT_STRETCH
 
     d_km = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
     fib = 2 * d_km * DEFAULT_STRETCH / (299792.458 / 1.468) * 1000 + DEFAULT_OVERHEAD_MS
@@ -137,7 +137,7 @@ def test_tables_agree_with_physics_and_references(report):
 
 def test_build_report_rejects_bad_settings(tmp_path):
     from orbitlat.errors import OrbitlatError
-    from orbitlat.report import build_report
+    from orbitlat.report.build import build_report
 
     with pytest.raises(OrbitlatError, match="unknown report setting"):
         build_report(tmp_path, quick=True, colour="red")

@@ -1,4 +1,4 @@
-"""Tests for orbitlat.sites.GroundSites: constructors, validation, masks, selection."""
+"""Tests for orbitlat.ground.sites.GroundSites: constructors, validation, masks, selection."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +10,8 @@ import pytest
 import astropy.units as u
 
 from orbitlat.errors import OrbitlatError
-from orbitlat.geodesy import geodetic_to_itrs, great_circle_km
-from orbitlat.sites import GroundSites
+from orbitlat.ground.geodesy import geodetic_to_itrs, great_circle_km
+from orbitlat.ground import GroundSites
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 GROUND = SHARED_DATA / "ground"

@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orbitlat as ol
-from orbitlat import sun
+from orbitlat.visibility import sunlight as sun
 from orbitlat.constants import MU_EARTH_KM3_S2, SUN_RADIUS_KM, WGS84_A_KM
 from orbitlat.errors import OrbitlatError
-from orbitlat.propagation import kepler_j2_rates
+from orbitlat.orbits.propagation import kepler_j2_rates
 from orbitlat.time import TimeGrid, to_datetime64
 
 from conftest import shared_path

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 import orbitlat as ol
 from orbitlat import visibility as vis
+from orbitlat.visibility import _cubic, _inputs, windows
 from orbitlat.constants import WGS84_A_KM
-from orbitlat.engine import SiteIndex
+from orbitlat.visibility.engine import SiteIndex
 from orbitlat.errors import EpochWarning, OrbitlatError
 from orbitlat.time import TimeGrid, timescale, to_datetime64
 
@@ -59,7 +60,7 @@ def _eph(pos, vel=None, times=None, frame="ITRS", failed=None) -> xr.Dataset:
 
 
 def _city_sites():
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
 
     lat, lon, alt = (np.array(v) for v in zip(*CITIES.values()))
     return GroundSites(list(CITIES), lat, lon, alt)
@@ -265,9 +266,9 @@ def test_iter_visible_streams_the_same_pairs(iridium_eph):
 
 
 def test_ground_sites_and_azimuth_masks(iridium_eph):
-    # GroundSites masks are max(min_elevation_deg, az_mask(az)) (orbitlat.sites semantics): a wall of 40°
+    # GroundSites masks are max(min_elevation_deg, az_mask(az)) (orbitlat.ground.sites semantics): a wall of 40°
     # towards the east removes exactly the eastern pairs between the scalar mask and 40°.
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
 
     az = np.zeros((1, 36))
     az[0, 6:13] = 40.0  # 60°..120°
@@ -369,9 +370,9 @@ def test_hermite_interpolation_error_over_60s_is_below_a_metre(tle):
     nodes = np.arange(0, P.shape[0], 12)
     worst = 0.0
     for a, b in zip(nodes[:-1], nodes[1:]):
-        coef = vis._hermite_coeffs(P[a], P[b], V[a], V[b], 60.0)
+        coef = _cubic._hermite_coeffs(P[a], P[b], V[a], V[b], 60.0)
         for j in range(1, 12):
-            err = np.linalg.norm(vis._hermite_eval(coef, np.full(c.size, j / 12)) - P[a + j], axis=-1)
+            err = np.linalg.norm(_cubic._hermite_eval(coef, np.full(c.size, j / 12)) - P[a + j], axis=-1)
             worst = max(worst, float(err.max()))
     assert worst < 1e-3  # km
     assert worst > 1e-5  # a real check: the interpolant is not the ephemeris itself
@@ -379,7 +380,7 @@ def test_hermite_interpolation_error_over_60s_is_below_a_metre(tle):
     # frame (Newton path) and ENU cubics (bracketed path). Both must equal it (to rounding, 1e-9 km).
     site = SiteIndex.from_latlon([47.4, -33.9], [8.5, 151.2])
     times_s = (fine.time.values[nodes] - fine.time.values[0]) / np.timedelta64(1, "s")
-    sw = vis._PassSweep(site, [], c.size, times_s, 0.1, None, False)
+    sw = windows._PassSweep(site, [], c.size, times_s, 0.1, None, False)
     Pn, Vn = P[nodes], V[nodes]
     Ps = np.ascontiguousarray(np.moveaxis(Pn, -1, 0)).reshape(3, -1)
     Vs = np.ascontiguousarray(np.moveaxis(Vn, -1, 0)).reshape(3, -1)
@@ -391,10 +392,10 @@ def test_hermite_interpolation_error_over_60s_is_below_a_metre(tle):
         cub, _, _ = sw.cubic(keys, jint, Ps, Vs, 0)
         for sval in (0.0, 0.37, 1.0):
             s_ = np.full(keys.size, sval)
-            coef = vis._hermite_coeffs(Pn[j], Pn[j + 1], Vn[j], Vn[j + 1], 60.0)
-            rho = vis._hermite_eval(coef, np.full(c.size, sval))[rows_sat.ravel()] - site.xyz_km[st_]
-            np.testing.assert_allclose(vis._polyval(z, s_), np.einsum("ij,ij->i", rho, site.up[st_]), atol=1e-9)
-            np.testing.assert_allclose(vis._polyval(r2, s_), np.einsum("ij,ij->i", rho, rho), rtol=1e-12)
+            coef = _cubic._hermite_coeffs(Pn[j], Pn[j + 1], Vn[j], Vn[j + 1], 60.0)
+            rho = _cubic._hermite_eval(coef, np.full(c.size, sval))[rows_sat.ravel()] - site.xyz_km[st_]
+            np.testing.assert_allclose(_cubic._polyval(z, s_), np.einsum("ij,ij->i", rho, site.up[st_]), atol=1e-9)
+            np.testing.assert_allclose(_cubic._polyval(r2, s_), np.einsum("ij,ij->i", rho, rho), rtol=1e-12)
             el = np.degrees(np.arcsin(np.einsum("ij,ij->i", rho, site.up[st_]) / np.linalg.norm(rho, axis=1)))
             np.testing.assert_allclose(cub.elevation_deg(s_), el, atol=1e-9)
 
@@ -490,7 +491,7 @@ def test_passes_with_azimuth_mask_match_brute_force(tle):
     # against a 2 s brute force with the same GroundSites mask (max(scalar, az mask)), rise/set within 1 s
     # (2 s linear interpolation of a smooth elevation is good to a few ms; the mask's kinks at the 45°
     # azimuth nodes add less than that).
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
 
     az = np.full((2, 8), 10.0)
     az[0, 2:5] = 35.0  # a ridge to the east-south-east
@@ -499,7 +500,7 @@ def test_passes_with_azimuth_mask_match_brute_force(tle):
     gs = GroundSites(["A", "B"], [46.0, -30.0], [7.0, 150.0], min_elevation_deg=10.0, az_mask_deg=az)
     c = tle["starlink"][np.arange(0, tle["starlink"].size, 80)]
     fine = _quiet_propagate(c, start="2026-05-30T01:00", duration="90min", step="2s", velocity=False)
-    idx, _ = vis._as_site_index(gs)
+    idx, _ = _inputs._as_site_index(gs)
     truth, _ = _brute_force_passes(fine, idx, lambda a: np.moveaxis(gs.mask_at(np.moveaxis(a, 1, -1)), -1, 1))
     coarse = _quiet_propagate(c, times=fine.time.values[::30])
     p = vis.passes(coarse, gs, workers=1)
@@ -672,7 +673,7 @@ def test_bad_input_raises_clear_errors(iridium_eph):
     for empty in ([], np.empty(0), None):
         with pytest.raises(OrbitlatError, match="no sites given"):
             vis.visible_sets(iridium_eph, empty)
-    with pytest.raises(OrbitlatError, match="GroundSites or an orbitlat.engine.SiteIndex"):
+    with pytest.raises(OrbitlatError, match="GroundSites or an orbitlat.visibility.engine.SiteIndex"):
         vis.passes(iridium_eph, "Zurich")
     gcrs = ol.presets.get("iridium").propagate(start="2026-05-30", duration="10min", step="60s", frame="GCRS")
     for fn in (vis.look_angles, vis.visible_sets, vis.passes):
@@ -741,7 +742,7 @@ def test_engine_site_index_uses_ground_sites_mask_semantics(samples, floor, az):
     # The engine's SiteIndex.from_sites (used by latency) and GroundSites.mask_at (the definition:
     # max(min_elevation_deg, linear periodic interpolation of the azimuth samples), a NaN row meaning
     # no azimuth mask) give the same mask in every direction.
-    from orbitlat.sites import GroundSites
+    from orbitlat.ground import GroundSites
 
     m = np.vstack([samples, np.full(len(samples), np.nan)])
     s = GroundSites(["A", "B"], [10.0, -20.0], [5.0, 30.0], az_mask_deg=m, min_elevation_deg=[floor, 12.0])

@@ -7,8 +7,8 @@ from hypothesis import given, settings, strategies as st
 
 import orbitlat as ol
 from orbitlat.errors import OrbitlatError
-from orbitlat.sso import raan_for_ltan_deg, sso_inclination_deg, sun_synchronous
-from orbitlat.walker import walker_delta, walker_star
+from orbitlat.orbits.sso import raan_for_ltan_deg, sso_inclination_deg, sun_synchronous
+from orbitlat.orbits.walker import walker_delta, walker_star
 
 
 def test_galileo_spacing():

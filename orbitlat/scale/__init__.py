@@ -1,0 +1,11 @@
+"""Scale-out: the same analyses in chunks on threads, processes or a Dask cluster (``scheduler=``).
+
+See :mod:`orbitlat.scale.chunked` and ``docs/scaling.md``.
+"""
+from __future__ import annotations
+
+from orbitlat.scale.chunked import (LOCAL_SCHEDULERS, SCENARIOS, Shipped, coverage, latency, passes, route,
+                                    tune_workers, using, visible_sets)
+
+__all__ = ["coverage", "visible_sets", "passes", "route", "latency", "using", "tune_workers", "Shipped", "SCENARIOS",
+           "LOCAL_SCHEDULERS"]

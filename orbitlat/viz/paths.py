@@ -1,0 +1,154 @@
+"""Routed paths on a map: ground sites and satellites of a path as great-circle legs.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+import numpy as np
+from orbitlat.errors import OrbitlatError
+from orbitlat.viz.basemap import _cartopy, _finish, _map_axes, add_coastlines
+from orbitlat.viz.seams import _as_float
+
+__all__ = ["path_map"]
+
+
+_SAT_KINDS = {"satellite", "sat", "space", "orbital_datacenter", "odc"}
+
+_GROUND_MARKERS = {"datacenter": "*", "gateway": "^", "user": "o"}
+
+def _path_nodes(path, kinds, names):
+    """(lat, lon, kind, name, alt) arrays from the accepted path inputs."""
+    from orbitlat.ground.geodesy import itrs_to_geodetic
+
+    alt = None
+    if hasattr(path, "columns"):  # DataFrame
+        cols = {c.lower(): c for c in path.columns}
+        la = cols.get("lat_deg", cols.get("lat"))
+        lo = cols.get("lon_deg", cols.get("lon"))
+        if la is None or lo is None:
+            raise OrbitlatError(f"a path DataFrame needs lat_deg and lon_deg columns; got {list(path.columns)}.")
+        lat, lon = path[la].to_numpy(float), path[lo].to_numpy(float)
+        if kinds is None and "kind" in cols:
+            kinds = path[cols["kind"]].astype(str).tolist()
+        if names is None and "name" in cols:
+            names = path[cols["name"]].astype(str).tolist()
+        if "alt_km" in cols:
+            alt = path[cols["alt_km"]].to_numpy(float)
+    else:
+        arr = np.asarray(path, dtype=object)
+        numeric = arr.ndim == 2 and arr.shape[1] == 3 and all(
+            isinstance(x, (int, float, np.integer, np.floating)) for x in arr.ravel())
+        if numeric:  # ITRS positions, km
+            xyz = np.asarray(path, dtype=np.float64)
+            lat, lon, alt = itrs_to_geodetic(xyz)
+            lat, lon, alt = np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt)
+            if kinds is None:
+                kinds = ["satellite" if a > 100.0 else "ground" for a in alt]
+        else:
+            rows = list(path)
+            if not rows or not all(isinstance(r, (tuple, list)) and len(r) in (3, 4) for r in rows):
+                raise OrbitlatError(
+                    "path must be a sequence of (lat, lon, kind) or (lat, lon, kind, name) tuples, a DataFrame "
+                    "with lat_deg/lon_deg/kind, or ITRS positions (n, 3) km."
+                )
+            lat = _as_float([r[0] for r in rows], "deg", "path latitude")
+            lon = _as_float([r[1] for r in rows], "deg", "path longitude")
+            if kinds is None:
+                kinds = [str(r[2]) for r in rows]
+            if names is None and any(len(r) == 4 for r in rows):
+                names = [str(r[3]) if len(r) == 4 else "" for r in rows]
+    n = lat.size
+    if n < 2:
+        raise OrbitlatError(f"a path needs at least 2 nodes; got {n}.")
+    if kinds is None or len(kinds) != n:
+        raise OrbitlatError(f"give one kind per node ({n}); got {None if kinds is None else len(kinds)}.")
+    from orbitlat.ground.geodesy import _check_lat
+
+    _check_lat(lat, "path latitude")
+    if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
+        raise OrbitlatError("path node positions must be finite.")
+    kinds = [str(k).strip().lower() for k in kinds]
+    if names is not None and len(names) != n:
+        raise OrbitlatError(f"give one name per node ({n}); got {len(names)}.")
+    return lat, lon, kinds, names, alt
+
+def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[str] | None = None, ax=None,
+             projection: Any = None, extent: Sequence[float] | None = None, ground_color: Any = "black",
+             satellite_color: Any = "tab:blue", leg_colors: dict | None = None, linewidth: float = 1.6,
+             label_ends: bool = True, coastlines: bool = True, borders: bool = False,
+             figsize: tuple[float, float] | None = None, title: str | None = None):
+    """A routed path drawn over the map as great-circle legs.
+
+    Each leg between consecutive nodes is drawn as the great circle between
+    their ground positions (satellites at their sub-satellite points) with
+    cartopy's ``Geodetic`` transform, so legs wrap correctly across the
+    seam. Leg styles: ground–satellite (GSL, orange), satellite–satellite
+    (ISL, blue), ground–ground (fiber, dashed grey).
+
+    Parameters
+    ----------
+    path : sequence, DataFrame or array_like (n, 3)
+        - ``[(lat, lon, kind), ...]`` or ``(lat, lon, kind, name)`` tuples,
+          degrees; ``kind`` is ``'satellite'`` (also ``'sat'``, ``'space'``,
+          ``'orbital_datacenter'``) or a ground kind (``'user'``,
+          ``'gateway'``, ``'datacenter'``, anything else = ground);
+        - a DataFrame with ``lat_deg``, ``lon_deg``, ``kind`` (and ``name``);
+        - ITRS node positions, km, shape (n, 3): nodes above 100 km are
+          satellites unless ``kinds`` says otherwise.
+    kinds, names : sequence of str, optional
+        Override/provide node kinds and names.
+    ax, projection, extent
+        As :func:`base_map`.
+    ground_color, satellite_color
+        Marker colours (ground: circle = user, triangle = gateway, star =
+        data centre).
+    leg_colors : dict, optional
+        Colours for ``'gsl'``, ``'isl'``, ``'ground'`` legs.
+    linewidth : float
+    label_ends : bool
+        Write the names of the first and last node (if names are given).
+    coastlines, borders, figsize, title
+        As :func:`base_map`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = path_map([(48.86, 2.35, "user", "Paris"), (40.0, -5.0, "satellite"), (20.0, 5.0, "satellite"),
+    ...                 (-8.84, 13.23, "user", "Luanda")])
+    >>> len(fig.axes[0].lines) >= 3     # three great-circle legs
+    True
+    """
+    ccrs = _cartopy()
+    lat, lon, kinds, names, _ = _path_nodes(path, kinds, names)
+    styles = {"gsl": "tab:orange", "isl": "tab:blue", "ground": "0.45"}
+    if leg_colors:
+        unknown = set(leg_colors) - set(styles)
+        if unknown:
+            raise OrbitlatError(f"leg_colors keys must be among {sorted(styles)}; got {sorted(unknown)}.")
+        styles.update(leg_colors)
+    is_sat = np.array([k in _SAT_KINDS for k in kinds])
+    fig, ax, created = _map_axes(ax, projection, figsize, colorbar=False)
+    if coastlines:
+        add_coastlines(ax, borders=borders)
+    for i in range(lat.size - 1):
+        a, b = is_sat[i], is_sat[i + 1]
+        kind = "isl" if a and b else ("gsl" if a or b else "ground")
+        ax.plot([lon[i], lon[i + 1]], [lat[i], lat[i + 1]], color=styles[kind], linewidth=linewidth,
+                linestyle="--" if kind == "ground" else "-", transform=ccrs.Geodetic(), zorder=3)
+    if is_sat.any():
+        ax.scatter(lon[is_sat], lat[is_sat], s=28, color=satellite_color, zorder=4, transform=ccrs.PlateCarree(),
+                   edgecolors="none")
+    for kind, marker in _GROUND_MARKERS.items():
+        sel = np.array([(not s) and (k == kind or (kind == "user" and k not in _GROUND_MARKERS))
+                        for s, k in zip(is_sat, kinds)])
+        if sel.any():
+            ax.scatter(lon[sel], lat[sel], marker=marker, s=140 if marker == "*" else 50, color=ground_color,
+                       zorder=5, transform=ccrs.PlateCarree(), edgecolors="none")
+    if label_ends and names is not None:
+        for i in (0, lat.size - 1):
+            ax.text(lon[i], lat[i], f"  {names[i]}", fontsize=8, transform=ccrs.PlateCarree(), ha="left",
+                    va="bottom", zorder=6, color="0.1")
+    _finish(ax, created, extent, title)
+    return fig
