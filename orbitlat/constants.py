@@ -33,7 +33,7 @@ DAY_S = 86400.0
 TROPICAL_YEAR_D = 365.2422
 #: Required RAAN rate for sun-synchronism, rad/s (360 deg per tropical year)
 SSO_RAAN_RATE_RAD_S = 2.0 * math.pi / (TROPICAL_YEAR_D * DAY_S)
-#: Mean Earth radius (spherical mode default), km: REFERENCES.md uses the equatorial radius
+#: Mean Earth radius (spherical mode default), km: docs/references.md uses the equatorial radius
 RE_SPHERE_KM = WGS84_A_KM
 #: Sun radius, km (IAU 2015 nominal)
 SUN_RADIUS_KM = 695700.0

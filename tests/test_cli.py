@@ -1,6 +1,6 @@
 """The `orbitlat` command line (typer's CliRunner): good paths checked against outside references
 (Skyfield for passes, the closed-form mean number in view for coverage, the vacuum light-time bound
-for latency, REFERENCES.md for inferred shells), bad input (exit 2, one line on stderr), unexpected
+for latency, docs/references.md for inferred shells), bad input (exit 2, one line on stderr), unexpected
 errors (exit 1), progress bars when forced, and `tle fetch` against a local HTTP server."""
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_presets_lists_all_and_writes(run, tmp_path):
     for name in ("starlink_gen1", "kuiper", "oneweb", "suncatcher"):
         assert name in res.stdout
     df = pd.read_csv(tmp_path / "p.csv")
-    # satellite counts from the filings (REFERENCES.md)
+    # satellite counts from the filings (docs/references.md)
     assert dict(zip(df.preset, df.satellites))["starlink_gen1"] == 4408
     assert dict(zip(df.preset, df.satellites))["kuiper"] == 3236
 
@@ -93,7 +93,7 @@ def test_propagate_outputs_by_extension_and_czml(run, tmp_path):
     assert "propagated 66 satellites x 11 times" in res.stdout
     ds = xr.open_dataset(tmp_path / "e.nc")
     assert ds.position.shape == (11, 66, 3)
-    # 780 km shell (REFERENCES.md): geocentric radius 6378.137 + 780 km within the J2 short-period wobble
+    # 780 km shell (docs/references.md): geocentric radius 6378.137 + 780 km within the J2 short-period wobble
     r = np.linalg.norm(ds.position.to_numpy(), axis=-1)
     assert np.all(np.abs(r - 7158.137) < 15.0)
     packets = json.loads((tmp_path / "i.czml").read_text())
@@ -222,7 +222,7 @@ def test_passes_sites_from_city_site_and_csv(run, tmp_path):
 
 def test_coverage_mean_in_view_matches_closed_form(run, tmp_path):
     """Iridium at a 20° mask: the area-weighted mean number in view must equal 66 (1 - cos λ)/2 with
-    λ = acos(Re cos ε / (Re + h)) - ε (REFERENCES.md), up to the 5° grid's sampling error (1 %)."""
+    λ = acos(Re cos ε / (Re + h)) - ε (docs/references.md), up to the 5° grid's sampling error (1 %)."""
     out_nc, out_csv, png = tmp_path / "c.nc", tmp_path / "c.csv", tmp_path / "c.png"
     run("coverage", "iridium", "--resolution", "5", "--duration", "1h", "--step", "5min", "--min-elevation", "20",
         "--out", out_nc, "--map", png)
@@ -346,7 +346,7 @@ def test_tle_inspect_real_oneweb_catalog(run, tmp_path):
     assert "epochs:" in res.stdout
     s = pd.read_csv(tmp_path / "s.csv")
     main = s[s["kind"] == "shell"].sort_values("count").iloc[-1]
-    # OneWeb phase 1 (REFERENCES.md): 12 planes of 49 at 87.9°, about 1,200 km. The catalog flies each plane
+    # OneWeb phase 1 (docs/references.md): 12 planes of 49 at 87.9°, about 1,200 km. The catalog flies each plane
     # 4 km apart (1,175-1,219 km) plus spares and a few partial planes, hence 20 km / 0.05° and ">= 12"
     n = int(res.stdout.split(": ")[1].split()[0])
     assert abs(main.inc_deg - 87.9) < 0.05 and abs(main.altitude_km - 1200) < 20

@@ -1,6 +1,6 @@
 """Coverage figures of merit checked against closed forms, classic results and brute force.
 
-Outside references (REFERENCES.md unless said otherwise):
+Outside references (docs/references.md unless said otherwise):
 - STK's time-average gap: gaps of 5, 10 and 15 in a span of 100 give 3.5 (Σ gap² / span).
 - The mean-visible identity: at any instant the area-weighted global mean number of satellites in
   view equals Σᵢ (1 − cos λᵢ)/2, λᵢ = acos(Re cos ε / rᵢ) − ε.
@@ -183,7 +183,7 @@ def test_pair_engine_fallback_agrees_with_the_ring_kernel():
     for f in a.foms:
         np.testing.assert_allclose(a.ds[f], b.ds[f], atol=1e-9, err_msg=f)
     # exact (WGS84 geodetic) mode: elevations from the ellipsoid normal at points on the ellipsoid.
-    # Geodetic and spherical elevations differ by up to ~0.2° (REFERENCES.md) and the ellipsoid lies up
+    # Geodetic and spherical elevations differ by up to ~0.2° (docs/references.md) and the ellipsoid lies up
     # to 21 km inside the sphere of radius a near the poles, so the global mean count must sit within
     # what a ±0.3° change of mask does to the identity, and the low latitudes must barely change.
     e = coverage(eph, g, min_elevation_deg=20.0, mode="exact")
@@ -257,7 +257,7 @@ def test_iridium_minimum_mask_for_continuous_global_coverage():
         lo, hi = (mid, hi) if _min_count_ok(pos, g, mid) else (lo, mid)
     eps_sim = lo
 
-    # streets of coverage (REFERENCES.md), P = 6 planes of S = 11 at 780 km
+    # streets of coverage (docs/references.md), P = 6 planes of S = 11 at 780 km
     P, S, r = 6, 11, RE + 780.0
     c_of = lambda lam: np.arccos(np.cos(lam) / np.cos(np.pi / S))  # noqa: E731
     lam_ideal = brentq(lambda lam: (P - 1) * (lam + c_of(lam)) + 2 * c_of(lam) - np.pi, np.pi / S + 1e-9, 1.0)

@@ -46,7 +46,7 @@ def test_tle_line2_is_byte_identical_to_hypatias(name):
 
 
 def test_shell_constants_are_hypatias():
-    # max GSL lengths (REFERENCES.md; Hypatia's main_*.py) and the ISL limit 2·sqrt((R+h)²−(R+80)²)
+    # max GSL lengths (docs/references.md; Hypatia's main_*.py) and the ISL limit 2·sqrt((R+h)²−(R+80)²)
     # with R = 6378.135 km (WGS72)
     assert hypatia.SHELLS["starlink_550"].max_gsl_length_km * 1000 == pytest.approx(1089686, abs=1)
     assert hypatia.SHELLS["kuiper_630"].max_gsl_length_km * 1000 == 1260000
@@ -61,7 +61,7 @@ def test_network_has_all_2PS_links_and_satellites_fly_at_hypatias_altitude():
     tg, sat, _ = next(net.positions(hypatia._times([0.0])))
     step = net.step(sat[0])
     assert len(step.link_a) == 3168  # no link exceeds the limit (Hypatia would raise)
-    # 15.19 rev/day flies near 509 km above the equatorial radius, not 550 (REFERENCES.md)
+    # 15.19 rev/day flies near 509 km above the equatorial radius, not 550 (docs/references.md)
     alt = np.linalg.norm(sat[0], axis=1) - 6378.135
     assert 495 < alt.mean() < 520
 

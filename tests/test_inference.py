@@ -1,13 +1,13 @@
 """Shell, plane and slot inference (orbitlat.orbits.inference).
 
 Checked against the outside world:
-- Walker patterns (Walker 1984; REFERENCES.md: plane j at RAAN0 + 360°·j/P, slot k at
+- Walker patterns (Walker 1984; docs/references.md: plane j at RAAN0 + 360°·j/P, slot k at
   u = 360°·k/S + 360°·F·j/T) written out as TLEs and read back must be recovered exactly,
   also with per-satellite epochs days apart (J2 secular rates, Vallado eq. 9-41);
 - the common-epoch RAAN and argument of latitude of real TLEs against python-sgp4's own
   propagation of the same TLEs to that epoch;
 - the real Starlink, Iridium, OneWeb and GPS catalogs in ../shared/data/tle against the public
-  filings quoted in REFERENCES.md (Starlink Gen1 72 planes at 53.2°, 36 at 70°; Iridium 6 planes
+  filings quoted in docs/references.md (Starlink Gen1 72 planes at 53.2°, 36 at 70°; Iridium 6 planes
   about 31.6° apart; OneWeb 12 planes; GPS 6 planes).
 """
 from __future__ import annotations
@@ -208,7 +208,7 @@ def test_transit_and_stray_satellites_do_not_pollute_the_shell():
 
 
 def test_angles_at_epoch_sun_synchronous_rate():
-    # REFERENCES.md: a sun-synchronous orbit at 700 km has i = 98.19 deg and its node advances
+    # docs/references.md: a sun-synchronous orbit at 700 km has i = 98.19 deg and its node advances
     # 360/365.2422 = 0.98565 deg/day. Over 10 days: 9.8565 deg. Tolerance 0.02 deg: the reference
     # inclination is rounded to 0.01 deg, worth 6e-4 of the rate (0.006 deg in 10 days), plus the
     # J2-only model (J4 and higher terms change the rate by ~1e-3 relative).

@@ -1,7 +1,7 @@
 """The kepler-j2 backend of orbitlat.orbits.propagation against the outside world.
 
 References:
-- the sun-synchronous node rate 360°/365.2422 d = 0.98565°/day (REFERENCES.md, "Orbits");
+- the sun-synchronous node rate 360°/365.2422 d = 0.98565°/day (docs/references.md, "Orbits");
 - a numerical integration of two-body + J2 (scipy DOP853, rtol 1e-12), the truth for a J2-only Earth;
 - the second-order (J2²) secular rates of Brouwer (1959) as coded in SGP4's initialisation
   (Hoots & Roehrich, Spacetrack Report #3; Vallado et al. 2006, AIAA 2006-6753, ``sgp4init``:
@@ -34,7 +34,7 @@ from orbitlat.time import TimeGrid
 
 MU, J2, RE = MU_EARTH_KM3_S2, J2_EARTH, WGS84_A_KM
 DAY = 86400.0
-SSO_DEG_PER_DAY = 0.98565  # REFERENCES.md: 360°/365.2422 d
+SSO_DEG_PER_DAY = 0.98565  # docs/references.md: 360°/365.2422 d
 
 
 # ---------------------------------------------------------------------------- helpers (independent of orbitlat)
@@ -171,7 +171,7 @@ def _node_deg(pos, vel):
 # ---------------------------------------------------------------------------- sun-synchronous node drift
 @pytest.mark.parametrize("make", [lambda: sun_synchronous(650), suncatcher], ids=["sso650", "suncatcher"])
 def test_sun_synchronous_node_drift_from_states(make):
-    # Reference: a sun-synchronous node turns 360° per tropical year, 0.98565°/day (REFERENCES.md).
+    # Reference: a sun-synchronous node turns 360° per tropical year, 0.98565°/day (docs/references.md).
     # Measured from the propagated GCRS states (node of h = r x v) over 3 days by a straight-line
     # fit. Tolerance 1e-4 °/day: the model's secular rate is exact by construction, and the node of
     # the instantaneous r x v wobbles by ~0.01° at twice the orbital frequency (the velocity carries

@@ -124,7 +124,7 @@ def test_adding_a_link_never_increases_an_rtt(seed):
 
 def test_unreachable_reasons_high_latitude_city():
     # A 53° shell at 550 km with a 25° mask covers latitudes up to about 53° + 8.5°: a city at 75° N
-    # sees no satellite, ever (REFERENCES.md footprint: λ = 8.45°).
+    # sees no satellite, ever (docs/references.md footprint: λ = 8.45°).
     c = walker.walker_delta(53, 1584, 72, 1, altitude_km=550)
     sites = GroundSites(["Arctic", "London", "Madrid"], [75.0, 51.5, 40.4], [20.0, -0.13, -3.7])
     r = latency.city_pairs(c, sites, duration="20 min", step="10 min")
@@ -136,7 +136,7 @@ def test_unreachable_reasons_high_latitude_city():
 
 
 def test_two_workers_count_path_changes_like_one_with_unreachable_pairs():
-    # A site at 61.6° N is at the edge of a 53° shell's reach (53° + 8.45°, REFERENCES.md footprint):
+    # A site at 61.6° N is at the edge of a 53° shell's reach (53° + 8.45°, docs/references.md footprint):
     # its paths come and go. Pairs with no path on both sides of a block boundary have not changed
     # path, so the merged count equals the single-process one (regression: None and NaN "no path"
     # once compared unequal, giving 27 and 28 instead of 26 here).
@@ -278,7 +278,7 @@ def test_route_rejects_bad_input(starlink):
 # fiber
 # ---------------------------------------------------------------------------
 def test_fiber_model_closed_form():
-    # REFERENCES.md: light in fiber 4.90 µs per km (group index 1.468)
+    # docs/references.md: light in fiber 4.90 µs per km (group index 1.468)
     m = fiber.FiberModel(stretch=1.0, overhead_ms=0.0)
     assert m.one_way_ms(1000.0) == pytest.approx(4.8967, abs=1e-4)
     d = fiber.FiberModel()

@@ -6,7 +6,7 @@ attempt to download Natural Earth data fails loudly.
 
 Outside references used:
 
-- Geometry of a footprint: REFERENCES.md (λ = acos(Re·cos ε/(Re+h)) − ε; worked values
+- Geometry of a footprint: docs/references.md (λ = acos(Re·cos ε/(Re+h)) − ε; worked values
   8.4508° for 550 km/25°, 9.5320° for 1150 km/40°).
 - Coastline format: the areas of GSHHS polygons against published land areas
   (Geoscience Australia: mainland Australia 7,688,287 km²; Madagascar 587,041 km²,
@@ -190,7 +190,7 @@ def test_bad_resolution_and_kind_raise():
 # ---------------------------------------------------------------------------
 
 def test_footprint_half_angle_reference_values():
-    # REFERENCES.md worked values (Re = 6378.137 km); printed to 4 decimals there
+    # docs/references.md worked values (Re = 6378.137 km); printed to 4 decimals there
     assert float(maps.footprint_half_angle_deg(550.0, 25.0)) == pytest.approx(8.4508, abs=5e-5)
     assert float(maps.footprint_half_angle_deg(1150.0, 40.0)) == pytest.approx(9.5320, abs=5e-5)
     # closed-form identity λ + η + ε = 90° with sin η = Re cos ε / (Re + h)
@@ -499,7 +499,7 @@ def test_footprint_map_robinson_centre_and_edge(tmp_path):
 
 
 def test_footprint_map_iridium_covers_the_globe(iridium, tmp_path):
-    """Iridium is publicly quoted as continuous global coverage at ~8.2° (REFERENCES.md):
+    """Iridium is publicly quoted as continuous global coverage at ~8.2° (docs/references.md):
     at a 5° mask (margin for our circular-orbit model) footprints leave no gap on the map."""
     fig, ax = full_canvas_map()
     maps.footprint_map(iridium, time=30, min_elevation_deg=5.0, ax=ax, color=BLUE, alpha=1.0,

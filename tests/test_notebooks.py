@@ -1,6 +1,6 @@
 """The notebooks in notebooks/ run top to bottom, offline, on a fresh kernel (nbclient), and are
 committed without outputs. Their own cells assert the facts their text states (closed-form footprint
-values from REFERENCES.md, physical latency bounds, the June eclipse season), so a notebook whose
+values from docs/references.md, physical latency bounds, the June eclipse season), so a notebook whose
 conclusions no longer hold fails here."""
 from __future__ import annotations
 

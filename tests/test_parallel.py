@@ -408,7 +408,7 @@ def test_shipped_drops_unpicklable_satrecs_but_keeps_the_caller_cache():
     c.propagate(start="2026-01-01", duration="1min", step="1min", backend="sgp4")
     assert c._satrecs is not None
     with pytest.raises(Exception):
-        pickle.dumps(c)  # python-sgp4 Satrec objects do not pickle (REFERENCES.md)
+        pickle.dumps(c)  # python-sgp4 Satrec objects do not pickle (docs/references.md)
     back = pickle.loads(pickle.dumps(parallel.Shipped(c))).obj
     assert back._satrecs is None and c._satrecs is not None
     pd.testing.assert_frame_equal(back.table, c.table)

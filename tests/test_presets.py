@@ -6,7 +6,7 @@ import pytest
 import orbitlat as ol
 from orbitlat.errors import OrbitlatError
 
-# Counts per shell from the filings (REFERENCES.md "Constellation designs").
+# Counts per shell from the filings (docs/references.md "Constellation designs").
 EXPECTED = {
     "starlink_gen1": {"540/53.2": 72 * 22, "550/53.0": 72 * 22, "560/97.6a": 6 * 58, "560/97.6b": 4 * 43,
                       "570/70.0": 36 * 20},

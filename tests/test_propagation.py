@@ -201,7 +201,7 @@ def test_dataset_is_labelled():
     assert list(eph.shell.to_numpy()) == ["galileo"] * 24
     assert eph.plane.to_numpy().max() == 2
     assert eph.time.dtype == np.dtype("datetime64[ns]")
-    # radius of Galileo's circular orbits: a = Re + 23,222 km (REFERENCES.md)
+    # radius of Galileo's circular orbits: a = Re + 23,222 km (docs/references.md)
     r = np.linalg.norm(eph.position.to_numpy(), axis=-1)
     np.testing.assert_allclose(r, 6378.137 + 23222.0, rtol=1e-12)
 

@@ -1,6 +1,6 @@
 """The HTML report (`orbitlat report --quick`, built once for the module): self-contained page, every
 figure referenced and non-blank, conclusions that quote the computed numbers, results checked against
-physical bounds and REFERENCES.md, and a headless-Chromium render showing the images."""
+physical bounds and docs/references.md, and a headless-Chromium render showing the images."""
 from __future__ import annotations
 
 import html.parser
@@ -125,7 +125,7 @@ def test_tables_agree_with_physics_and_references(report):
     np.testing.assert_allclose(per_user["fiber to Stargate p50 (ms)"], fib, rtol=1e-9)
     # the orbital data centre flies at 650 km: every round trip is at least 2 x 650 km at c
     assert per_user["orbital DC (relays) p50 (ms)"].min() > 2 * 650 / 299792.458 * 1000
-    # REFERENCES.md: a dawn-dusk SSO has one eclipse season, around the June solstice
+    # docs/references.md: a dawn-dusk SSO has one eclipse season, around the June solstice
     seasons = n["sunlight"]["seasons"]
     assert len(seasons) == 1 and seasons[0]["first_day"] < "2026-06-21" < seasons[0]["last_day"]
     assert 0.9 < n["sunlight"]["sunlit_fraction"] < 1.0

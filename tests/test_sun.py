@@ -13,7 +13,7 @@ References (outside orbitlat):
   period T: D = (T/π)·acos(√(1 − (R/r)²) / cos β) for |β| < asin(R/r).
 - Montenbruck & Gill, *Satellite Orbits*, sec. 3.4.2 (conical shadow), checked here against a
   direct ray-casting integration over the solar disc.
-- REFERENCES.md: a dawn–dusk SSO has one eclipse season, around the June solstice.
+- docs/references.md: a dawn–dusk SSO has one eclipse season, around the June solstice.
 """
 from __future__ import annotations
 
@@ -315,7 +315,7 @@ def test_dawn_dusk_beta_at_solstices_and_equinox(dawn_dusk):
 # a year of sunlight for a dawn-dusk orbit
 # ---------------------------------------------------------------------------
 def test_dawn_dusk_year_has_one_june_eclipse_season(dawn_dusk, dawn_dusk_year):
-    # REFERENCES.md: an LTAN-18:00 dawn-dusk SSO has one eclipse season, around the June solstice.
+    # docs/references.md: an LTAN-18:00 dawn-dusk SSO has one eclipse season, around the June solstice.
     # Geometry: eclipses exist iff beta < asin(R/r) (= 65.16 deg at 650 km) plus the Sun's angular
     # radius (0.27 deg) for the penumbra; beta bottoms out at 180 - i - eps = 58.6 deg on June 21.
     y = dawn_dusk_year

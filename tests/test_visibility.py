@@ -2,7 +2,7 @@
 
 Outside references used here (each test says which, and why its tolerance is what it is):
 
-- closed-form single-satellite geometry on a sphere (REFERENCES.md; Wertz, SMAD), with the worked values
+- closed-form single-satellite geometry on a sphere (docs/references.md; Wertz, SMAD), with the worked values
   550 km / 25° (FCC Starlink filing: 940.7 km footprint radius) and 1150 km / 40°;
 - Skyfield 1.55: ``(sat - wgs84.latlon(...)).at(t).altaz()`` for look angles and
   ``EarthSatellite.find_events`` for passes, on real CelesTrak TLEs from ../shared/data/tle;
@@ -92,10 +92,10 @@ def iridium_eph():
 
 
 # ---------------------------------------------------------------------------------------------------------
-# closed-form geometry (REFERENCES.md)
+# closed-form geometry (docs/references.md)
 # ---------------------------------------------------------------------------------------------------------
 def test_footprint_matches_published_worked_values():
-    # REFERENCES.md / FCC Starlink filing: 550 km, 25°: λ = 8.4508°, η = 56.549°, D = 1123.42 km, 940.7 km.
+    # docs/references.md / FCC Starlink filing: 550 km, 25°: λ = 8.4508°, η = 56.549°, D = 1123.42 km, 940.7 km.
     # Tolerances are half a unit of the last quoted digit.
     fp = vis.footprint(550.0, 25.0)
     assert fp.half_angle_deg == pytest.approx(8.4508, abs=5e-5)
@@ -119,7 +119,7 @@ def test_footprint_matches_published_worked_values():
 @pytest.mark.parametrize("alt_km, mask_deg", [(550.0, 25.0), (1150.0, 40.0)])
 def test_spherical_engine_reproduces_closed_forms(alt_km, mask_deg):
     # A satellite placed at Earth central angle λ from a site on the sphere is at exactly the mask elevation
-    # and slant range D (closed forms, REFERENCES.md). Satellites 0.001° inside/outside the footprint edge are
+    # and slant range D (closed forms, docs/references.md). Satellites 0.001° inside/outside the footprint edge are
     # seen/not seen: 0.001° of central angle moves the elevation by ~0.006°, far above rounding.
     fp = vis.footprint(alt_km, mask_deg)
     lam = np.radians(fp.half_angle_deg + np.array([0.0, -1e-3, 1e-3]))
@@ -136,7 +136,7 @@ def test_spherical_engine_reproduces_closed_forms(alt_km, mask_deg):
 
 
 def test_geodetic_and_geocentric_verticals_differ_by_at_most_0_2_deg(iridium_eph):
-    # REFERENCES.md: geodetic (WGS84) and spherical elevations differ by up to about 0.2°. For one site
+    # docs/references.md: geodetic (WGS84) and spherical elevations differ by up to about 0.2°. For one site
     # position, the elevation difference is bounded by the angle between the WGS84 normal and the radius
     # (0.1924° at 45° latitude, 0 at the equator and the poles), and reaches it for some satellites.
     lat = np.array([0.0, 30.0, 45.0, 60.0, 89.9])

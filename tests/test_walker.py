@@ -1,4 +1,4 @@
-"""Walker, sun-synchronous and cluster builders against REFERENCES.md figures."""
+"""Walker, sun-synchronous and cluster builders against docs/references.md figures."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +13,7 @@ from orbitlat.orbits.walker import walker_delta, walker_star
 
 def test_galileo_spacing():
     # Galileo is Walker 24/3/1 at 23,222 km, 56°: 45° in-plane spacing, 15° inter-plane phase,
-    # planes 120° apart (REFERENCES.md).
+    # planes 120° apart (docs/references.md).
     c = walker_delta(56, 24, 3, 1, altitude_km=23222)
     t = c.table
     assert sorted(set(t.raan_deg.round(9))) == [0.0, 120.0, 240.0]
@@ -50,7 +50,7 @@ def test_walker_star_spreads_planes_over_180():
 @pytest.mark.parametrize("alt, inc", [(500, 97.40), (600, 97.79), (650, 97.99), (700, 98.19), (800, 98.60),
                                       (1000, 99.48)])
 def test_sso_inclination(alt, inc):
-    # REFERENCES.md sun-synchronous inclinations, within 0.01° (their rounding is 0.01°).
+    # docs/references.md sun-synchronous inclinations, within 0.01° (their rounding is 0.01°).
     assert sso_inclination_deg(alt) == pytest.approx(inc, abs=0.01)
 
 

@@ -46,7 +46,7 @@ Conventions (state them when you quote numbers)
   for the first 90 s of the window has a 90 s gap even if it was uncovered
   before. A point never covered has one gap as long as the window.
 - **Earth model.** ``mode="fast"`` is exact for a **spherical** Earth of radius
-  ``earth_radius_km`` (default the WGS84 equatorial radius, as REFERENCES.md):
+  ``earth_radius_km`` (default the WGS84 equatorial radius, as docs/references.md):
   on ring grids it uses the footprint-cap kernel of :mod:`orbitlat.visibility.footprints`,
   on other grids the pair engine with spherical elevations. ``mode="exact"``
   uses the pair engine (:func:`orbitlat.visibility.engine.visible_pairs`) with WGS84

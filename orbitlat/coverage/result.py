@@ -153,7 +153,7 @@ def _coverage_dataset(grid: Grid, tg, foms: dict, t_mean, t_cov1, t_covk, identi
                                                         "long_name": "share of the grid's area with >= k in view"})
     data["identity_mean_n_visible"] = ("time", identity, {
         "units": "count", "long_name": "sum over satellites of (1 - cos lambda)/2: the exact global mean "
-                                       "number in view on a spherical Earth (REFERENCES.md)"})
+                                       "number in view on a spherical Earth (docs/references.md)"})
     if series is not None:
         data["n_visible"] = (("time", "point"), series, {"units": "count", "long_name": "satellites in view"})
     attrs = {

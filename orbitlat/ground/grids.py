@@ -251,7 +251,7 @@ class Grid:
         resolution_deg : float
             Approximate cell side, degrees of arc (0.05–30). 1° gives 41,252 points.
         radius_km : float
-            Sphere radius for the areas (default: WGS84 equatorial radius, as REFERENCES.md).
+            Sphere radius for the areas (default: WGS84 equatorial radius, as docs/references.md).
         min_per_ring : int
             Fewest points in a ring (the polar caps), >= 1.
 

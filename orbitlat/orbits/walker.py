@@ -1,6 +1,6 @@
 """Walker delta and Walker star constellations (i:T/P/F).
 
-Phasing, as in Walker (1984) and ``REFERENCES.md``: with ``S = T/P`` satellites
+Phasing, as in Walker (1984) and ``docs/references.md``: with ``S = T/P`` satellites
 per plane, plane ``j`` has ``RAAN = RAAN0 + Δ·j`` (Δ = 360°/P for delta,
 180°/P for star unless given), and satellite ``k`` of plane ``j`` has argument of
 latitude ``u = 360°·k/S + 360°·F·j/T``. The phasing term never involves RAAN0,

@@ -9,7 +9,7 @@ the exact elevation test.
 
 Elevation is measured from each site's local vertical: the WGS84 geodetic
 normal by default, or the geocentric radius (``spherical=True``), which makes
-results comparable with the closed forms of ``REFERENCES.md``.
+results comparable with the closed forms of ``docs/references.md``.
 
 >>> import numpy as np
 >>> idx = SiteIndex.from_latlon([0.0], [0.0], min_elevation_deg=10.0)
@@ -34,7 +34,7 @@ def max_slant_range_km(site_radius_km, sat_radius_km, min_elevation_deg):
     """Largest slant range at which a satellite at radius ``sat_radius_km`` is at or above
     ``min_elevation_deg`` from a site at radius ``site_radius_km`` (spherical geometry).
 
-    ``D = sqrt(rs² − (R cos ε)²) − R sin ε`` (REFERENCES.md).
+    ``D = sqrt(rs² − (R cos ε)²) − R sin ε`` (docs/references.md).
     """
     R = np.asarray(site_radius_km, dtype=np.float64)
     rs = np.asarray(sat_radius_km, dtype=np.float64)

@@ -7,7 +7,7 @@ For a **spherical Earth** of radius ``Re``, a satellite at geocentric distance
 ``r`` is at or above elevation ``ε`` from every ground point within the
 spherical cap of half-angle (Earth central angle)
 
-    ``λ = acos(Re·cos ε / r) − ε``          (REFERENCES.md; λ + η + ε = 90°)
+    ``λ = acos(Re·cos ε / r) − ε``          (docs/references.md; λ + η + ε = 90°)
 
 around its sub-satellite point. On an iso-latitude ring grid
 (:class:`orbitlat.ground.grids.RingLayout`) the points of one ring that lie in a cap
@@ -29,7 +29,7 @@ Exactness: the fast kernel is exact for a spherical Earth (it decides
 ``angle(point, sub-satellite point) <= λ`` with the same inequality as
 a brute-force dot-product test; points exactly on a cap edge, within
 floating-point rounding, may differ). Geodetic (WGS84) elevations differ from
-spherical ones by up to about 0.2° (REFERENCES.md): for those use
+spherical ones by up to about 0.2° (docs/references.md): for those use
 ``mode="exact"`` in :func:`orbitlat.coverage.coverage`, which runs the
 KD-tree pair engine :func:`orbitlat.visibility.engine.visible_pairs`. Grids without a
 ring structure (Fibonacci, arbitrary points) also go through the pair engine
@@ -88,7 +88,7 @@ def footprint(altitude_km: Any, min_elevation_deg: Any, *, radius_km: float = WG
     """Closed-form footprint of a satellite at ``altitude_km`` seen down to ``min_elevation_deg``.
 
     For a spherical Earth of radius ``R``, satellite radius ``r = R + h`` and
-    elevation mask ``ε`` (REFERENCES.md; Wertz, *Space Mission Analysis and Design*):
+    elevation mask ``ε`` (docs/references.md; Wertz, *Space Mission Analysis and Design*):
 
     - nadir angle ``sin η = R cos ε / r``;
     - Earth central angle ``λ = 90° − η − ε``;
@@ -102,7 +102,7 @@ def footprint(altitude_km: Any, min_elevation_deg: Any, *, radius_km: float = WG
     min_elevation_deg : float or array_like or Quantity
         Elevation mask, degrees, within [-5, 90].
     radius_km : float
-        Sphere radius (default the WGS84 equatorial radius, as REFERENCES.md).
+        Sphere radius (default the WGS84 equatorial radius, as docs/references.md).
 
     Returns
     -------
@@ -147,7 +147,7 @@ def cap_half_angle_rad(sat_radius_km, min_elevation_deg, earth_radius_km: float 
     ``λ = acos(Re·cos ε / r) − ε``; NaN where the satellite is below the
     surface (``r < Re``) or invisible at that mask (λ <= 0 gives 0).
 
-    >>> round(float(np.degrees(cap_half_angle_rad(6378.137 + 550.0, 25.0))), 4)   # REFERENCES.md: 8.4508°
+    >>> round(float(np.degrees(cap_half_angle_rad(6378.137 + 550.0, 25.0))), 4)   # docs/references.md: 8.4508°
     8.4508
     """
     r = np.asarray(sat_radius_km, dtype=np.float64)
@@ -162,7 +162,7 @@ def expected_mean_visible(sat_xyz_km, min_elevation_deg, earth_radius_km: float 
     """The exact area-weighted global mean number of satellites in view: Σᵢ (1 − cos λᵢ)/2.
 
     Each satellite is visible from the fraction ``(1 − cos λᵢ)/2`` of a
-    spherical Earth (REFERENCES.md), so the global mean count at an instant is
+    spherical Earth (docs/references.md), so the global mean count at an instant is
     the sum of those fractions. ``sat_xyz_km`` is ``(..., sat, 3)``; NaN
     satellites are skipped. Returns shape ``(...)``.
 

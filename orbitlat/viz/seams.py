@@ -79,7 +79,7 @@ def footprint_half_angle_deg(altitude_km: Any, min_elevation_deg: Any,
                              earth_radius_km: float = WGS84_A_KM) -> np.ndarray:
     """Footprint half-angle λ (Earth central angle, degrees) on a spherical Earth.
 
-    ``λ = acos(Re·cos ε / (Re + h)) − ε`` (REFERENCES.md; with the nadir
+    ``λ = acos(Re·cos ε / (Re + h)) − ε`` (docs/references.md; with the nadir
     angle η, λ + η + ε = 90°). NaN where ``h < 0``; 0 where the satellite is
     below the mask everywhere.
 
@@ -94,7 +94,7 @@ def footprint_half_angle_deg(altitude_km: Any, min_elevation_deg: Any,
 
     Examples
     --------
-    >>> round(float(footprint_half_angle_deg(550.0, 25.0)), 4)   # REFERENCES.md: 8.4508°
+    >>> round(float(footprint_half_angle_deg(550.0, 25.0)), 4)   # docs/references.md: 8.4508°
     8.4508
     """
     h = _as_float(altitude_km, "km", "altitude_km")

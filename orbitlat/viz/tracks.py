@@ -204,7 +204,7 @@ def footprint_map(ephemeris, *, time: Any = None, min_elevation_deg: float = 10.
 
     Each footprint is the set of ground points that see the satellite at or
     above ``min_elevation_deg`` on a spherical Earth: a cap of half-angle
-    ``λ = acos(Re·cos ε / r) − ε`` (REFERENCES.md) around the satellite's
+    ``λ = acos(Re·cos ε / r) − ε`` (docs/references.md) around the satellite's
     geocentric sub-point, ``r`` its geocentric distance. The outline is a true
     small circle (:func:`footprint_outline`), cut at the seam; caps over a
     pole are closed over the pole.
@@ -228,7 +228,7 @@ def footprint_map(ephemeris, *, time: Any = None, min_elevation_deg: float = 10.
     subpoints : bool
         Mark the sub-satellite points.
     earth_radius_km : float
-        Sphere radius Re (default WGS84 equatorial, as REFERENCES.md).
+        Sphere radius Re (default WGS84 equatorial, as docs/references.md).
     n_points : int
         Vertices per outline.
     coastlines, borders, figsize, title

@@ -6,7 +6,7 @@ A terrestrial route between two points is the great-circle distance ``d`` (km,
 IUGG mean Earth radius) stretched by a route factor ``s`` (cables follow coasts,
 roads and exchange points, not great circles) and travelled at the group velocity
 of light in single-mode fiber, ``c / 1.468`` (about 204,000 km/s, 4.90 µs/km;
-``REFERENCES.md``)::
+``docs/references.md``)::
 
     rtt_ms = 2 · d · s / (c / 1.468) · 1000 + overhead_ms
 
