@@ -1,7 +1,12 @@
 """Built-in constellations from public filings and designs.
 
-Each preset's definition (shells, and the public source it comes from) lives in
-the package data file ``presets.json`` (the repository's ``data/`` folder).
+Each preset's definition (shells, and the public source it comes from) lives in the package data:
+``presets.json`` for broadband and navigation constellations, ``presets_compute.json`` for the
+orbital data-centre (compute) proposals, which are kept apart (:func:`names` with ``kind=``). A
+compute preset also says what was verified against its primary source and what is only reported,
+and every assumption made to turn a filing into shells (``info(name)``; docs/references.md).
+
+Broadband and navigation (``presets.json``):
 
 =================  ===========================================================
 preset             source
@@ -13,14 +18,30 @@ preset             source
 ``telesat``        Telesat 2018 filing as used by Hypatia (IMC 2020): 1,671
 ``gps``            GPS SPS Performance Standard (2001), 24 reference slots
 ``galileo``        Galileo Walker 24/3/1 at 23,222 km, 56°
-``suncatcher``     Google Project Suncatcher (2025): 81 within ~1 km, 650 km SSO
 =================  ===========================================================
+
+Orbital compute (``presets_compute.json``; kind ``"compute"``):
+
+=========================  ==================================================================
+preset                     source
+=========================  ==================================================================
+``spacex_odc``             SpaceX FCC SAT-LOA-20260108-00016: up to 1,000,000, 500-2,000 km,
+                           30° and SSO, shells up to 50 km thick
+``starcloud``              Starcloud FCC SAT-LOA-20260202-00073: up to 88,000, 600-850 km SSO
+``blue_origin_sunrise``    Blue Origin FCC SAT-LOA-20260319-00032: up to 51,600, SSO 500-1,800 km
+``three_body``             ADA Space / Zhejiang Lab: the 12 satellites launched 14 May 2025
+``three_body_planned``     ADA Space "Star-Compute": 2,800 planned at 500-1,000 km
+``suncatcher``             Google Project Suncatcher (2025): 81 within ~1 km, 650 km SSO
+``starlink_v3_compute``    compute on every Starlink V3: Gen2 shells of FCC 22-91, 10,080
+=========================  ==================================================================
 
 >>> from orbitlat.orbits import presets
 >>> presets.get("starlink_gen1").size
 4408
->>> sorted(presets.names())[:3]
-['galileo', 'gps', 'iridium']
+>>> sorted(presets.names(kind="broadband"))[:3]
+['iridium', 'kuiper', 'oneweb']
+>>> presets.satellite_count("spacex_odc"), presets.names(kind="compute")[:2]
+(1000000, ['spacex_odc', 'starcloud'])
 """
 from __future__ import annotations
 
@@ -28,26 +49,44 @@ import functools
 import json
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 from orbitlat.orbits.constellation import Constellation
 from orbitlat.errors import OrbitlatError
 
-__all__ = ["names", "get", "info", "table", "definition"]
+__all__ = ["names", "get", "info", "table", "definition", "KINDS", "satellite_count"]
 
 _ALIASES = {"starlink": "starlink_gen1", "starlink-gen1": "starlink_gen1", "project-kuiper": "kuiper",
-            "iridium-next": "iridium", "navstar": "gps", "google-suncatcher": "suncatcher"}
+            "iridium-next": "iridium", "navstar": "gps", "google-suncatcher": "suncatcher",
+            "project-sunrise": "blue_origin_sunrise", "sunrise": "blue_origin_sunrise",
+            "spacex-orbital-data-center": "spacex_odc", "starlink-v3": "starlink_v3_compute",
+            "star-compute": "three_body_planned"}
+
+
+#: Preset kinds: what the constellation is for.
+KINDS = ("broadband", "navigation", "compute")
+_FILES = ("presets.json", "presets_compute.json")
 
 
 @functools.lru_cache(maxsize=1)
 def _definitions() -> dict:
-    path = resources.files("orbitlat.data") / "presets.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    out: dict = {}
+    for fname in _FILES:
+        path = resources.files("orbitlat.data") / fname
+        for key, d in json.loads(path.read_text(encoding="utf-8")).items():
+            if key in out:
+                raise OrbitlatError(f"preset {key!r} is defined twice in the package data ({fname}); the data is "
+                                    "corrupt.")
+            out[key] = {"kind": "broadband", **d}
+    return out
 
 
-def names() -> list[str]:
-    """Names of the built-in presets."""
-    return list(_definitions())
+def names(kind: str | None = None) -> list[str]:
+    """Names of the built-in presets, of one ``kind`` (``"broadband"``, ``"navigation"``, ``"compute"``) or all."""
+    if kind is not None and kind not in KINDS:
+        raise OrbitlatError(f"kind={kind!r} is not a preset kind; valid kinds are {', '.join(KINDS)} (or None for all).")
+    return [k for k, d in _definitions().items() if kind is None or d["kind"] == kind]
 
 
 def _resolve(name: str) -> str:
@@ -79,9 +118,10 @@ def get(name: str, *, epoch=None) -> Constellation:
     parts = [_build_shell(s, epoch) for s in d["shells"]]
     c = parts[0] if len(parts) == 1 else Constellation.concat(parts)
     c.name = key
-    c.attrs = {"preset": key, "title": d["title"], "source": d["source"]}
-    if "notes" in d:
-        c.attrs["notes"] = d["notes"]
+    c.attrs = {"preset": key, "title": d["title"], "source": d["source"], "kind": d["kind"]}
+    for extra in ("notes", "verification", "compute"):
+        if extra in d:
+            c.attrs[extra] = d[extra]
     return c
 
 
@@ -108,6 +148,18 @@ def _build_shell(s: dict, epoch) -> Constellation:
             plane=[plane_ids[p] for p in planes_l], slot=[int(x["slot"][1:]) - 1 for x in slots],
             names=[f"{s['label'].upper()}-{x['slot']}" for x in slots], name=s["label"],
         )
+    if kind == "sso_stack":
+        from orbitlat.orbits.sso import sun_synchronous_stack
+
+        alts = s["altitude_min_km"] + s["altitude_step_km"] * np.arange(s["planes"])
+        return sun_synchronous_stack(alts, s["per_plane"], ltan_hours=s["ltan_hours"], epoch=epoch, shell=s["label"],
+                                     name=s["label"])
+    if kind == "sso":
+        from orbitlat.orbits.sso import sun_synchronous
+
+        return sun_synchronous(s["altitude_km"], ltan_hours=s["ltan_hours"], planes=s["planes"],
+                               sats_per_plane=s["per_plane"], phasing=s.get("phasing", 0), epoch=epoch,
+                               shell=s["label"], name=s["label"])
     if kind == "cluster":
         return compact_cluster(s["n"], radius_km=s["radius_km"], altitude_km=s["altitude_km"],
                                ltan_hours=s["ltan_hours"], epoch=epoch, name=s["label"], shell=s["label"])
@@ -115,23 +167,32 @@ def _build_shell(s: dict, epoch) -> Constellation:
 
 
 def info(name: str) -> str:
-    """A one-paragraph description of a preset with its source."""
+    """A one-paragraph description of a preset with its source (and, for compute presets, what was verified)."""
     d = definition(name)
-    return f"{d['title']}. Source: {d['source']}." + (f" Notes: {d['notes']}" if "notes" in d else "")
+    out = f"{d['title']}. Source: {d['source']}."
+    if "verification" in d:
+        out += f" Verification: {d['verification']}."
+    return out + (f" Notes: {d['notes']}" if "notes" in d else "")
 
 
-def table() -> pd.DataFrame:
-    """One row per preset: satellites, shells and source (for listings)."""
+def satellite_count(name: str) -> int:
+    """Satellites a preset holds, from its definition (without building it)."""
+    return sum(_shell_count(s) for s in definition(name)["shells"])
+
+
+def _shell_count(s: dict) -> int:
+    if s["kind"].startswith("walker") or s["kind"] in ("sso_stack", "sso"):
+        return int(s["planes"] * s["per_plane"])
+    if s["kind"] == "slots":
+        return len(s["slots"])
+    return int(s["n"])
+
+
+def table(kind: str | None = None) -> pd.DataFrame:
+    """One row per preset (of one ``kind``, or all): kind, satellites, shells and source (for listings)."""
     rows = []
-    for key, d in _definitions().items():
-        n = 0
-        for s in d["shells"]:
-            if s["kind"].startswith("walker"):
-                n += s["planes"] * s["per_plane"]
-            elif s["kind"] == "slots":
-                n += len(s["slots"])
-            else:
-                n += s["n"]
-        rows.append({"preset": key, "satellites": n, "shells": len(d["shells"]), "title": d["title"],
-                     "source": d["source"]})
+    for key in names(kind):
+        d = _definitions()[key]
+        rows.append({"preset": key, "kind": d["kind"], "satellites": satellite_count(key), "shells": len(d["shells"]),
+                     "title": d["title"], "source": d["source"]})
     return pd.DataFrame(rows)

@@ -20,7 +20,7 @@ from orbitlat.constants import J2_EARTH, MU_EARTH_KM3_S2, SSO_RAAN_RATE_RAD_S, W
 from orbitlat.orbits.constellation import DEFAULT_EPOCH, Constellation, _q
 from orbitlat.errors import OrbitlatError
 
-__all__ = ["sso_inclination_deg", "mean_sun_ra_deg", "raan_for_ltan_deg", "sun_synchronous"]
+__all__ = ["sso_inclination_deg", "mean_sun_ra_deg", "raan_for_ltan_deg", "sun_synchronous", "sun_synchronous_stack"]
 
 
 def sso_inclination_deg(altitude_km, ecc=0.0):
@@ -87,4 +87,56 @@ def sun_synchronous(altitude_km, *, ltan_hours: float = 18.0, planes: int = 1, s
         plane=plane, slot=slot, name=name or label,
         names=[f"{label}-P{p:02d}-S{s:02d}" for p, s in zip(plane, slot)],
         attrs={"design": f"sun-synchronous {alt:g} km, LTAN {ltan_hours:g} h", "ltan_hours": float(ltan_hours)},
+    )
+
+
+def sun_synchronous_stack(altitudes_km, sats_per_plane: int, *, ltan_hours: float = 18.0, epoch=None,
+                          shell: str | None = None, name: str | None = None) -> Constellation:
+    """Sun-synchronous planes stacked in altitude at one local time of the node.
+
+    How dawn–dusk compute constellations are filed (Blue Origin's Project Sunrise: planes 5–10 km
+    apart in altitude, 300–1,000 satellites per plane; docs/references.md): every plane keeps the
+    Sun in the same direction, so all of them share the node's local time and differ in altitude
+    (each with its own sun-synchronous inclination). Plane ``j`` holds ``sats_per_plane`` satellites
+    evenly spaced in argument of latitude, shifted by ``j/P`` of a slot so that the stack's
+    satellites interleave.
+
+    Parameters
+    ----------
+    altitudes_km : array_like or Quantity
+        One altitude per plane (km above the WGS84 equatorial radius).
+    sats_per_plane : int
+    ltan_hours : float
+        Local time of the ascending node (18.0: dawn–dusk).
+    epoch, shell, name
+        As for :func:`sun_synchronous`.
+
+    >>> c = sun_synchronous_stack([600, 605, 610], 4)
+    >>> c.size, c.planes, round(float(c.table.inc_deg.iloc[-1]), 2)
+    (12, 3, 97.83)
+    """
+    from orbitlat.orbits.walker import _check_int
+
+    alt = np.atleast_1d(np.asarray(_q(altitudes_km, "km", "altitudes_km"), dtype=np.float64)).ravel()
+    S = _check_int("sats_per_plane", sats_per_plane, 1)
+    if alt.size == 0:
+        raise OrbitlatError("altitudes_km is empty: give one altitude per plane.")
+    if np.unique(alt).size != alt.size:
+        raise OrbitlatError("altitudes_km repeats an altitude: two planes of a stack at the same altitude and node "
+                            "would be the same orbit. Give distinct altitudes (e.g. 5-10 km apart).")
+    P = alt.size
+    inc = sso_inclination_deg(alt)
+    ep = DEFAULT_EPOCH if epoch is None else epoch
+    raan0 = raan_for_ltan_deg(ltan_hours, ep)
+    plane = np.repeat(np.arange(P), S)
+    slot = np.tile(np.arange(S), P)
+    arglat = np.mod(360.0 * slot / S + 360.0 * plane / (S * P), 360.0)
+    lo, hi = float(alt.min()), float(alt.max())
+    label = shell or (f"sso{lo:g}-{hi:g}/ltan{ltan_hours:g}" if P > 1 else f"sso{lo:g}/ltan{ltan_hours:g}")
+    return Constellation.from_elements(
+        altitude_km=alt[plane], inc_deg=inc[plane], raan_deg=raan0, mean_anomaly_deg=arglat, epoch=ep, shell=label,
+        plane=plane, slot=slot, name=name or label,
+        names=[f"{label}-P{p:03d}-S{q:04d}" for p, q in zip(plane.tolist(), slot.tolist())],
+        attrs={"design": f"sun-synchronous stack: {P} planes {lo:g}-{hi:g} km x {S}, LTAN {ltan_hours:g} h",
+               "ltan_hours": float(ltan_hours)},
     )
