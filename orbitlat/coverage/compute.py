@@ -20,7 +20,15 @@ from orbitlat.ground.grids import Grid
 from orbitlat.coverage.figures import _SegmentAccumulator, _finish_segment, _span_weights
 from orbitlat.coverage.result import CoverageResult, _coverage_dataset
 
-__all__ = ["coverage", "compare"]
+__all__ = ["coverage", "compare", "estimate"]
+
+#: Per-element costs measured on the project's 2-core machines (docs/scaling.md), for :func:`estimate`:
+#: seconds per (satellite, ring) footprint run (compiled kernel / numpy kernel, one core) ...
+_S_PER_RUN = {"numba": 35e-9, "numpy": 150e-9}
+#: ... per (satellite, step) propagated (wall time with both cores) ...
+_S_PER_SAT_STEP = {"kepler-j2": 0.25e-6, "sgp4": 0.6e-6}
+#: ... and per (grid point, step) folded into the figures of merit.
+_S_PER_POINT_STEP = 20e-9
 
 
 # ---------------------------------------------------------------------------
@@ -45,6 +53,88 @@ def _check_args(grid: Any, mode: Any, k: Any, min_elevation_deg: Any) -> float:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise OrbitlatError(f"k={k!r} must be an integer >= 1 (the 'k or more satellites' level).")
     return _check_mask(min_elevation_deg)
+
+def _runs_per_step(r_sat_km: np.ndarray, grid: Grid, mask: float, earth_radius_km: float) -> float:
+    """(satellite, ring) footprint runs per time step on a ring grid (what the cap kernel costs)."""
+    from orbitlat.visibility.footprints import cap_half_angle_rad
+
+    lam = np.nan_to_num(cap_half_angle_rad(r_sat_km, mask, earth_radius_km))
+    ring_sp = np.pi / grid.rings.n_rings
+    return max(1.0, float(np.sum(np.minimum(2 * lam / ring_sp + 1, grid.rings.n_rings))))
+
+
+def _prop_chunk(chunk_steps: int, n_t: int, n_sat: int) -> int:
+    """Steps per propagation call: about 240 (a multiple of ``chunk_steps``), fewer when that many
+    positions would exceed the streaming budget (:data:`orbitlat.orbits.stream.DEFAULT_CHUNK_MB`).
+    The single-process and Dask paths both cut the span here (kepler-j2 rounds per call)."""
+    from orbitlat.orbits.stream import chunk_steps_for
+
+    base = max(chunk_steps, min(n_t, max(chunk_steps, (240 // chunk_steps) * chunk_steps)))
+    fit = chunk_steps_for(n_sat)
+    if fit < base:
+        base = max(chunk_steps, (fit // chunk_steps) * chunk_steps)
+    return base
+
+
+def estimate(constellation, grid: Grid, *, start: Any = None, duration: Any = None, step: Any = None,
+             times: Any = None, min_elevation_deg: float = 10.0, mode: str = "fast", keep_series: bool = False,
+             backend: str = "auto", workers: int | None = None, earth_radius_km: float = WGS84_A_KM):
+    """Peak memory and run time :func:`coverage` will need here, before running it.
+
+    Sizes come from the arrays the code allocates (positions of one propagation chunk, the kernel's
+    blocks in flight, the per-point accumulators, the optional count series); times from per-element
+    costs measured on 2-core machines (footprint runs, propagated satellite-steps, grid point-steps).
+    Expect the truth within a factor of about two.
+
+    Returns
+    -------
+    orbitlat.scale.resources.Estimate
+
+    Examples
+    --------
+    >>> import orbitlat as ol
+    >>> from orbitlat.ground import Grid
+    >>> e = estimate(ol.presets.get("starlink_gen1"), Grid.equal_area(1.0), start="2026-01-01", duration="1d",
+    ...              step="60s", min_elevation_deg=25.0)
+    >>> e.memory_mb < 2000 and e.seconds < 120
+    True
+    """
+    from orbitlat.scale.resources import Estimate
+    from orbitlat.time import TimeGrid, to_timegrid
+    from orbitlat.visibility.footprints import _kernels
+
+    mask = _check_args(grid, mode, 1, min_elevation_deg)
+    tg = times if isinstance(times, TimeGrid) else to_timegrid(times, start=start, duration=duration, step=step)
+    n_t, P = len(tg), grid.size
+    t_ = constellation.table
+    n_sat = len(t_)
+    r_sat = (t_["a_km"] * (1 + t_["ecc"])).to_numpy(np.float64)
+    n_workers = _cpu_count() if workers is None else max(1, int(workers))
+    if mode == "fast" and grid.is_ring:
+        runs = _runs_per_step(r_sat, grid, mask, earth_radius_km)
+        chunk_steps = int(np.clip(250_000 / runs, 1, 64))
+        kern = "numba" if _kernels() is not None else "numpy"
+        kernel_s = runs * n_t * _S_PER_RUN[kern] / n_workers
+        block_mb = chunk_steps * (n_sat * 8 * 6 + (P + 1) * 8 + P * 4) / 2**20
+        if kern == "numpy":
+            block_mb += min(runs * chunk_steps, 1 << 21) * 8 * 12 / 2**20
+    else:  # pair engine: every visible pair is enumerated (~ points x satellites in view)
+        from orbitlat.visibility.footprints import expected_mean_visible
+
+        per_point = float(expected_mean_visible(np.column_stack([r_sat, 0 * r_sat, 0 * r_sat]), mask,
+                                                earth_radius_km))
+        chunk_steps = 8
+        kernel_s = P * per_point * n_t * 400e-9 / n_workers
+        block_mb = chunk_steps * (P * per_point * 8 * 8 + P * 4) / 2**20
+    prop = _prop_chunk(chunk_steps, n_t, n_sat)
+    b = backend if backend != "auto" else ("sgp4" if constellation.is_catalog.any() else "kepler-j2")
+    prop_s = n_sat * n_t * _S_PER_SAT_STEP.get(b, 1e-6)
+    memory_mb = (prop * n_sat * 24 * 3 + n_sat * 500) / 2**20 + 2 * n_workers * block_mb \
+        + (18 * P * 8 + n_t * 32) / 2**20 + (n_t * P * 2 / 2**20 if keep_series else 0.0)
+    seconds = kernel_s + prop_s + n_t * P * _S_PER_POINT_STEP
+    return Estimate("coverage", memory_mb, seconds,
+                    f"{n_sat:,} satellites x {P:,} points x {n_t:,} steps")
+
 
 def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = None, step: Any = None,
              times: Any = None, min_elevation_deg: float = 10.0, k: int = 2, mode: str = "fast",
@@ -116,7 +206,7 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
 
     t_start = _time.perf_counter()
     mask = _check_args(grid, mode, k, min_elevation_deg)
-    from orbitlat.visibility.footprints import cap_half_angle_rad, expected_mean_visible
+    from orbitlat.visibility.footprints import expected_mean_visible
 
     eph = None
     if isinstance(constellation, xr.Dataset):
@@ -175,15 +265,20 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
             else:
                 t_ = constellation.table
                 r_sat = (t_["a_km"] * (1 + t_["ecc"])).to_numpy(np.float64)
-            lam = np.nan_to_num(cap_half_angle_rad(r_sat, mask, earth_radius_km))
-            ring_sp = np.pi / grid.rings.n_rings
-            per_step = max(1.0, float(np.sum(np.minimum(2 * lam / ring_sp + 1, grid.rings.n_rings))))
-            chunk_steps = int(np.clip(250_000 / per_step, 1, 64))
+            chunk_steps = int(np.clip(250_000 / _runs_per_step(r_sat, grid, mask, earth_radius_km), 1, 64))
         else:
             chunk_steps = 8
     chunk_steps = int(chunk_steps)
     if chunk_steps < 1:
         raise OrbitlatError(f"chunk_steps={chunk_steps} must be >= 1.")
+    if eph is None:  # refuse what cannot fit or would take days, before propagating anything
+        from orbitlat.scale.resources import check_budget
+
+        check_budget(estimate(constellation, grid, times=tg, min_elevation_deg=mask, mode=mode,
+                              keep_series=keep_series, backend=backend, workers=workers,
+                              earth_radius_km=earth_radius_km),
+                     hint="Use a coarser grid or step, a shorter span, keep_series=False, or scheduler= to spread "
+                          "the work over a Dask cluster.")
     n_workers = _cpu_count() if workers is None else max(1, int(workers))
 
     area_w = grid.weights
@@ -192,7 +287,7 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
     identity = np.empty(n_t)
     failed = np.zeros(n_sat, dtype=bool)
     caught: list[warnings.WarningMessage] = []
-    prop_chunk = max(chunk_steps, min(n_t, max(chunk_steps, (240 // chunk_steps) * chunk_steps)))
+    prop_chunk = _prop_chunk(chunk_steps, n_t, n_sat)
     t_prop = 0.0
 
     def positions(i0: int, i1: int) -> np.ndarray:

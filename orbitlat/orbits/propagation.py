@@ -729,31 +729,37 @@ def _propagate_kepler_j2(c: Constellation, tg: TimeGrid, frame: str, want_vel: b
         a_ci, a_si = a * ci, a * si
         a_udot = a * u_rate
 
-    def block(t0: int, t1: int):
+    def block(t0: int, t1: int, s0: int = 0, s1: int = n_s):
+        """Times [t0, t1) of satellites [s0, s1); elementwise per satellite, so any satellite tiling
+        gives the same bits (the time blocks set the phasor rounding)."""
+        S = slice(s0, s1)
         if fast:
             m = t1 - t0
             tb = t0 * step_s
-            bo, bu = O0 + raan_dot * tb, u0 + u_rate * tb
+            rd = raan_dot[S]
+            bo, bu = O0[S] + rd * tb, u0[S] + u_rate[S] * tb
             cbo, sbo, cbu, sbu = np.cos(bo), np.sin(bo), np.cos(bu), np.sin(bu)
-            ico, iso = inner_O[0][:m], inner_O[1][:m]
-            icu, isu = inner_u[0][:m], inner_u[1][:m]
+            ico, iso = inner_O[0][:m, S], inner_O[1][:m, S]
+            icu, isu = inner_u[0][:m, S], inner_u[1][:m, S]
             cO = cbo * ico - sbo * iso
             sO = sbo * ico + cbo * iso
             cu = cbu * icu - sbu * isu
             su = sbu * icu + cbu * isu
-            acu = a * cu
-            cis = a_ci * su
-            comps = [cO * acu - sO * cis, sO * acu + cO * cis, a_si * su]
+            acu = a[S] * cu
+            cis = a_ci[S] * su
+            comps = [cO * acu - sO * cis, sO * acu + cO * cis, a_si[S] * su]
             if want_vel:
                 # v = a·u̇·Ŝ + Ω̇ ẑ×r ;  Ŝ = (−cO su − sO cu ci, −sO su + cO cu ci, cu si)
-                asu = a_udot * su
-                aci_cu = (a_udot * ci) * cu
-                vcomps = [-cO * asu - sO * aci_cu - raan_dot * comps[1],
-                          -sO * asu + cO * aci_cu + raan_dot * comps[0],
-                          (a_udot * si) * cu]
+                asu = a_udot[S] * su
+                aci_cu = (a_udot[S] * ci[S]) * cu
+                vcomps = [-cO * asu - sO * aci_cu - rd * comps[1],
+                          -sO * asu + cO * aci_cu + rd * comps[0],
+                          (a_udot[S] * si[S]) * cu]
         else:
-            dt = t_sec[t0:t1, None] + ep_off[None, :]
-            p, v = _kepler_j2_block(el, rates, dt, want_vel)
+            dt = t_sec[t0:t1, None] + ep_off[None, S]
+            el_s = el if (s0 == 0 and s1 == n_s) else {k_: (v_[S] if k_ != "epoch" else v_) for k_, v_ in el.items()}
+            rates_s = rates if (s0 == 0 and s1 == n_s) else tuple(r_[S] for r_ in rates)
+            p, v = _kepler_j2_block(el_s, rates_s, dt, want_vel)
             comps = [p[..., 0], p[..., 1], p[..., 2]]
             vcomps = [v[..., 0], v[..., 1], v[..., 2]] if want_vel else None
         if Mrot is not None:
@@ -765,20 +771,24 @@ def _propagate_kepler_j2(c: Constellation, tg: TimeGrid, frame: str, want_vel: b
                     vcomps[0] += _ANGVEL * comps[1]
                     vcomps[1] -= _ANGVEL * comps[0]
         for k in range(3):
-            pos[t0:t1, :, k] = comps[k]
+            pos[t0:t1, S, k] = comps[k]
             if want_vel:
-                vel[t0:t1, :, k] = vcomps[k]
+                vel[t0:t1, S, k] = vcomps[k]
 
-    chunks = [(t0, min(n_t, t0 + time_chunk)) for t0 in range(0, n_t, time_chunk)]
+    # tiles of about 2**18 samples: large constellations are cut by satellite too, so temporaries stay
+    # a few MB whatever the size (8 steps x 10^6 satellites in one piece is ~1 GB of temporaries)
+    sat_tile = max(4096, (1 << 18) // max(1, time_chunk))
+    chunks = [(t0, min(n_t, t0 + time_chunk), s0, min(n_s, s0 + sat_tile))
+              for t0 in range(0, n_t, time_chunk) for s0 in range(0, n_s, sat_tile)]
     n_workers = _cpu_count() if workers is None else max(1, int(workers))
     if n_workers > 1 and len(chunks) > 1 and n_t * n_s > 200_000:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(n_workers) as ex:  # numpy releases the GIL in elementwise kernels
-            list(ex.map(lambda ab: block(*ab), chunks))
+            list(ex.map(lambda c_: block(*c_), chunks))
     else:
-        for t0, t1 in chunks:
-            block(t0, t1)
+        for c_ in chunks:
+            block(*c_)
     return pos, vel
 
 

@@ -724,7 +724,7 @@ def coverage(constellation, grid, *, start: Any = None, duration: Any = None, st
     use_rings = mode == "fast" and grid.is_ring
     if chunk_steps is None:
         chunk_steps = _default_chunk_steps(c, grid, mask, R, use_rings)
-    prop_chunk = max(chunk_steps, min(n_t, max(chunk_steps, (240 // chunk_steps) * chunk_steps)))
+    prop_chunk = cov._prop_chunk(chunk_steps, n_t, c.size)
     area_w = grid.weights
     uniform = bool(np.ptp(area_w) <= 1e-15 * area_w.max())
 

@@ -23,7 +23,12 @@ a difference array (a run that wraps past longitude 2π is split in two); a
 cumulative sum then gives the number of satellites in view at every point.
 The work per step is O(satellites × rings in a cap + points) instead of
 O(points × satellites): for Starlink Gen1 (4,408 satellites, λ ≈ 8.5°) on a
-1° grid that is ~75,000 (satellite, ring) runs against 180 million pairs.
+1° grid that is ~75,000 (satellite, ring) runs against 180 million pairs; for a
+million satellites at 500-2,000 km (25° mask) about 3·10⁷ runs against 7·10⁸ pairs.
+With numba installed the runs are written by a compiled loop
+(:mod:`orbitlat.visibility._kernels`, ~10 ns a run, one row of memory per step);
+without it, numpy computes them in blocks of satellites (bounded temporaries).
+Both do the same floating-point operations; :data:`KERNEL_ENV` picks one.
 
 Exactness: the fast kernel is exact for a spherical Earth (it decides
 ``angle(point, sub-satellite point) <= λ`` with the same inequality as
@@ -316,6 +321,63 @@ def _check_mask(min_elevation_deg) -> float:
     return m
 
 
+#: Environment variable choosing the visibility kernels: ``auto`` (numba when installed), ``numba``
+#: (required) or ``numpy`` (the pure numpy kernels, e.g. for cross-checks). Same answers either way.
+KERNEL_ENV = "ORBITLAT_VIS_KERNEL"
+_KERNEL_CHOICES = ("auto", "numba", "numpy")
+
+
+def _kernels():
+    """:mod:`orbitlat.visibility._kernels` (numba), or None for the numpy kernels (see :data:`KERNEL_ENV`)."""
+    import os
+
+    choice = os.environ.get(KERNEL_ENV, "auto").strip().lower() or "auto"
+    if choice not in _KERNEL_CHOICES:
+        raise OrbitlatError(f"{KERNEL_ENV}={choice!r} is not understood; valid values are "
+                            f"{', '.join(_KERNEL_CHOICES)}. Unset it to use the fastest kernels available.")
+    if choice == "numpy":
+        return None
+    try:
+        from orbitlat.visibility import _kernels as k
+    except ImportError as exc:
+        if choice == "numba":
+            raise OrbitlatError(f"{KERNEL_ENV}=numba asks for the numba visibility kernels, but numba cannot be "
+                                f"imported ({exc}). Install numba (pip install numba) or unset the variable.") from exc
+        return None
+    return k
+
+
+#: Runs per numpy block (bounds the numpy kernel's temporaries to ~200 MB at any constellation size).
+_NUMPY_RUNS_PER_BLOCK = 1 << 21
+
+
+def _cap_counts_numpy(layout, lat, lon, lam, T: int, S: int, dtype) -> np.ndarray:
+    """The numpy footprint-cap kernel: runs -> difference array -> cumulative sum, in blocks of satellites."""
+    N = layout.size
+    size = T * (N + 1)
+    diff = np.zeros(size, dtype=np.int64)
+    lam_f = np.where(np.isfinite(lam), lam, 0.0)
+    rings_per_row = 2.0 * float(lam_f.mean()) * layout.n_rings / np.pi + 1.0 if lam_f.size else 1.0
+    rows = max(1024, int(_NUMPY_RUNS_PER_BLOCK / rings_per_row))
+    for r0 in range(0, lat.size, rows):
+        r1 = min(lat.size, r0 + rows)
+        sat, ring, s, cnt = _runs(layout, lat[r0:r1], lon[r0:r1], lam[r0:r1])
+        n = layout.n_lon[ring]
+        # +1 where a run starts, -1 just after it ends (mod n); a wrapped run also adds +1 at the
+        # ring's first point and -1 after its last one. Each step owns N + 1 slots.
+        base = ((sat + r0) // S) * (N + 1) + layout.start[ring]
+        end = s + cnt
+        wrap = end > n
+        end[wrap] -= n[wrap]
+        diff += np.bincount(base + s, minlength=size)
+        diff -= np.bincount(base + end, minlength=size)
+        if wrap.any():
+            bw = base[wrap]
+            diff += np.bincount(bw, minlength=size)
+            diff -= np.bincount(bw + n[wrap], minlength=size)
+    return np.cumsum(diff.reshape(T, N + 1)[:, :N], axis=1, dtype=dtype)
+
+
 def cap_counts(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: float = WGS84_A_KM,
                sat_valid: np.ndarray | None = None, dtype=np.int32) -> np.ndarray:
     """Number of satellites in view at every point of a ring grid (spherical Earth).
@@ -348,24 +410,14 @@ def cap_counts(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: f
             raise OrbitlatError(f"sat_valid must have one flag per satellite ({S}); got shape {sv.shape}.")
         p3 = np.where(sv[None, :, None], p3, np.nan)
     lat, lon, lam = _sat_geometry(p3.reshape(-1, 3), mask, earth_radius_km)
-    sat, ring, s, cnt = _runs(layout, lat, lon, lam)
-    N = layout.size
-    n = layout.n_lon[ring]
-    # +1 where a run starts, -1 just after it ends (mod n); a wrapped run also adds +1 at the
-    # ring's first point and -1 after its last one. Each step owns N + 1 slots.
-    base = (sat // S) * (N + 1) + layout.start[ring]
-    end = s + cnt
-    wrap = end > n
-    end[wrap] -= n[wrap]
-    size = T * (N + 1)
-    plus = np.bincount(base + s, minlength=size)
-    minus = np.bincount(base + end, minlength=size)
-    if wrap.any():
-        bw = base[wrap]
-        plus += np.bincount(bw, minlength=size)
-        minus += np.bincount(bw + n[wrap], minlength=size)
-    diff = plus - minus
-    counts = np.cumsum(diff.reshape(T, N + 1)[:, :N], axis=1, dtype=dtype)
+    kernels = _kernels()
+    if kernels is not None:
+        counts = np.empty((T, layout.size), dtype=dtype)
+        sec_r, tan_r = _ring_trig(layout)
+        kernels.cap_counts_into(lat, lon, lam, T, S, layout.lat_rad, sec_r, tan_r, layout.n_lon, layout.lon0_rad,
+                                layout.start, counts)
+    else:
+        counts = _cap_counts_numpy(layout, lat, lon, lam, T, S, dtype)
     if sub is not None:
         counts = counts[:, sub]
     return counts[0] if single else counts.reshape(*p.shape[:-2], counts.shape[-1])
