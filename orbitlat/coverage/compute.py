@@ -290,6 +290,8 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
     prop_chunk = _prop_chunk(chunk_steps, n_t, n_sat)
     t_prop = 0.0
 
+    lean = eph is None and constellation.size >= 100_000  # no labelled Dataset per chunk (0.5 s at 10^6)
+
     def positions(i0: int, i1: int) -> np.ndarray:
         nonlocal t_prop
         if eph is not None:
@@ -297,11 +299,26 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
         tp = _time.perf_counter()
         with warnings.catch_warnings(record=True) as wl:
             warnings.simplefilter("always")
-            e = propagate(constellation, tg[i0:i1], backend=backend, frame="ITRS", velocity=False)
+            if lean:
+                from orbitlat.orbits.stream import positions as _positions
+
+                pos, bad = _positions(constellation, tg[i0:i1], backend=backend)
+            else:
+                e = propagate(constellation, tg[i0:i1], backend=backend, frame="ITRS", velocity=False)
+                pos, bad = e["position"].to_numpy(), e["failed"].to_numpy()
         caught.extend(wl)
-        failed[:] |= e["failed"].to_numpy()
+        failed[:] |= bad
         t_prop += _time.perf_counter() - tp
-        return e["position"].to_numpy()
+        return pos
+
+    if lean:  # what propagate() would have said: epochs up front, failures after the run
+        from orbitlat.orbits.propagation import _warn_far_from_epoch
+
+        if constellation.is_catalog.any():
+            with warnings.catch_warnings(record=True) as wl:
+                warnings.simplefilter("always")
+                _warn_far_from_epoch(constellation, tg, 14.0)
+            caught.extend(wl)
 
     if eph is not None and "failed" in eph:
         failed |= eph["failed"].to_numpy()
@@ -343,6 +360,14 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
                 drain(max_inflight)
         drain(0)
 
+    if lean and failed.any():
+        from orbitlat.errors import PropagationWarning
+
+        with warnings.catch_warnings(record=True) as wl:
+            warnings.simplefilter("always")
+            warnings.warn(f"{int(failed.sum())} of {n_sat} satellites failed to propagate; their positions are NaN "
+                          "where they failed and coverage counted them out there.", PropagationWarning)
+        caught.extend(wl)
     # re-emit propagation warnings once each (chunked propagation repeats them)
     seen = set()
     for wm in caught:

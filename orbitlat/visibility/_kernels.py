@@ -56,18 +56,24 @@ _EDGE_GUARD = 1e-7
 
 @njit(inline="always", **{k: v for k, v in {"nogil": True, "error_model": "numpy"}.items()})
 def _acos_fast(x):
-    """acos for -1 <= x <= 1 (fdlibm e_acos.c's rational approximation, without its bit tricks)."""
-    if x < -0.5 or x > 0.5:
-        z = (1.0 - x) * 0.5 if x > 0 else (1.0 + x) * 0.5
-        p = z * (_PS0 + z * (_PS1 + z * (_PS2 + z * (_PS3 + z * (_PS4 + z * _PS5)))))
-        q = 1.0 + z * (_QS1 + z * (_QS2 + z * (_QS3 + z * _QS4)))
-        sq = math.sqrt(z)
-        w = sq + sq * (p / q)  # asin(sqrt(z))
-        return 2.0 * w if x > 0 else np.pi - 2.0 * w
-    z = x * x
+    """acos for -1 <= x <= 1 (fdlibm e_acos.c's rational approximation, without its bit tricks).
+
+    Both of fdlibm's branches are computed and one selected, so a loop over it vectorises.
+    """
+    big = x < -0.5 or x > 0.5
+    # |x| > 0.5: acos(x) = 2 asin(sqrt((1 - |x|)/2)), mirrored for x < 0
+    zb = (1.0 - x) * 0.5 if x > 0 else (1.0 + x) * 0.5
+    # |x| <= 0.5: acos(x) = pi/2 - asin(x)
+    zs = x * x
+    z = zb if big else zs
     p = z * (_PS0 + z * (_PS1 + z * (_PS2 + z * (_PS3 + z * (_PS4 + z * _PS5)))))
     q = 1.0 + z * (_QS1 + z * (_QS2 + z * (_QS3 + z * _QS4)))
-    return _PIO2_HI - (x - (_PIO2_LO - x * (p / q)))
+    r = p / q
+    sq = math.sqrt(zb)
+    w = sq + sq * r  # asin(sqrt(z))
+    wide = 2.0 * w if x > 0 else np.pi - 2.0 * w
+    narrow = _PIO2_HI - (x - (_PIO2_LO - x * r))
+    return wide if big else narrow
 
 
 # =============================================================================
@@ -98,15 +104,56 @@ def _upper_bound(a, x):  # np.searchsorted(a, x, side="right")
 
 
 @njit(**_OPTS)
+def _ring_spans(r_lo, r_hi, a, b, ths, sec_r, tan_r, inv_dl, lon0, c_out, lo_out, hi_out, guard_out):
+    """The longitude run of one satellite's cap on rings ``r_lo .. r_hi - 1`` (no branches: vectorised).
+
+    Per ring: ``c`` = cos of the run's half-width (> 1: the ring misses the cap), and the run's ends
+    ``lo = x - half``, ``hi = x + half`` in grid steps; ``guard`` flags ends within
+    :data:`_EDGE_GUARD` of a grid point (recomputed with libm's acos by the caller).
+    """
+    for q in range(r_hi - r_lo):
+        ring = r_lo + q
+        c = a * sec_r[ring]
+        c = c - tan_r[ring] * b
+        cc = min(max(c, -1.0), 1.0)
+        k = inv_dl[ring]
+        d = ths - lon0[ring]
+        d = d + _TWO_PI if d < 0 else d
+        x = d * k
+        half = _acos_fast(cc) * k
+        lo = x - half
+        hi = x + half
+        flo = math.floor(lo)
+        fhi = math.floor(hi)
+        near = (lo - flo < _EDGE_GUARD) or (flo + 1.0 - lo < _EDGE_GUARD) \
+            or (hi - fhi < _EDGE_GUARD) or (fhi + 1.0 - hi < _EDGE_GUARD)
+        c_out[q] = c
+        lo_out[q] = lo
+        hi_out[q] = hi
+        guard_out[q] = near
+
+
+@njit(**_OPTS)
 def cap_counts_into(lat, lon, lam, n_steps, n_sats, ring_lat, sec_r, tan_r, n_lon, lon0, start, out):
     """Satellites in view of every point of a ring layout, per step.
 
     ``lat``, ``lon``, ``lam`` (n_steps·n_sats,): sub-satellite geocentric latitude/longitude and cap
     half-angle (radians), step-major; rows with a non-finite value or ``lam <= 0`` cover nothing.
     ``out`` (n_steps, N) integer array receives the counts.
+
+    Per satellite, a branch-free pass computes the run of every ring in its cap (:func:`_ring_spans`,
+    which LLVM vectorises), then a scalar pass writes the runs into the step's difference array.
     """
     N = out.shape[1]
+    R = ring_lat.size
     diff = np.zeros(N + 1, np.int64)
+    inv_dl = np.empty(R)
+    for r in range(R):
+        inv_dl[r] = n_lon[r] * _INV_TWO_PI
+    c_b = np.empty(R)
+    lo_b = np.empty(R)
+    hi_b = np.empty(R)
+    g_b = np.empty(R, np.bool_)
     for t in range(n_steps):
         diff[:] = 0
         for s in range(n_sats):
@@ -126,38 +173,38 @@ def cap_counts_into(lat, lon, lam, n_steps, n_sats, ring_lat, sec_r, tan_r, n_lo
                 cos_ps = 1.0
             a = math.cos(lm) / cos_ps
             b = 0.0 if polar else math.tan(phs)
-            for ring in range(r_lo, r_hi):
+            _ring_spans(r_lo, r_hi, a, b, ths, sec_r, tan_r, inv_dl, lon0, c_b, lo_b, hi_b, g_b)
+            for q in range(r_hi - r_lo):
+                ring = r_lo + q
                 n = n_lon[ring]
-                if polar:
-                    c = -2.0
-                else:
-                    c = a * sec_r[ring]
-                    c = c - tan_r[ring] * b
-                if c > 1.0:
-                    continue
-                cc = c if c > -1.0 else -1.0
-                inv_dl = n * _INV_TWO_PI
-                d = ths - lon0[ring]
-                if d < 0:
-                    d += _TWO_PI
-                x = d * inv_dl
-                half = _acos_fast(cc) * inv_dl
-                lo = x - half
-                hi = x + half
-                if abs(lo - round(lo)) < _EDGE_GUARD or abs(hi - round(hi)) < _EDGE_GUARD:
-                    half = math.acos(cc) * inv_dl  # an edge next to a grid point: libm, as numpy
-                    lo = x - half
-                    hi = x + half
-                j_lo = math.ceil(lo)
-                cnt = math.floor(hi) - j_lo + 1
-                if cnt <= 0:
-                    continue
-                if cnt > n:
+                if polar:  # a satellite exactly over a pole: every ring of its cap is whole
+                    j_lo = 0
                     cnt = n
-                if j_lo < 0:
-                    j_lo += n
-                elif j_lo >= n:
-                    j_lo -= n
+                else:
+                    c = c_b[q]
+                    if c > 1.0:
+                        continue
+                    lo = lo_b[q]
+                    hi = hi_b[q]
+                    if g_b[q]:  # an end next to a grid point: libm's acos, as the numpy kernel
+                        k = inv_dl[ring]
+                        d = ths - lon0[ring]
+                        if d < 0:
+                            d += _TWO_PI
+                        x = d * k
+                        half = math.acos(c if c > -1.0 else -1.0) * k
+                        lo = x - half
+                        hi = x + half
+                    j_lo = math.ceil(lo)
+                    cnt = math.floor(hi) - j_lo + 1
+                    if cnt <= 0:
+                        continue
+                    if cnt > n:
+                        cnt = n
+                    if j_lo < 0:
+                        j_lo += n
+                    elif j_lo >= n:
+                        j_lo -= n
                 base = start[ring]
                 end = j_lo + cnt
                 diff[base + j_lo] += 1
@@ -213,21 +260,37 @@ def bin_cells(xyz, origin, h, n):
 
 
 @njit(**_OPTS)
-def _scan_cell(c, site_x, site_y, site_z, ux, uy, uz, mask_deg, use_mask, rmax, xyz, cost, ms_per_km,
-               cell_start, order, best):
-    """Scan one cell's satellites; ``best`` = [total_ms, index, range_km, elevation_deg] (updated in place)."""
-    for p in range(cell_start[c], cell_start[c + 1]):
+def gather(xyz, cost, order):
+    """Positions and costs in cell order (contiguous per cell: the search reads them sequentially)."""
+    k = order.size
+    xs = np.empty((k, 3))
+    cs = np.empty(k)
+    for p in range(k):
         j = order[p]
-        cj = cost[j]
+        xs[p, 0] = xyz[j, 0]
+        xs[p, 1] = xyz[j, 1]
+        xs[p, 2] = xyz[j, 2]
+        cs[p] = cost[j]
+    return xs, cs
+
+
+@njit(**_OPTS)
+def _scan_cell(c, site_x, site_y, site_z, ux, uy, uz, mask_deg, use_mask, rmax, xs, cs, ms_per_km,
+               cell_start, order, best):
+    """Scan one cell's satellites (``xs``, ``cs``: positions and costs in cell order); ``best`` =
+    [total_ms, satellite row, range_km, elevation_deg], updated in place (ties: lowest row)."""
+    for p in range(cell_start[c], cell_start[c + 1]):
+        cj = cs[p]
         if not cj < np.inf:
             continue
-        dx = xyz[j, 0] - site_x
-        dy = xyz[j, 1] - site_y
-        dz = xyz[j, 2] - site_z
+        dx = xs[p, 0] - site_x
+        dy = xs[p, 1] - site_y
+        dz = xs[p, 2] - site_z
         d = math.sqrt(dx * dx + dy * dy + dz * dz)
         if d > rmax:
             continue
         total = d * ms_per_km + cj
+        j = order[p]
         if total > best[0] or (total == best[0] and j >= best[1]):
             continue
         s = (dx * ux + dy * uy + dz * uz) / (d if d > 0 else 1.0)
@@ -275,7 +338,7 @@ def _row_x_range(y0, z0, h, sx, sy, sz, r_lo, r_hi, rmax, neg):
 
 
 @njit(**_OPTS)
-def _try_cell(ix, iy, iz, n, origin, h, rho, sx, sy, sz, ux, uy, uz, mk, mask_rad, use_mask, rmax, xyz, cost,
+def _try_cell(ix, iy, iz, n, origin, h, rho, sx, sy, sz, ux, uy, uz, mk, mask_rad, use_mask, rmax, xs, cs,
               cost_min, ms_per_km, cell_start, order, best):
     c = (iz * n + iy) * n + ix
     if cell_start[c + 1] == cell_start[c]:
@@ -293,18 +356,22 @@ def _try_cell(ix, iy, iz, n, origin, h, rho, sx, sy, sz, ux, uy, uz, mk, mask_ra
         s = min(max(s, -1.0), 1.0)
         if math.asin(s) + math.asin(rho / dist) < mask_rad:
             return
-    _scan_cell(c, sx, sy, sz, ux, uy, uz, mk, use_mask, rmax, xyz, cost, ms_per_km, cell_start, order, best)
+    _scan_cell(c, sx, sy, sz, ux, uy, uz, mk, use_mask, rmax, xs, cs, ms_per_km, cell_start, order, best)
 
 
 @njit(**_OPTS)
-def nearest_into(site_xyz, site_up, mask_deg, rmax_site, use_mask, xyz, cost, cost_min, ms_per_km,
+def nearest_into(site_xyz, site_up, mask_deg, rmax_site, use_mask, xs, cs, cost_min, ms_per_km,
                  cell_start, order, origin, h, n, r_lo, r_hi, i0, i1, out_idx, out_range, out_el, out_total):
     """Best visible satellite for sites ``i0 .. i1 - 1`` (see the module docs).
 
     ``mask_deg`` (M,): elevation masks (ignored unless ``use_mask``); ``rmax_site`` (M,): slant-range
-    limits, km (an upper bound on the range of any satellite the site can use). ``cost`` (m,) ms,
-    ``inf`` for satellites that cannot serve. ``r_lo``, ``r_hi``: bounds on the satellites' distance
+    limits, km (an upper bound on the range of any satellite the site can use). ``xs``, ``cs``:
+    positions and costs (ms, ``inf`` for satellites that cannot serve) in cell order (:func:`gather`);
+    ``order`` maps them back to satellite rows. ``r_lo``, ``r_hi``: bounds on the satellites' distance
     from the Earth's centre. Outputs: satellite row (-1: none), range km, elevation degrees, total ms.
+
+    The search is seeded with the cells around the point straight above the site at the lowest
+    satellite altitude (where the nearest satellite usually is), so the usable range shrinks at once.
 
     The cells are visited as rows along x: rows (y, z) in growing 2-D Chebyshev rings around the
     site's row, each row only where it meets the satellites' shell and the ball of usable range
@@ -325,6 +392,17 @@ def nearest_into(site_xyz, site_up, mask_deg, rmax_site, use_mask, xyz, cost, co
         best[1] = -1.0
         best[2] = np.nan
         best[3] = np.nan
+        # seed: the 27 cells around the zenith point at the lowest satellite radius
+        rs = math.sqrt(sx * sx + sy * sy + sz * sz)
+        up_len = max(r_lo - rs, 0.0)
+        zx = min(max(int((sx + ux * up_len - origin) / h), 1), n - 2)
+        zy = min(max(int((sy + uy * up_len - origin) / h), 1), n - 2)
+        zz = min(max(int((sz + uz * up_len - origin) / h), 1), n - 2)
+        for ez in range(zz - 1, zz + 2):
+            for ey in range(zy - 1, zy + 2):
+                for ex in range(zx - 1, zx + 2):
+                    _try_cell(ex, ey, ez, n, origin, h, rho, sx, sy, sz, ux, uy, uz, mk, mask_rad, use_mask, rmax,
+                              xs, cs, cost_min, ms_per_km, cell_start, order, best)
         for k in range(n + 1):
             lb = k * h - h if k > 0 else 0.0  # every cell of ring k is at least this far away
             if lb > rmax or lb * ms_per_km + cost_min > best[0]:
@@ -358,10 +436,10 @@ def nearest_into(site_xyz, site_up, mask_deg, rmax_site, use_mask, xyz, cost, co
                             a2 = b1 + 1  # the halves meet at x = 0: one interval
                         for ix in range(a1, b1 + 1):
                             _try_cell(ix, iy, iz, n, origin, h, rho, sx, sy, sz, ux, uy, uz, mk, mask_rad, use_mask,
-                                      rmax, xyz, cost, cost_min, ms_per_km, cell_start, order, best)
+                                      rmax, xs, cs, cost_min, ms_per_km, cell_start, order, best)
                         for ix in range(a2, b2 + 1):
                             _try_cell(ix, iy, iz, n, origin, h, rho, sx, sy, sz, ux, uy, uz, mk, mask_rad, use_mask,
-                                      rmax, xyz, cost, cost_min, ms_per_km, cell_start, order, best)
+                                      rmax, xs, cs, cost_min, ms_per_km, cell_start, order, best)
                     if edge_z or k == 0:
                         dy += 1
                     else:

@@ -200,10 +200,11 @@ def best_access(index: SiteIndex, sat_xyz_km, *, cost_ms: Any = None, rule: str 
             origin, h, n = _cell_grid(xyz, finite, index.xyz_km)
             xyz_b = np.where(finite[:, None], xyz, np.nan)
             starts, order = kernels.bin_cells(xyz_b, origin, h, n)
+            xs, cs = kernels.gather(xyz_b, cost, order)
             bounds = np.linspace(0, M, parts + 1).astype(np.int64)
 
             def run(k: int) -> None:
-                kernels.nearest_into(index.xyz_km, index.up, mask, rmax, use_mask, xyz_b, cost, cost_min, MS_PER_KM,
+                kernels.nearest_into(index.xyz_km, index.up, mask, rmax, use_mask, xs, cs, cost_min, MS_PER_KM,
                                      starts, order, origin, h, n, r_lo, r_hi, int(bounds[k]), int(bounds[k + 1]),
                                      out.sat[t], out.range_km[t], out.elevation_deg[t], out.total_ms[t])
 
