@@ -49,6 +49,9 @@ Scenarios (one call each)
 - :func:`via_isl`: users → ISL constellation → gateway near the data centre → fiber → data centre.
 - :func:`orbital_datacenter`: users → relays over ISLs → orbital data centre; and direct while in view.
 - :func:`city_pairs`: RTT between ground sites (Hypatia style), with fiber and the vacuum bound.
+- :func:`nearest_compute`: users → (relays over ISLs) → their nearest compute node, for any compute
+  placement (:mod:`~orbitlat.latency.placements`: clusters, compute on relays, a dedicated compute
+  constellation), one multi-source search per step whatever the number of users.
 
 Each returns a :class:`LatencyResult`; :meth:`LatencyResult.summary` gives p50/p95/p99/max
 per user, per region (continent) and population-weighted over the globe, and
@@ -84,7 +87,9 @@ True
 """
 from __future__ import annotations
 
+from orbitlat.latency.compute import nearest_compute
 from orbitlat.latency.network import Network, NetworkStep, nearest_k_links, odc_links, plus_grid
+from orbitlat.latency.placements import Clusters, Dedicated, OnRelays, Placement
 from orbitlat.latency.results import CONTINENTS, REASONS, LatencyResult, regions, weighted_quantile
 from orbitlat.latency.routing import route
 from orbitlat.latency.scenarios import bent_pipe, city_pairs, crossover, fiber_baseline, orbital_datacenter, via_isl
@@ -92,4 +97,5 @@ from orbitlat.latency.terrestrial import FiberModel
 
 __all__ = ["LatencyResult", "route", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "fiber_baseline",
            "crossover", "weighted_quantile", "regions", "REASONS", "CONTINENTS", "Network", "NetworkStep",
-           "plus_grid", "nearest_k_links", "odc_links", "FiberModel"]
+           "plus_grid", "nearest_k_links", "odc_links", "FiberModel", "nearest_compute", "Placement", "Clusters",
+           "OnRelays", "Dedicated"]

@@ -29,8 +29,13 @@ Links
   its ``k`` nearest satellites in range (KD-tree); the union is used, so a
   satellite can end with more than ``k`` links.
 - **Bent pipe**: no ISLs (``isl="none"``).
-- **Orbital data centre** laser links (:func:`odc_links`): to every satellite in
-  line of sight within ``odc_laser_range_km``; and GSLs to ground sites in view.
+- **Orbital data centre** laser links, as built: each data centre has ``odc_terminals``
+  laser terminals (default 4), each to a distinct relay in line of sight within
+  ``odc_laser_range_km``, and a relay gives at most ``odc_relay_terminals`` (default 1)
+  of its terminals to them; links are assigned shortest first
+  (:func:`orbitlat.latency.placements.terminal_links`, which documents the defaults).
+  ``odc_terminals=None, odc_relay_terminals=None`` links to every relay in range (the
+  model of orbitlat 0.1), only when asked. And GSLs to ground sites in view.
 
 Every space-to-space link must clear the Earth by a grazing altitude (80 km by
 default, Hypatia's choice to avoid weather): :func:`line_of_sight` tests the
@@ -279,38 +284,22 @@ def nearest_k_links(sat_xyz_km, k: int = 4, *, max_range_km: float = 5000.0,
 
 
 def odc_links(odc_xyz_km, sat_xyz_km, *, max_range_km: float = 5000.0,
-              grazing_altitude_km: float = GRAZING_ALTITUDE_KM, max_links: int | None = None):
+              grazing_altitude_km: float = GRAZING_ALTITUDE_KM, max_links: int | None = None,
+              relay_terminals: int | None = None, radius_km: float = WGS84_A_KM):
     """Laser links from orbital data centres to the satellites in line of sight within range.
+
+    ``max_links`` keeps each data centre's nearest satellites (None: all in range) and
+    ``relay_terminals`` limits the data-centre links a satellite takes (None: no limit); see
+    :func:`orbitlat.latency.placements.terminal_links`, which this calls.
 
     Returns
     -------
-    (odc, sat, length_km) : three 1-D arrays
-        ``max_links`` keeps only each data centre's nearest satellites.
+    (odc, sat, length_km) : three 1-D arrays, sorted by data centre then length
     """
-    from scipy.spatial import cKDTree
+    from orbitlat.latency.placements import terminal_links
 
-    odc = np.asarray(odc_xyz_km, dtype=np.float64).reshape(-1, 3)
-    sat = np.asarray(sat_xyz_km, dtype=np.float64).reshape(-1, 3)
-    ok = np.flatnonzero(np.isfinite(sat).all(axis=1))
-    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
-    if ok.size == 0 or odc.shape[0] == 0:
-        return empty
-    tree = cKDTree(sat[ok])
-    res = tree.query_ball_point(odc, r=max_range_km)
-    o = np.repeat(np.arange(odc.shape[0]), [len(r) for r in res])
-    if o.size == 0:
-        return empty
-    s = ok[np.concatenate([np.asarray(r, dtype=np.int64) for r in res])]
-    d = np.linalg.norm(sat[s] - odc[o], axis=1)
-    keep = line_of_sight(odc[o], sat[s], grazing_altitude_km=grazing_altitude_km) & (d > 0)
-    o, s, d = o[keep], s[keep], d[keep]
-    if max_links is not None and o.size:
-        order = np.lexsort((d, o))
-        o, s, d = o[order], s[order], d[order]
-        rank = np.arange(o.size) - np.searchsorted(o, o)
-        keep = rank < int(max_links)
-        o, s, d = o[keep], s[keep], d[keep]
-    return o, s, d
+    return terminal_links(odc_xyz_km, sat_xyz_km, terminals=max_links, relay_terminals=relay_terminals,
+                          max_range_km=max_range_km, grazing_altitude_km=grazing_altitude_km, radius_km=radius_km)
 
 
 # ---------------------------------------------------------------------------
@@ -396,8 +385,14 @@ class Network:
         Orbital data centres (each a cluster, one node at its centroid).
     odc_laser_range_km : float
         Laser range of the data centres' links to relay satellites.
+    odc_terminals : int or None
+        Laser terminals of each data centre, each to a distinct relay (default 4; None: every relay
+        in range).
+    odc_relay_terminals : int or None
+        Data-centre links a relay takes (default 1; None: no limit).
     odc_max_links : int, optional
-        Keep only each data centre's nearest relays.
+        orbitlat 0.1's rule: each data centre's nearest ``odc_max_links`` relays, with no limit on
+        the relays' side (overrides the two above).
     odc_gsl : bool
         Ground sites may link directly to a data centre in view.
     backend : str
@@ -418,6 +413,8 @@ class Network:
     odc: Any = None
     odc_laser_range_km: float = 5000.0
     odc_max_links: int | None = None
+    odc_terminals: int | None = 4
+    odc_relay_terminals: int | None = 1
     odc_gsl: bool = True
     backend: str = "auto"
     _isl_pairs: np.ndarray | None = field(default=None, repr=False)
@@ -515,8 +512,12 @@ class Network:
         a, b, km = a[keep], b[keep], km[keep]
         kind = np.zeros(a.size, np.int8)
         if self.n_odc:
+            legacy = self.odc_max_links is not None
             o, s, d = odc_links(odc, sat, max_range_km=self.odc_laser_range_km,
-                                grazing_altitude_km=self.grazing_altitude_km or 0.0, max_links=self.odc_max_links)
+                                grazing_altitude_km=self.grazing_altitude_km or 0.0,
+                                max_links=self.odc_max_links if legacy else self.odc_terminals,
+                                relay_terminals=None if legacy else self.odc_relay_terminals,
+                                radius_km=self.earth_radius_km)
             a = np.concatenate([a, self.n_sat + o])
             b = np.concatenate([b, s])
             km = np.concatenate([km, d])

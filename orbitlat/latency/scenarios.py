@@ -104,6 +104,7 @@ def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, g
 
 def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster=None, *, isl: Any = "plus_grid",
                        odc_laser_range_km: float = 5000.0, odc_max_links: int | None = None,
+                       odc_terminals: int | None = 4, odc_relay_terminals: int | None = 1,
                        min_elevation_deg: float | None = 25.0, network_options: dict | None = None,
                        **kwargs) -> LatencyResult:
     """Users → relay constellation over ISLs → orbital data centre; and directly while it is in view.
@@ -111,13 +112,17 @@ def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster
     ``rtt_ms`` is the best path (relays, or the direct link when shorter);
     ``direct_rtt_ms`` uses only a direct user–data-centre link (NaN out of view).
     ``cluster`` defaults to :func:`orbitlat.orbits.cluster.suncatcher` (81 satellites, dawn–dusk SSO, 650 km).
+    The data centre's links to relays are as built: ``odc_terminals`` (4) laser terminals, each to a
+    distinct relay, a relay giving at most ``odc_relay_terminals`` (1) of its own; ``None`` for both
+    links it to every relay in range (see :class:`orbitlat.latency.network.Network`). For the nearest
+    of several data centres, or compute on relays, see :func:`orbitlat.latency.nearest_compute`.
     """
     from orbitlat.orbits.cluster import suncatcher
 
     c = _constellation(constellation)
     odc = suncatcher(epoch=c.table["epoch"].max()) if cluster is None else _constellation(cluster)
     net = Network(c, isl=isl, odc=odc, odc_laser_range_km=odc_laser_range_km, odc_max_links=odc_max_links,
-                  **(network_options or {}))
+                  odc_terminals=odc_terminals, odc_relay_terminals=odc_relay_terminals, **(network_options or {}))
     res = route(net, _default_users(users), "odc", min_elevation_deg=min_elevation_deg, **kwargs)
     res.rtt.attrs["scenario"] = "orbital data center"
     return res

@@ -104,7 +104,7 @@ _LOCAL_ALIASES = {"threads": "threads", "threaded": "threads", "thread": "thread
                   "synchronous": "sync", "single-threaded": "sync"}
 
 #: Latency entry points of :mod:`orbitlat.latency` that :func:`latency` runs in time chunks.
-SCENARIOS = ("route", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs")
+SCENARIOS = ("route", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "nearest_compute")
 
 #: Steps per propagation call of ``iter_visible`` (its default ``chunk``) and of ``Network.positions``.
 _VISIBLE_UNIT = 60
@@ -1185,6 +1185,11 @@ def latency(scenario: str, *args, times: Any = None, start: Any = None, duration
         if type(net).__name__ != "Network":
             raise OrbitlatError(f"route needs an orbitlat.latency.network.Network first; got {type(net).__name__}.")
         c = net.constellation
+    elif scenario == "nearest_compute":  # placement first; the time grid must be given
+        if times is None:
+            raise OrbitlatError("parallel.latency('nearest_compute', ...) needs times= (or call "
+                                "orbitlat.latency.nearest_compute(..., scheduler=...), which builds them).")
+        c = None
     else:
         c = _lin._constellation(args[0] if args else kwargs.get("constellation", "starlink_gen1"))
     if times is not None:
