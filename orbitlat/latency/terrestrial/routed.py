@@ -318,6 +318,12 @@ class RoutedModel:
                if "cv_median_abs_pct_error" in cal else {}),
         }
 
+    def reachable(self, lat_deg, lon_deg) -> np.ndarray:
+        """True where a point lies within ``max_attach_km`` of a graph node (the model applies there)."""
+        la, lo, _, _, _ = check_points(lat_deg, lon_deg, 0.0, 0.0)
+        _, km = self.graph.nearest(la, lo, 1)
+        return km[..., 0] <= self.max_attach_km
+
     # -- the core: route lengths -------------------------------------------------------------------------
     def _attach(self, lat, lon):
         idx, km = self.graph.nearest(lat, lon, self.k_attach)
