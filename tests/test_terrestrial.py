@@ -338,3 +338,40 @@ def test_load_pairs_bad_input(tmp_path):
     assert len(pairs) == 1 and info["excluded"]["same country"] == 1
     assert info["excluded"]["second listing of an unordered pair"] == 1
     assert info["excluded"]["rtt_min below the fiber great-circle bound"] == 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# maps: terrestrial legs beside satellite legs
+# ---------------------------------------------------------------------------------------------------------
+def test_path_map_draws_terrestrial_legs(tmp_path):
+    pytest.importorskip("cartopy")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import cartopy.crs as ccrs
+
+    from orbitlat.viz.paths import path_map
+
+    r = RoutedModel().route(51.5074, -0.1278, 40.7128, -74.0060)  # London - New York, over a cable
+    fig = plt.figure(figsize=(7.2, 3.6), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 1], projection=ccrs.PlateCarree())
+    ax.set_global()
+    sat = [(51.5, -0.13, "user", "London"), (62.0, -35.0, "satellite"), (40.7, -74.0, "user", "New York")]
+    path_map(sat, ax=ax, terrestrial=r, coastlines=False, label_ends=False, linewidth=3.0,
+             leg_colors={"submarine": "#ff0000", "gsl": "#0000ff"})
+    p = tmp_path / "m.png"
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    img = plt.imread(p)[..., :3]
+    red = (img[..., 0] > 0.7) & (img[..., 1] < 0.4) & (img[..., 2] < 0.4)
+    blue = (img[..., 2] > 0.7) & (img[..., 0] < 0.4) & (img[..., 1] < 0.4)
+    assert red.sum() > 50 and blue.sum() > 50  # both the cable and the satellite legs are drawn
+    # the cable leg lies over the North Atlantic: red pixels between 60° W and 10° W (0.5° per pixel)
+    cols = np.nonzero(red)[1]
+    assert ((cols > (180 - 60) * 2) & (cols < (180 - 10) * 2)).any()
+    with pytest.raises(OrbitlatError, match="TerrestrialRoute"):
+        path_map(sat, terrestrial=[1, 2])
+    fig2 = path_map(r, coastlines=False)  # a route alone
+    assert len(fig2.axes[0].lines) >= len(r.leg_kind)
+    plt.close("all")
