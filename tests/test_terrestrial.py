@@ -375,3 +375,45 @@ def test_path_map_draws_terrestrial_legs(tmp_path):
     fig2 = path_map(r, coastlines=False)  # a route alone
     assert len(fig2.axes[0].lines) >= len(r.leg_kind)
     plt.close("all")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the default everywhere, and the CLI switch
+# ---------------------------------------------------------------------------------------------------------
+def test_latency_results_name_the_terrestrial_model():
+    from orbitlat import latency
+    from orbitlat.ground.sites import GroundSites
+
+    users = GroundSites(["Lagos", "Tokyo"], [6.4541, 35.6762], [3.3947, 139.6503])
+    f = latency.fiber_baseline(users)  # routed by default, to Stargate
+    assert f.attrs["terrestrial_model"] == "routed" and f.attrs["terrestrial_unreachable_pairs"] == 0
+    np.testing.assert_allclose(f.to_numpy()[:, 0], RoutedModel().rtt_ms(users.lat_deg, users.lon_deg, 32.507,
+                                                                        -99.778), rtol=1e-12)
+    s = latency.fiber_baseline(users, fiber="simple")
+    assert s.attrs["terrestrial_model"] == "simple"
+    # a user beyond the network (mid-Pacific) is NaN and counted, not silently dropped
+    sea = GroundSites(["ship"], [0.0], [-140.0])
+    g = latency.fiber_baseline(sea)
+    assert np.isnan(g.to_numpy()).all() and g.attrs["terrestrial_unreachable_pairs"] == 1
+    assert "farther than" in g.attrs["terrestrial_unreachable_reason"]
+
+
+def test_cli_terrestrial_switch(tmp_path, monkeypatch):
+    import xarray as xr
+    from typer.testing import CliRunner
+
+    from orbitlat.cli.commands import app
+
+    monkeypatch.delenv("ORBITLAT_PROGRESS", raising=False)
+    runner = CliRunner()
+    res = runner.invoke(app, ["latency", "--terrestrial", "fast", "--users", "3"])
+    assert res.exit_code == 2 and "--terrestrial 'fast' is not known" in res.stderr
+    for name in ("simple", "routed"):
+        p = tmp_path / f"{name}.nc"
+        res = runner.invoke(app, ["latency", "--scenario", "bent-pipe", "--terrestrial", name, "--users", "4",
+                                  "--duration", "5min", "--step", "5min", "--series", str(p)])
+        assert res.exit_code == 0, res.stderr
+        assert f"fiber baseline ({name} terrestrial model)" in res.stdout
+        with xr.open_dataset(p) as r:
+            assert r["fiber_rtt_ms"].attrs["terrestrial_model"] == name
+            assert r.attrs.get("backhaul_model") == name
