@@ -417,3 +417,17 @@ def test_cli_terrestrial_switch(tmp_path, monkeypatch):
         with xr.open_dataset(p) as r:
             assert r["fiber_rtt_ms"].attrs["terrestrial_model"] == name
             assert r.attrs.get("backhaul_model") == name
+
+
+def test_models_pickle_small_and_answer_the_same():
+    import pickle
+
+    m = RoutedModel()
+    before = m.rtt_ms(LAT[:, None], LON[:, None], DLAT, DLON)  # fills the all-pairs cache
+    blob = pickle.dumps(m)
+    assert len(blob) < 50_000  # the built-in graph travels by reference, caches are not shipped
+    m2 = pickle.loads(blob)
+    np.testing.assert_array_equal(m2.rtt_ms(LAT[:, None], LON[:, None], DLAT, DLON), before)
+    g = _small_graph()
+    g2 = pickle.loads(pickle.dumps(g))
+    np.testing.assert_array_equal(g2.all_pairs(1.3)[0], g.all_pairs(1.3)[0])

@@ -238,6 +238,20 @@ class TerrestrialGraph:
         e = min(cand, key=lambda q: w[q])
         return str(self.edges["kind"][e]), float(w[e]), str(self.edges["cable"][e])
 
+    def __getstate__(self) -> dict:
+        # caches (all-pairs matrices, k-d tree) are rebuilt on demand: pickles stay small for worker processes
+        d = {k: v for k, v in self.__dict__.items() if k not in ("_apsp", "_tree", "_edge_index")}
+        d["_builtin"] = TerrestrialGraph.builtin.cache_info().currsize > 0 and self is TerrestrialGraph.builtin()
+        if d["_builtin"]:
+            d.pop("nodes"), d.pop("edges"), d.pop("_xyz")
+        return d
+
+    def __setstate__(self, d: dict) -> None:
+        if d.pop("_builtin", False):
+            d = {**TerrestrialGraph.builtin().__dict__, **d}
+        self.__dict__.update(d)
+        self._apsp, self._tree = {}, None
+
     def __repr__(self) -> str:
         k = self.edges["kind"].value_counts()
         return (f"TerrestrialGraph({len(self.nodes)} nodes, {k.get('land', 0)} land and {k.get('submarine', 0)} "
