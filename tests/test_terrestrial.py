@@ -431,3 +431,28 @@ def test_models_pickle_small_and_answer_the_same():
     g = _small_graph()
     g2 = pickle.loads(pickle.dumps(g))
     np.testing.assert_array_equal(g2.all_pairs(1.3)[0], g.all_pairs(1.3)[0])
+
+
+def test_well_connected_profile_rederived_leave_one_out():
+    # One residual stretch (median log ratio, overhead 0, land factor 1.3) fitted on the ten published
+    # well-connected RTTs; leave-one-out predicts each held-out figure. The stored constants must come back to
+    # their rounding, and the out-of-sample error stays small (median < 5 %; worst, West US - Australia, 24 %).
+    from orbitlat.latency.terrestrial.routed import WELL_CONNECTED_CALIBRATION as W
+
+    m = RoutedModel(land_factor=W["land_factor"], residual_stretch=1.0, overhead_ms=0.0)
+    y = np.array([w[2] for w in WELL_CONNECTED])
+    base = np.array([m.rtt_ms(*a, *b) for a, b, _ in WELL_CONNECTED])
+    s_all = float(np.exp(np.median(np.log(y / base))))
+    assert s_all == pytest.approx(W["residual_stretch"], abs=1e-3)
+    loo = []
+    for i in range(y.size):
+        keep = np.arange(y.size) != i
+        loo.append(np.exp(np.median(np.log(y[keep] / base[keep]))) * base[i] / y[i] - 1)
+    loo = np.abs(loo) * 100
+    assert np.median(loo) == pytest.approx(W["loo_median_abs_pct_error"], abs=0.1)
+    assert loo.max() == pytest.approx(W["loo_max_abs_pct_error"], abs=0.5)
+    wc = RoutedModel.well_connected()
+    assert wc.attrs["terrestrial_profile"] == "well_connected" and "Azure" in wc.attrs["terrestrial_calibration"]
+    assert wc.rtt_ms(51.5074, -0.1278, 40.7128, -74.0060) < RoutedModel().rtt_ms(51.5074, -0.1278, 40.7128, -74.0060)
+    with pytest.raises(OrbitlatError, match="profile"):
+        RoutedModel(profile="fast")

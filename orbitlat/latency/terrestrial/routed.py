@@ -30,6 +30,9 @@ figures in :data:`CALIBRATION`). All-pairs shortest routes among the graph's nod
 per ``land_factor`` (scipy's Dijkstra) and cached; endpoint attachment is vectorised, so a
 1,000 × 1,000 matrix takes a fraction of a second (``benchmarks/terrestrial.py``).
 
+``RoutedModel.well_connected()`` is the same graph calibrated on ten published well-connected RTTs
+(Azure's P50 table, Handley 2018) instead: a cloud backbone rather than the average Internet path.
+
 Documented answers for awkward input: identical endpoints give ``overhead_ms`` (a local round trip);
 points on either side of the antimeridian are handled on the sphere; a point farther than
 ``max_attach_km`` from every node (open ocean, the poles, islands with no cable in the graph)
@@ -57,7 +60,7 @@ from orbitlat.constants import C_KM_S, FIBER_GROUP_INDEX
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency.terrestrial.base import TerrestrialRoute, check_points
 
-__all__ = ["TerrestrialGraph", "RoutedModel", "CALIBRATION", "DEFAULT_RESIDUAL_STRETCH", "DEFAULT_OVERHEAD_MS",
+__all__ = ["TerrestrialGraph", "RoutedModel", "CALIBRATION", "WELL_CONNECTED_CALIBRATION", "DEFAULT_RESIDUAL_STRETCH", "DEFAULT_OVERHEAD_MS",
            "DEFAULT_LAND_FACTOR"]
 
 EARTH_RADIUS_KM = 6371.0088
@@ -89,6 +92,18 @@ CALIBRATION: dict = {
     "simple_cv_median_abs_pct_error": 26.8, "simple_cv_above_3000km_median_abs_pct_error": 23.4,
     "simple_cv_by_band_median_abs_pct_error": {"<1000 km": 71.4, "1000-3000 km": 42.4, "3000-8000 km": 26.6,
                                                ">8000 km": 21.1},
+}
+
+
+#: The well-connected profile (:meth:`RoutedModel.well_connected`): land links at the best US long-haul
+#: conduits' factor 1.3 (Bozkurt et al., docs/references.md), no fixed overhead, and one residual stretch fitted
+#: (median log ratio) on ten published well-connected RTTs: Microsoft's Azure P50 table (April 2024) and
+#: Handley's (HotNets 2018) Internet RTTs (tests/test_terrestrial.py re-derives it, leave-one-out).
+WELL_CONNECTED_CALIBRATION: dict = {
+    "source": "Azure round-trip P50 table (April 2024) and Handley (HotNets 2018) Internet RTTs, ten pairs "
+              "(docs/references.md)",
+    "residual_stretch": 1.189, "overhead_ms": 0.0, "land_factor": 1.3,
+    "loo_median_abs_pct_error": 3.7, "loo_max_abs_pct_error": 24.0,
 }
 
 
@@ -294,8 +309,25 @@ class RoutedModel:
     max_attach_km: float = 1500.0
     group_index: float = FIBER_GROUP_INDEX
     graph: TerrestrialGraph | None = field(default=None, repr=False)
+    profile: str = "internet"
 
     name = "routed"
+
+    @classmethod
+    def well_connected(cls, **kw) -> "RoutedModel":
+        """The same graph calibrated on well-connected routes (cloud backbones, Handley's best Internet RTTs).
+
+        The default profile describes the average international Internet path between two countries
+        (RIPE Atlas country pairs, detours and all); this one describes a path over a well-run backbone:
+        land factor 1.3, no fixed overhead, residual stretch 1.189 fitted on ten published RTTs
+        (leave-one-out median error 3.7 %, worst 24 %: :data:`WELL_CONNECTED_CALIBRATION`).
+
+        >>> round(RoutedModel.well_connected().rtt_ms(51.5074, -0.1278, 40.7128, -74.0060))  # Handley: 76 ms
+        70
+        """
+        c = WELL_CONNECTED_CALIBRATION
+        return cls(**{"residual_stretch": c["residual_stretch"], "overhead_ms": c["overhead_ms"],
+                      "land_factor": c["land_factor"], "profile": "well_connected", **kw})
 
     def __post_init__(self):
         for nm, lo, strict in (("residual_stretch", 0.0, True), ("land_factor", 0.0, True),
@@ -305,6 +337,9 @@ class RoutedModel:
             ok = isinstance(v, (int, float, np.floating, np.integer)) and not np.isnan(v) and (v > lo if strict else v >= lo)
             if not ok or (nm != "max_attach_km" and not np.isfinite(v)):
                 raise OrbitlatError(f"RoutedModel {nm}={v!r} must be a finite number {'>' if strict else '>='} {lo:g}.")
+        if self.profile not in ("internet", "well_connected"):
+            raise OrbitlatError(f"RoutedModel profile={self.profile!r}: use 'internet' (RIPE Atlas country pairs) or "
+                                "'well_connected' (published backbone RTTs).")
         if not (isinstance(self.k_attach, (int, np.integer)) and self.k_attach >= 1):
             raise OrbitlatError(f"RoutedModel k_attach={self.k_attach!r} must be an integer >= 1.")
         if self.graph is None:
@@ -320,16 +355,16 @@ class RoutedModel:
     @property
     def attrs(self) -> dict:
         """What this model includes and where its constants come from (copy into results)."""
-        cal = CALIBRATION
+        cal = CALIBRATION if self.profile == "internet" else WELL_CONNECTED_CALIBRATION
+        cv = cal.get("cv_median_abs_pct_error", cal.get("loo_median_abs_pct_error"))
         return {
-            "terrestrial_model": "routed",
+            "terrestrial_model": "routed", "terrestrial_profile": self.profile,
             "terrestrial_delays": "fiber propagation over the shortest cable/backbone route x residual stretch at "
                                   "c/1.468; fixed overhead (access and equipment)",
             "terrestrial_residual_stretch": self.residual_stretch, "terrestrial_overhead_ms": self.overhead_ms,
             "terrestrial_land_factor": self.land_factor, "terrestrial_graph": self.graph.source,
             "terrestrial_calibration": cal["source"],
-            **({"terrestrial_cv_median_abs_pct_error": cal["cv_median_abs_pct_error"]}
-               if "cv_median_abs_pct_error" in cal else {}),
+            **({"terrestrial_cv_median_abs_pct_error": cv} if cv is not None else {}),
         }
 
     def reachable(self, lat_deg, lon_deg) -> np.ndarray:
