@@ -26,9 +26,11 @@ route (km)::
 ``residual_stretch`` (what the graph does not see: slack, in-city loops, routing detours between
 networks) and ``overhead_ms`` (access networks and equipment at both ends) are fitted on RIPE Atlas
 country-pair RTTs with cross-validation by country (:mod:`orbitlat.latency.terrestrial.calibration`;
-figures in :data:`CALIBRATION`). All-pairs shortest routes among the graph's nodes are computed once
-per ``land_factor`` (scipy's Dijkstra) and cached; endpoint attachment is vectorised, so a
-1,000 × 1,000 matrix takes a fraction of a second (``benchmarks/terrestrial.py``).
+figures in :data:`CALIBRATION`). Shortest routes among the graph's nodes are computed once per
+``land_factor`` and source node (scipy's Dijkstra, only from the side with fewer distinct attachment
+nodes: three rows for one data centre) and cached; endpoint attachment is vectorised, so a
+1,000 × 1,000 matrix of users spread over the world takes well under a second
+(``benchmarks/terrestrial.py``).
 
 ``RoutedModel.well_connected()`` is the same graph calibrated on ten published well-connected RTTs
 (Azure's P50 table, Handley 2018) instead: a cloud backbone rather than the average Internet path.
@@ -194,12 +196,17 @@ class TerrestrialGraph:
         km = self.edges["length_km"].to_numpy(np.float64)
         return np.where(self.edges["kind"].to_numpy() == "land", km * land_factor, km)
 
-    def all_pairs(self, land_factor: float) -> tuple[np.ndarray, np.ndarray]:
-        """Shortest route lengths (n, n) km and predecessors (n, n) among nodes; cached per ``land_factor``."""
+    def distances_from(self, land_factor: float, sources) -> tuple[np.ndarray, np.ndarray]:
+        """Shortest route lengths (n, n) km and predecessors (n, n), with the rows of ``sources`` filled.
+
+        Rows are computed on demand (scipy's Dijkstra from the sources not yet done) and cached per
+        ``land_factor``; the graph is undirected, so ``dist[i, j] == dist[j, i]`` once either row is there.
+        Rows not computed yet hold NaN / -9999.
+        """
         key = round(float(land_factor), 9)
-        if key not in self._apsp:
+        e = self._apsp.get(key)
+        if e is None:
             from scipy.sparse import csr_matrix
-            from scipy.sparse.csgraph import dijkstra
 
             n = len(self.nodes)
             w = self.weights_km(land_factor)
@@ -210,11 +217,22 @@ class TerrestrialGraph:
             first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
             lo, hi, ww = lo[first], hi[first], np.maximum(ww[first], 1e-9)  # 0 km would vanish from csr
             m = csr_matrix((np.r_[ww, ww], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n, n))
-            dist, pred = dijkstra(m, directed=True, return_predecessors=True)
             if len(self._apsp) >= 4:
                 self._apsp.pop(next(iter(self._apsp)))
-            self._apsp[key] = (dist, pred.astype(np.int32))
-        return self._apsp[key]
+            e = self._apsp[key] = {"csr": m, "dist": np.full((n, n), np.nan), "pred": np.full((n, n), -9999, np.int32),
+                                   "done": np.zeros(n, bool)}
+        src = np.unique(np.asarray(sources, dtype=np.int64).ravel())
+        need = src[~e["done"][src]]
+        if need.size:
+            from scipy.sparse.csgraph import dijkstra
+
+            d, pr = dijkstra(e["csr"], directed=True, indices=need, return_predecessors=True)
+            e["dist"][need], e["pred"][need], e["done"][need] = d, pr, True
+        return e["dist"], e["pred"]
+
+    def all_pairs(self, land_factor: float) -> tuple[np.ndarray, np.ndarray]:
+        """Shortest route lengths (n, n) km and predecessors (n, n) among all nodes; cached per ``land_factor``."""
+        return self.distances_from(land_factor, np.arange(len(self.nodes)))
 
     def nearest(self, lat_deg, lon_deg, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest nodes of each point: indices and great-circle km, shapes ``(..., k)``."""
@@ -231,7 +249,7 @@ class TerrestrialGraph:
 
     def node_path(self, i: int, j: int, land_factor: float) -> list[int]:
         """Node rows of the shortest route from node ``i`` to node ``j``."""
-        dist, pred = self.all_pairs(land_factor)
+        dist, pred = self.distances_from(land_factor, [i])
         if not np.isfinite(dist[i, j]):
             raise OrbitlatError(f"no route in the graph between {self.nodes['name'][i]} and {self.nodes['name'][j]}.")
         path = [j]
@@ -390,15 +408,22 @@ class RoutedModel:
     def _lengths(self, lat1, lon1, lat2, lon2, shape, want_choice=False):
         i1, c1 = self._attach(lat1, lon1)  # s1 + (k,)
         i2, c2 = self._attach(lat2, lon2)
-        dist, _ = self.graph.all_pairs(self.land_factor)
+        # Dijkstra rows only from the side with fewer distinct attachment nodes (e.g. one data centre)
+        u1, u2 = np.unique(i1), np.unique(i2)
+        if u1.size <= u2.size:
+            dist, _ = self.graph.distances_from(self.land_factor, u1)
+            pair = lambda ia: dist[ia, i2]  # noqa: E731
+        else:
+            dist, _ = self.graph.distances_from(self.land_factor, u2)
+            pair = lambda ia: dist[i2, ia]  # noqa: E731  (undirected: the same lengths)
         k = i1.shape[-1]
         best = None
         choice = None
         for a in range(k):  # k passes over the broadcast pairs: bounded memory (no k*k temporary)
             ia, ca = i1[..., a][..., None], c1[..., a][..., None]
-            tot = np.min(ca + dist[ia, i2] + c2, axis=-1) if not want_choice else None
+            tot = np.min(ca + pair(ia) + c2, axis=-1) if not want_choice else None
             if want_choice:
-                allb = ca + dist[ia, i2] + c2
+                allb = ca + pair(ia) + c2
                 tot = allb.min(-1)
                 arg = allb.argmin(-1)
             if best is None:
