@@ -522,6 +522,27 @@ class _Report:
                              figsize=(8.0, 3.5))
         self.tsplot = _save(fig, self.out, "latency_timeseries.png", self.images)
 
+        # the terrestrial model's routes to the data centre from the most populous city of each region
+        from orbitlat.latency.results import regions
+        from orbitlat.viz.paths import path_map
+
+        reg = np.asarray(regions(self.users))
+        picks = [int(np.flatnonzero(reg == r)[np.argmax(self.pop[reg == r])]) for r in np.unique(reg)]
+        routes, labels = [], []
+        for i in picks:
+            try:
+                routes.append(self.fiber.route(float(self.users.lat_deg[i]), float(self.users.lon_deg[i]),
+                                               float(self.dc.lat_deg[0]), float(self.dc.lon_deg[0])))
+                labels.append(f"{self.users.names[i]} {routes[-1].rtt_ms:.0f} ms")
+            except OrbitlatError:
+                continue  # a city beyond the terrestrial network: no route to draw
+        self.route_labels = labels
+        self.map_routes = None
+        if routes:
+            fig = path_map(None, terrestrial=routes, projection="robinson", label_ends=False,
+                           title=f"Terrestrial routes to {self.dc_name.split(' (')[0]} ({self.fiber.name} model)")
+            self.map_routes = _save(fig, self.out, "terrestrial_routes.png", self.images)
+
     # -- 4. sunlight --------------------------------------------------------------
     def sunlight(self) -> None:
         from orbitlat.viz.plots import new_figure
@@ -746,7 +767,11 @@ class _Report:
                          (self.map_diff, "Difference of the medians, orbital data centre minus Stargate over ISLs; "
                                          "marker area ∝ population."),
                          (self.cdf, "Population-weighted CDFs with p50, p95 and p99 marked."),
-                         (self.tsplot, "Population-weighted median RTT at each routing step.")):
+                         (self.tsplot, "Population-weighted median RTT at each routing step."),
+                         *(((self.map_routes, "The terrestrial model's route to the data centre from the most "
+                             "populous city of each region (" + ", ".join(self.route_labels) + "): submarine cables "
+                             "solid teal, long-haul land links dashed brown, access dotted grey, hubs as "
+                             "squares."),) if self.map_routes else ())):
             add(f"<figure><img src='{e(img)}' alt='{e(cap)}'><figcaption>{e(cap)}</figcaption></figure>")
 
         add("<h2 id='sunlight'>Sunlight on the orbital data centre</h2>")

@@ -166,9 +166,11 @@ def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[s
     if path is not None:
         lat, lon, kinds, names, _ = _path_nodes(path, kinds, names)
     else:
-        r0 = routes[0]
-        lat, lon = np.asarray(r0.lat_deg, float)[[0, -1]], np.asarray(r0.lon_deg, float)[[0, -1]]
-        kinds, names = ["user", "user"], [str(r0.names[0]), str(r0.names[-1])]
+        # the routes' end points as ground markers (no satellite path to draw)
+        lat = np.concatenate([np.asarray(r.lat_deg, float)[[0, -1]] for r in routes])
+        lon = np.concatenate([np.asarray(r.lon_deg, float)[[0, -1]] for r in routes])
+        kinds = ["user"] * lat.size
+        names = [str(r.names[j]) for r in routes for j in (0, -1)]
     styles = {"gsl": "tab:orange", "isl": "tab:blue", "ground": "0.45", **_TERRESTRIAL_STYLES}
     if leg_colors:
         unknown = set(leg_colors) - set(styles)
