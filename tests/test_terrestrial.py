@@ -456,3 +456,10 @@ def test_well_connected_profile_rederived_leave_one_out():
     assert wc.rtt_ms(51.5074, -0.1278, 40.7128, -74.0060) < RoutedModel().rtt_ms(51.5074, -0.1278, 40.7128, -74.0060)
     with pytest.raises(OrbitlatError, match="profile"):
         RoutedModel(profile="fast")
+
+
+def test_huge_request_is_refused_before_it_starts():
+    m = RoutedModel()
+    lat = np.zeros((200_000, 1))
+    with pytest.raises(OrbitlatError, match="GB at once"):
+        m.rtt_ms(lat, lat, np.zeros((1, 200_000)), np.zeros((1, 200_000)))

@@ -405,7 +405,14 @@ class RoutedModel:
                 "there; drop those points or pass RoutedModel(max_attach_km=...) to attach them anyway.")
         return idx, km * self.land_factor
 
+    #: Largest working memory one call may take (bytes); bigger requests are refused before they start.
+    MAX_WORK_BYTES = 4e9
+
     def _lengths(self, lat1, lon1, lat2, lon2, shape, want_choice=False):
+        need = float(np.prod(shape, dtype=np.float64)) * self.k_attach * 8.0 * 3.0
+        if need > self.MAX_WORK_BYTES:
+            raise OrbitlatError(f"a terrestrial matrix of shape {shape} would need about {need / 1e9:.1f} GB at once "
+                                f"(limit {self.MAX_WORK_BYTES / 1e9:g} GB); compute it in blocks of rows.")
         i1, c1 = self._attach(lat1, lon1)  # s1 + (k,)
         i2, c2 = self._attach(lat2, lon2)
         # Dijkstra rows only from the side with fewer distinct attachment nodes (e.g. one data centre)
