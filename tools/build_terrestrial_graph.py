@@ -184,7 +184,8 @@ def build():
             continue
         if d[j] < MERGE_KM / 2 and nodes[j]["country"] == r["country"]:
             alias[r["key"]] = nodes[j]["key"]
-            nodes[j]["kind"] = nodes[j]["kind"] + "+landing"
+            if "landing" not in nodes[j]["kind"]:
+                nodes[j]["kind"] = nodes[j]["kind"] + "+landing"
             continue
         row = dict(r)
         row["kind"] = "landing"

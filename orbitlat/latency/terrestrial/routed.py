@@ -11,7 +11,7 @@ The built-in graph (``orbitlat/data/terrestrial_nodes.csv`` / ``terrestrial_edge
 1,265 nodes (every capital, every city of >= 500,000 people, every cable landing town; GeoNames
 coordinates) by
 
-* ~500 submarine segments of ~170 cable systems (consecutive landings of each system; published
+* ~500 submarine segments of 163 cable systems (consecutive landings of each system; published
   length for two-landing systems, else great circle × 1.109, the median published/great-circle
   ratio of those systems), and
 * ~2,750 long-haul land links (the spherical Delaunay neighbours whose great circle stays over land
