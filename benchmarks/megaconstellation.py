@@ -4,11 +4,11 @@ Work (``--full``, the default): the ``spacex_odc`` preset (SpaceX's orbital data
 at its 1,000,000-satellite ceiling: 20 shells, 500-2,000 km, 30° and dawn-dusk SSO; kepler-j2) x the
 10,000 most populous GeoNames cities x 1 day at 5 min (289 steps), 25° elevation mask:
 
-- **RTT to the nearest compute node** per city and step (every satellite of the preset carries compute,
-  so the nearest one the city sees is its compute node): :func:`orbitlat.visibility.nearest.nearest_visible`,
-  streamed in time chunks; per city p50 and p95 over the day, and the share of city-steps with no compute
-  node in view. Propagation only (vacuum light time up and down); the access and processing overheads of
-  the latency layer are not included here.
+- **RTT to the nearest compute node** per city and step: :func:`orbitlat.latency.nearest_compute` with the
+  preset as a dedicated compute constellation users reach directly (every satellite carries compute, so
+  the nearest one a city sees is its compute node), streamed in time chunks; per city p50 and p95 over
+  the day, and the share of city-steps with no compute node in view. Propagation only (vacuum light time
+  up and down: ``Delays()``); add the access overhead with ``delays=`` for like-for-like figures.
 - **Coverage figures of merit** on the 1° equal-area grid (41,252 points): counts min/mean/max, >= 1 and
   >= 4 coverage, gaps, time-average gap, response time (:func:`orbitlat.coverage.coverage`, streamed).
 
@@ -100,7 +100,8 @@ def run_one(n_sat: int, duration: str, baselines: bool, quick: bool = False) -> 
     from orbitlat.coverage.compute import coverage, estimate
     from orbitlat.ground.grids import Grid, weighted_quantile
     from orbitlat.ground.sites import GroundSites
-    from orbitlat.visibility.nearest import nearest_visible
+    from orbitlat.latency.compute import nearest_compute
+    from orbitlat.latency.placements import Dedicated
 
     t_all = time.perf_counter()
     span = dict(start="2026-03-20T00:00", duration=duration, step="5min")
@@ -115,11 +116,11 @@ def run_one(n_sat: int, duration: str, baselines: bool, quick: bool = False) -> 
     cov = coverage(c, grid, min_elevation_deg=MASK_DEG, k=K_LEVEL, **span)
     cov_s = time.perf_counter() - t
     t = time.perf_counter()
-    near = nearest_visible(c, cities, **span)
+    near = nearest_compute(Dedicated(c), cities, None, min_elevation_deg=MASK_DEG, **span)
     near_s = time.perf_counter() - t
     wall = time.perf_counter() - t_all
 
-    rtt = near.rtt_ms.to_numpy()  # (time, city), NaN: no compute node in view
+    rtt = near.rtt_ms.isel(dst=0).to_numpy()  # (time, city), NaN: no compute node in view
     served = np.isfinite(rtt)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # cities never served: all-NaN rows give NaN
@@ -130,7 +131,7 @@ def run_one(n_sat: int, duration: str, baselines: bool, quick: bool = False) -> 
     summ = cov.summary()
     out = {
         "n_sats": int(c.size), "n_cities": len(cities),
-        "n_points": int(grid.size), "n_steps": int(near.sizes["time"]),
+        "n_points": int(grid.size), "n_steps": int(near.rtt.sizes["time"]),
         "wall_s": round(wall, 1), "build_s": round(build_s, 1), "coverage_s": round(cov_s, 1),
         "nearest_s": round(near_s, 1), "propagation_in_coverage_s": round(cov.timings.get("propagation_s", 0), 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
@@ -186,7 +187,8 @@ def _baselines(c, grid, cities, cov, near, wall, cov_s, near_s, span, quick: boo
         tb = time.perf_counter()
         bn = brute_nearest(index, pos[0], sample)
         near_t.append((time.perf_counter() - tb) * index.size / sample.size)
-        got = near.sat.isel(time=i).to_numpy()[sample]
+        first = near.rtt["first_hop"].isel(time=i).to_numpy()[sample]  # global ids: users, then compute nodes
+        got = np.where(first >= 0, first - len(cities), -1)
         if not np.array_equal(bn, got):
             raise SystemExit(f"brute force and the nearest-satellite search disagree at step {i}")
     n = len(tg)

@@ -320,7 +320,11 @@ class _Run:
         self.hops[k, via_relay] = hops[s[via_relay]]
         self.hops[k, direct] = 0
         if (~got).any():
-            self._unreachable(k, ~got, cand)
+            if np.isfinite(cost).all():  # every satellite leads to compute: a user with none sees none
+                idx = np.flatnonzero(~got)
+                self._reasons.append((np.full(idx.size, k), idx, np.zeros(idx.size, np.int64)))
+            else:
+                self._unreachable(k, ~got, cand)
         if self.paths is not None:
             self._record_paths(k, s, got, via_relay, pred, entry_comp)
 
