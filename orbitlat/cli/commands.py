@@ -21,6 +21,7 @@ orbitlat passes iridium --city London --site 47.37,8.54 --duration 1d --out pass
 orbitlat coverage kuiper --resolution 2 --duration 6h --map kuiper.png --out kuiper.nc
 orbitlat latency starlink_gen1 --scenario isl --users 200 --map rtt.png
 orbitlat compare starlink_gen1 kuiper oneweb --out compare.csv
+orbitlat sweep --kind clusters --n-clusters 1,4,16 --planes 1,4 --kind on_relays --plot pareto.png
 orbitlat report --out report/
 orbitlat tle inspect starlink.tle
 orbitlat tle fetch starlink
@@ -723,6 +724,116 @@ if typer is not None:
                 _write(res.rtt, series)
             else:
                 _write(res.rtt["rtt_ms"].to_dataframe().reset_index(), series)
+
+    # -------------------------------------------------------------------- sweep
+    def _floats(text: str, what: str) -> list:
+        out = []
+        for part in [p.strip() for p in str(text).split(",") if p.strip()]:
+            if what == "--inc" and part.lower() == "sso":
+                out.append("sso")
+                continue
+            try:
+                out.append(float(part))
+            except ValueError:
+                _fail(f"{what} {text!r}: give comma-separated numbers" + (" (or 'sso')" if what == "--inc" else "")
+                      + ", e.g. 1,4,16.")
+        if not out:
+            _fail(f"{what} is empty; give at least one value.")
+        return out
+
+    def _ints(text: str, what: str) -> list:
+        vals = _floats(text, what)
+        if any(v != int(v) or v < 1 for v in vals):
+            _fail(f"{what} {text!r}: give whole numbers >= 1.")
+        return [int(v) for v in vals]
+
+    @app.command()
+    @_guard
+    def sweep(
+        kind: List[str] = typer.Option(["clusters"], "--kind", "-k", help="Design kind (repeatable): clusters, "
+                                       "dedicated, on_relays."),
+        n_clusters: str = typer.Option("1,4,16", "--n-clusters", help="clusters: numbers of clusters, e.g. 1,4,16."),
+        planes: str = typer.Option("1,4", "--planes", help="clusters/dedicated: numbers of orbital planes."),
+        per_plane: str = typer.Option("20", "--per-plane", help="dedicated: satellites per plane."),
+        altitude: str = typer.Option("650", "--altitude", help="Altitudes, km (comma-separated)."),
+        inc: str = typer.Option("sso", "--inc", help="Inclinations, degrees, or sso (comma-separated)."),
+        ltan: str = typer.Option("18", "--ltan", help="Local times of the ascending node for sso, hours."),
+        cluster_size: int = typer.Option(81, "--cluster-size", help="Satellites per cluster (Suncatcher: 81)."),
+        share: str = typer.Option("0.01,0.1,1", "--share", help="on_relays: shares of the relays with compute."),
+        relays: str = typer.Option("starlink_gen1", "--relays", help="Relay constellation preset ('none': users "
+                                   "reach compute directly only)."),
+        users: int = typer.Option(1000, "--users", help="The N most populous cities as users (population-weighted)."),
+        datacenter: str = typer.Option("stargate", "--datacenter", help="Terrestrial data centre to beat."),
+        start: str = typer.Option("2026-01-01", help="Start (ISO 8601 UTC)."),
+        duration: str = typer.Option("1d", help="Routing span."),
+        step: str = typer.Option("5min", help="Routing step."),
+        min_elevation: float = typer.Option(25.0, "--min-elevation", help="User elevation mask, degrees."),
+        terminals: int = typer.Option(4, "--terminals", help="Laser terminals per compute node (0: unlimited)."),
+        sun_days: int = typer.Option(15, "--sun-days", help="Sunlight: every N-th day of a year (0: skip)."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table (.csv/.parquet/.nc)."),
+        plot: Optional[Path] = typer.Option(None, "--plot", help="Write the Pareto plot (.png)."),
+        fmt: Optional[str] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+        progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
+        terrestrial: str = typer.Option("routed", "--terrestrial", help=TERRESTRIAL_HELP),
+    ):
+        """Sweep orbital data-centre designs: p50/p95/p99 RTT, people served faster than the terrestrial data
+        centre, worst region, sunlight and satellites needed; and which design beats it for 50/90/99 % of people."""
+        from orbitlat.ground.sites import GroundSites
+        from orbitlat.latency.sweep import KINDS, answer, designs
+        from orbitlat.latency.sweep import sweep as run_sweep
+
+        for k in kind:
+            if k not in KINDS:
+                _fail(f"--kind {k!r} is not known; use one of {', '.join(KINDS)}.")
+        _check_terrestrial(terrestrial)
+        _check_out(out, fmt=fmt)
+        _check_png(plot)
+        _check_positive_int(users, "--users")
+        _check_positive_int(cluster_size, "--cluster-size")
+        if terminals < 0:
+            _fail(f"--terminals {terminals}: give a number of terminals >= 1, or 0 for unlimited.")
+        if sun_days < 0:
+            _fail(f"--sun-days {sun_days}: give a number of days >= 1, or 0 to skip the sunlight figures.")
+        orbit = dict(altitude_km=_floats(altitude, "--altitude"), inc_deg=_floats(inc, "--inc"),
+                     ltan_hours=_floats(ltan, "--ltan"))
+        items = []
+        for k in dict.fromkeys(kind):
+            if k == "clusters":
+                items += designs("clusters", n_clusters=_ints(n_clusters, "--n-clusters"),
+                                 planes=_ints(planes, "--planes"), cluster_size=[cluster_size], **orbit)
+            elif k == "dedicated":
+                items += designs("dedicated", planes=_ints(planes, "--planes"),
+                                 per_plane=_ints(per_plane, "--per-plane"), **orbit)
+            else:
+                items += designs("on_relays", share=_floats(share, "--share"))
+        rel = None if relays.strip().lower() == "none" else relays
+        u = GroundSites.cities(top=users)
+        with _Progress(progress) as p:
+            t = p.task(f"sweep: {len(items)} designs x {len(u)} users", total=len(items))
+            table = run_sweep(items, u, rel, start=start, duration=duration, step=step, datacenter=datacenter,
+                              fiber=terrestrial, min_elevation_deg=min_elevation,
+                              terminals=None if terminals == 0 else terminals,
+                              relay_terminals=None if terminals == 0 else 1,
+                              sunlight_sample_days=sun_days or None,
+                              progress=lambda i, n, d: p.update(t, completed=i))
+            p.update(t, completed=len(items))
+        cols = ["satellites", "p50_ms", "p95_ms", "p99_ms", "people_faster", "time_faster", "served",
+                "worst_region", "sunlit_fraction", "longest_eclipse_min"]
+        _print_table(table[cols].round(3), title=f"design sweep vs {datacenter} ({table.attrs['terrestrial_model']} "
+                     f"terrestrial model; satellite delays: {table.attrs['satellite_delays']})", index=True,
+                     max_rows=60)
+        ans = answer(table)
+        _print_table(ans, title="fewest satellites to beat the terrestrial data centre for 50 / 90 / 99 % of people")
+        if plot is not None:
+            from orbitlat.viz.pareto import pareto_plot
+            from orbitlat.viz.plots import save_figure
+
+            fig = pareto_plot(table, reference_ms=float(table["terrestrial_p50_ms"].iloc[0]),
+                              reference_label=f"{datacenter} (terrestrial)", title="design sweep")
+            save_figure(fig, plot)
+            print(f"wrote {plot}")
+        if out is not None:
+            _write(table.reset_index(), out, fmt)
 
     # -------------------------------------------------------------------- compare
     @app.command()

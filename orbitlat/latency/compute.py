@@ -108,8 +108,9 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
         Named overheads (:class:`orbitlat.latency.routing.Delays`; default none: propagation only).
     datacenter : name or GroundSites
         The terrestrial data centre compared with (default Stargate, Abilene): ``terrestrial_rtt_ms``.
-    fiber : terrestrial model, optional
-        Model of ``terrestrial_rtt_ms`` (default: the calibrated :class:`FiberModel`).
+    fiber : terrestrial model or name, optional
+        Model of ``terrestrial_rtt_ms``: ``"routed"`` (default, cables and backbone) or ``"simple"``
+        (:mod:`orbitlat.latency.terrestrial`); its attrs are copied onto the variable.
     paths : {None, "changes", "all"}
         Keep the node path (user, first hop, relays..., compute node) when it changes, at every
         step, or not at all (default: the served node, first hop and hop count are kept anyway).
@@ -149,7 +150,7 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
     if isinstance(placement, OnRelays) and comp_relays.size == 0:
         raise OrbitlatError("no compute node: the OnRelays selection picks no relay satellite.")
     if check_overlap and rel is not None and placement.constellations():
-        check_shells({"relay": rel, **{f"compute {c.name}": c for c in placement.constellations()}})
+        check_shells({"relay": rel, "compute": placement.constellations()})
     users_s = _default_users(users)
     if times is not None:
         tg = times if isinstance(times, TimeGrid) else to_timegrid(times)
@@ -369,15 +370,17 @@ class _Run:
 
     # ------------------------------------------------------------------
     def result(self, datacenter, fiber, t0) -> LatencyResult:
+        from orbitlat.latency.assembly import terrestrial_matrix
         from orbitlat.latency.scenarios import _default_dc
-        from orbitlat.latency.terrestrial.simple import FiberModel
+        from orbitlat.latency.terrestrial.base import terrestrial_model
 
         tg, users = self.tg, self.users
         names = _unique_labels(users)
         dst = np.array(["nearest compute"])
-        f = FiberModel() if fiber is None else fiber
+        f = terrestrial_model(fiber)
         dc = _default_dc(datacenter)
-        terr = f.rtt_ms_between(users.lat_deg, users.lon_deg, dc.lat_deg[0], dc.lon_deg[0])
+        terr_m, terr_attrs = terrestrial_matrix(f, users, dc.subset([0]) if len(dc) > 1 else dc)
+        terr = terr_m[:, 0]
         desc = self.delays.describe()
         coords = {"time": tg.utc, "src": names, "dst": dst, "src_lat_deg": ("src", users.lat_deg),
                   "src_lon_deg": ("src", users.lon_deg), "population": ("src", users.population.astype(float)),
@@ -394,8 +397,8 @@ class _Run:
                            {"long_name": "space links on the path: ISLs plus the compute laser link (-1: none)"}),
             "terrestrial_rtt_ms": (("src",), np.asarray(terr, dtype=np.float64),
                                    {"units": "ms", "long_name": f"terrestrial RTT to {dc.names[0]}",
-                                    "datacenter": str(dc.names[0]), "stretch": getattr(f, "stretch", np.nan),
-                                    "overhead_ms": getattr(f, "overhead_ms", np.nan)}),
+                                    "datacenter": str(dc.names[0]),
+                                    **{k: v for k, v in terr_attrs.items() if isinstance(v, (str, int, float))}}),
             "compute_links": (("time",), self.links_per_step,
                               {"long_name": "laser links between compute nodes and relays at each step"}),
         }

@@ -412,9 +412,10 @@ def check_shells(parts: dict, *, min_gap_km: float = 1.0, max_inc_diff_deg: floa
     """Refuse constellations whose shells share an orbit shell: altitude bands closer than ``min_gap_km``
     and inclinations within ``max_inc_diff_deg`` (two fleets flying through each other).
 
-    ``parts`` maps a label to a Constellation (e.g. ``{"relays": starlink, "compute": odc}``); each
-    part's shells are checked against the other parts' (a part's own shells may share an altitude:
-    Starlink's two 560 km / 97.6° shells are disjoint sets of planes of one design).
+    ``parts`` maps a label to a Constellation or a list of them (e.g. ``{"relays": starlink, "compute":
+    [cluster, ...]}``); each part's shells are checked against the other parts' (a part's own shells may
+    share an altitude: Starlink's two 560 km / 97.6° shells are disjoint sets of planes of one design,
+    and clusters of one placement may share a plane).
 
     >>> import orbitlat as ol
     >>> check_shells({"relays": ol.presets.get("starlink_gen1"), "compute": ol.presets.get("suncatcher")})
@@ -425,19 +426,28 @@ def check_shells(parts: dict, *, min_gap_km: float = 1.0, max_inc_diff_deg: floa
     ...
     orbitlat.errors.OrbitlatError: overlapping shells: relays shell '630/51.9' (630.0-630.0 km, 51.90°) and compute shell '630.5/51.9' (630.5-630.5 km, 51.90°) fly in the same orbits (less than 1 km apart, inclinations within 1°). Move one (altitude, inclination), merge them, or put the compute on the relays themselves (OnRelays).
     """
+    rows = []
+    for label, cs in parts.items():
+        for c in (cs if isinstance(cs, (list, tuple)) else [cs]):
+            _shell_rows(label, c, rows)
+    _check_rows(rows, min_gap_km, max_inc_diff_deg)
+
+
+def _shell_rows(label: str, c, rows: list) -> None:
+    if c is None:
+        return
     from orbitlat.constants import WGS84_A_KM as R
 
-    rows = []
-    for label, c in parts.items():
-        if c is None:
-            continue
-        t = c.table
-        lo = t["a_km"] * (1 - t["ecc"]) - R
-        hi = t["a_km"] * (1 + t["ecc"]) - R
-        g = t.assign(lo=lo, hi=hi).groupby("shell", sort=False)
-        for sh, grp in g:
-            rows.append((label, str(sh), float(grp["lo"].min()), float(grp["hi"].max()), float(grp["inc_deg"].mean()),
-                         float(grp["inc_deg"].min()), float(grp["inc_deg"].max())))
+    t = c.table
+    lo = t["a_km"] * (1 - t["ecc"]) - R
+    hi = t["a_km"] * (1 + t["ecc"]) - R
+    g = t.assign(lo=lo, hi=hi).groupby("shell", sort=False)
+    for sh, grp in g:
+        rows.append((label, str(sh), float(grp["lo"].min()), float(grp["hi"].max()), float(grp["inc_deg"].mean()),
+                     float(grp["inc_deg"].min()), float(grp["inc_deg"].max())))
+
+
+def _check_rows(rows: list, min_gap_km: float, max_inc_diff_deg: float) -> None:
     for i in range(len(rows)):
         for j in range(i + 1, len(rows)):
             a, b = rows[i], rows[j]

@@ -1,0 +1,158 @@
+"""Design sweeps: every row reproduces the single run of its design (nearest_compute, then the row's
+numbers computed by hand from it; the sunlight figures from sunlit_fraction_over_year), the answer
+table picks the fewest satellites, the Pareto front equals brute force, and the CLI runs it."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import orbitlat as ol
+from orbitlat.errors import OrbitlatError
+from orbitlat.ground.sites import GroundSites
+from orbitlat.latency.compute import nearest_compute
+from orbitlat.latency.results import weighted_quantile
+from orbitlat.latency.routing import Delays
+from orbitlat.latency.sweep import Design, answer, design_row, designs, sweep
+from orbitlat.viz.pareto import pareto_front
+
+SPAN = dict(start="2026-01-01", duration="30min", step="10min")
+
+
+@pytest.fixture(scope="module")
+def setup():
+    users = GroundSites.cities(top=60)
+    relays = ol.presets.get("iridium")
+    items = designs("clusters", n_clusters=[1, 2], planes=[1, 2], altitude_km=[700.0]) \
+        + designs("on_relays", share=[0.25]) + designs("dedicated", planes=[3], per_plane=[4], altitude_km=[1000.0],
+                                                       inc_deg=[60.0])
+    table = sweep(items, users, relays, delays=Delays(access_ms=17.0), sunlight_sample_days=120, **SPAN)
+    return users, relays, items, table
+
+
+def test_rows_reproduce_single_runs(setup):
+    users, relays, items, table = setup
+    assert list(table.index) == [d.label for d in items]
+    epoch = relays.table["epoch"].max()
+    for d in items:
+        res = nearest_compute(d.placement(epoch=epoch), users, relays, delays=Delays(access_ms=17.0), **SPAN)
+        row = design_row(res, design=d, relays=relays)
+        got = table.loc[d.label]
+        for k, v in row.items():
+            if k in ("sunlit_fraction", "longest_eclipse_min", "design"):
+                continue
+            if isinstance(v, float):
+                assert got[k] == pytest.approx(v, nan_ok=True, rel=1e-12), (d.label, k)
+            else:
+                assert got[k] == v, (d.label, k)
+        # the row's numbers from the run, computed here by hand
+        rtt = res.rtt_ms.isel(dst=0).to_numpy()
+        pop = res.rtt["population"].to_numpy()
+        terr = res.rtt["terrestrial_rtt_ms"].to_numpy()
+        if np.isfinite(rtt).all():
+            assert got["p50_ms"] == pytest.approx(weighted_quantile(rtt, np.broadcast_to(pop, rtt.shape), 0.5))
+            assert got["served"] == pytest.approx(1.0)
+        med = np.median(np.where(np.isfinite(rtt), rtt, np.inf), axis=0)
+        ok = np.isfinite(terr)
+        assert got["people_faster"] == pytest.approx((pop * ok * (med < terr)).sum() / (pop * ok).sum())
+        assert got["satellites"] == d.satellites(relays)
+    assert table.loc[items[0].label, "satellites"] == 81 and table.loc[items[-1].label, "satellites"] == 12
+    assert "access" in table.attrs["satellite_delays"] and table.attrs["terrestrial_model"] == "routed"
+
+
+def test_sunlight_columns_are_the_year_figures(setup):
+    from orbitlat.visibility.sunlight import sunlit_fraction_over_year
+
+    users, relays, items, table = setup
+    d = items[0]
+    y = sunlit_fraction_over_year(d.representatives(relays), "2026-01-01", sample_days=120)
+    assert table.loc[d.label, "sunlit_fraction"] == pytest.approx(y.sunlit_fraction)
+    assert table.loc[d.label, "longest_eclipse_min"] == pytest.approx(y.daily["max_eclipse_s"].max() / 60)
+    # a dawn-dusk orbit is sunlit longer than planes spread over all local times
+    spread = [x for x in items if x.kind == "clusters" and x.planes == 2][0]
+    assert table.loc[d.label, "sunlit_fraction"] > table.loc[spread.label, "sunlit_fraction"]
+
+
+def test_answer_picks_the_fewest_satellites(setup):
+    *_, table = setup
+    a = answer(table, (0.5, 0.9, 0.99))
+    for _, r in a.iterrows():
+        g = table[table["kind"] == r["kind"]]
+        ok = g[g["people_faster"] >= r["target"]]
+        if len(ok):
+            assert r["satellites"] == ok["satellites"].min()
+        else:
+            assert np.isnan(r["satellites"]) and r["achieved"] == g["people_faster"].max()
+
+
+def test_pareto_front_equals_brute_force():
+    rng = np.random.default_rng(2)
+    t = pd.DataFrame({"satellites": rng.integers(1, 50, 60).astype(float), "p95_ms": rng.uniform(5, 200, 60)})
+    t.loc[3, "p95_ms"] = np.inf
+    got = pareto_front(t)
+    for i in range(len(t)):
+        xi, yi = t.loc[i, "satellites"], t.loc[i, "p95_ms"]
+        dominated = ((t.satellites <= xi) & (t.p95_ms <= yi) & ((t.satellites < xi) | (t.p95_ms < yi))).any()
+        assert got[i] == (np.isfinite(yi) and not dominated)
+
+
+def test_pareto_plot_draws(setup, tmp_path):
+    from orbitlat.viz.pareto import pareto_plot
+    from orbitlat.viz.plots import save_figure
+
+    *_, table = setup
+    fig = pareto_plot(table, reference_ms=float(table["terrestrial_p50_ms"].iloc[0]))
+    out = save_figure(fig, tmp_path / "p.png")
+    assert out.stat().st_size > 10_000
+
+
+def test_bad_designs():
+    with pytest.raises(OrbitlatError, match="cannot be spread evenly"):
+        Design("clusters", n_clusters=3, planes=2)
+    with pytest.raises(OrbitlatError, match="not a design kind"):
+        Design("balloons")
+    with pytest.raises(OrbitlatError, match="unknown design parameter"):
+        designs("clusters", n_cluster=[1])
+    with pytest.raises(OrbitlatError, match="give relays="):
+        sweep([Design("on_relays", share=0.5)], GroundSites.cities(top=5), None, **SPAN)
+
+
+def test_cli_sweep(tmp_path):
+    from typer.testing import CliRunner
+
+    from orbitlat.cli.commands import app
+
+    out = tmp_path / "s.csv"
+    r = CliRunner().invoke(app, ["sweep", "--kind", "clusters", "--n-clusters", "1,2", "--planes", "1", "--users",
+                                 "20", "--relays", "iridium", "--duration", "20min", "--step", "10min", "--sun-days",
+                                 "0", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "fewest satellites" in r.output and len(pd.read_csv(out)) == 2
+    bad = CliRunner().invoke(app, ["sweep", "--kind", "zeppelin"])
+    assert bad.exit_code == 2 and "--kind 'zeppelin' is not known" in bad.output
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 500), min_size=1, max_size=30), st.floats(0, 1), st.integers(0, 2**31 - 1))
+def test_quantiles_with_unreachable_samples(vals, q, seed):
+    """Finite samples: exactly the package's weighted quantile; NaN samples act as the largest values."""
+    from orbitlat.latency.sweep import _quantile_inf
+
+    rng = np.random.default_rng(seed)
+    v = np.array(vals)
+    w = rng.uniform(0.1, 5, v.size)
+    assert _quantile_inf(v, w, q) == pytest.approx(float(weighted_quantile(v, w, q)), rel=1e-12, abs=1e-12)
+    big = np.concatenate([v, [np.nan]])
+    wb = np.concatenate([w, [w.sum()]])  # half the weight unreachable
+    got = _quantile_inf(big, wb, q)
+    # the midpoint rule puts the largest finite sample at (its cumulative weight - half its own) / total;
+    # beyond it the quantile lies between it and an unreachable sample: infinite
+    o = np.argsort(v, kind="stable")
+    last = (w[o].sum() - 0.5 * w[o][-1]) / wb.sum()
+    if q > last + 1e-12:
+        assert got == np.inf
+    elif q < last - 1e-12:  # positions over all samples = positions over the finite ones x W_finite / W_all
+        assert got == pytest.approx(float(weighted_quantile(v, w, q * wb.sum() / w.sum())), rel=1e-12, abs=1e-12)
