@@ -53,7 +53,10 @@ def report(tmp_path_factory):
 def test_progress_and_output(report):
     out, res = report
     assert f"wrote {out / 'index.html'}" in res.stdout
-    assert "report:" in res.stderr and "10/10" in res.stderr  # the rich bar, stage by stage, finished
+    from orbitlat.report.build import STAGES
+
+    n = len(STAGES)
+    assert "report:" in res.stderr and f"{n}/{n}" in res.stderr  # the rich bar, stage by stage, finished
 
 
 def test_index_references_every_png_and_nothing_external(report):
@@ -67,7 +70,8 @@ def test_index_references_every_png_and_nothing_external(report):
     assert all(not s.startswith("/") and "/" not in s for s in p.img), "relative paths next to index.html"
     assert not p.external and "script" not in p.tags and "link" not in p.tags  # offline, no CDN, inline CSS
     assert "<style>" in page
-    for section in ("Conclusions", "Coverage", "Latency", "Sunlight", "Provenance", "Choices made"):
+    for section in ("Conclusions", "Coverage", "Latency", "Sunlight", "How many orbital data centres", "Provenance",
+                    "Choices made"):
         assert section in page
 
 
@@ -240,3 +244,39 @@ def test_chromium_screenshot_shows_the_images(report, chromium, tmp_path):
     differs = np.abs(shots["index.html"] - shots["blank.html"]).max(axis=-1) > 0.1
     rows = np.nonzero(differs.any(axis=1))[0]
     assert rows.size > 300, "the figures occupy hundreds of rows of the screenshot"
+
+
+def test_design_section_is_computed_from_the_sweep(report):
+    """The designs table and its answer sentences come from the run (designs.csv, numbers.json)."""
+    import json
+
+    import pandas as pd
+
+    from orbitlat.latency.sweep import answer
+    from orbitlat.report.compute_study import TARGETS, answer_sentences
+
+    out, _ = report
+    t = pd.read_csv(out / "designs.csv", index_col=0)
+    nums = json.loads((out / "numbers.json").read_text())["designs"]
+    dc = nums["settings"]["terrestrial"].removeprefix("terrestrial RTT to ")
+    assert nums["sentences"] == answer_sentences(answer(t, TARGETS), t, dc)
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "designs_pareto.png" in page and (out / "designs_pareto.png").exists()
+
+
+def test_design_sentences_follow_the_numbers():
+    import numpy as np
+    import pandas as pd
+
+    from orbitlat.latency.sweep import answer
+    from orbitlat.report.compute_study import answer_sentences
+
+    t = pd.DataFrame({"kind": ["clusters", "clusters", "on_relays"], "satellites": [81, 324, 44],
+                      "people_faster": [0.6, 0.95, 0.3], "p95_ms": [np.inf, 70.0, 48.0],
+                      "sunlit_fraction": [0.97, 0.97, 0.72]}, index=["one", "four", "relays"])
+    s = answer_sentences(answer(t, (0.5, 0.9, 0.99)), t, "Stargate")
+    assert s[0].startswith("Suncatcher-like clusters beat Stargate") and "50% of people: 81 satellites (one; p95 " \
+        "unbounded" in s[0] and "90% of people: 324 satellites (four; p95 70 ms)" in s[0]
+    assert "99% of people: not reached by any design swept (best 95.0%)" in s[0]
+    assert "50% of people: not reached by any design swept (best 30.0%)" in s[1]
+    assert s[-1].startswith("Lowest tail latency in the sweep: relays (p95 48.0 ms, 44 satellites")

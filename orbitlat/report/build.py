@@ -26,7 +26,8 @@ __all__ = ["STAGES", "ReportConfig", "build_report"]
 
 #: The stages of a report run, in order (the ``progress`` callback sees these labels).
 STAGES = ("constellations", "coverage", "coverage maps", "users and fiber", "bent pipe", "ISL",
-          "orbital data center", "latency figures", "sunlight over the year", "writing the report")
+          "orbital data center", "latency figures", "sunlight over the year", "orbital data-centre designs",
+          "writing the report")
 
 @dataclass
 class ReportConfig:
@@ -56,6 +57,9 @@ class ReportConfig:
     sun_satellites: tuple[int, ...] = (0, 40, 80)
     workers: int | None = None
     terrestrial: str = "routed"
+    designs: bool = True
+    design_step: str = "30min"
+    design_sun_sample_days: int = 30
     choices: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
@@ -76,11 +80,14 @@ class ReportConfig:
                 "(first, middle, last) stand for the cluster.",
                 "One elevation mask (25°, Starlink's user-terminal mask) for every constellation, so the "
                 "comparison is like for like.",
+                "Designs: a coarse sweep of compute placements (clusters, a dedicated constellation, compute "
+                "on relays) routed every 30 minutes over the latency day, sunlight every 30th day of the year; "
+                "`orbitlat sweep` runs it at full resolution.",
             ))
         return cls(
             quick=True, grid_resolution_deg=6.0, coverage_duration="2h", coverage_step="300s", users=60,
             latency_duration="1h", latency_step="15min", sun_step="120s", sun_sample_days=14,
-            sun_satellites=(0,), choices=(
+            sun_satellites=(0,), design_step="30min", design_sun_sample_days=120, choices=(
                 "QUICK RUN (for tests and a first look): 6° grid, 2 h of coverage every 5 min, the 60 most "
                 "populous cities, 1 h of routing every 15 min, sunlight every 14th day at 120 s for one "
                 "cluster satellite. Numbers are indicative only; run without --quick for the full report.",
@@ -219,6 +226,7 @@ class _Report:
             self.coverage()
             self.latency()
             self.sunlight()
+            self.designs()
             self.stage("writing the report")
             self.conclusions_html = self.conclusions()
         for w in caught:
@@ -595,6 +603,27 @@ class _Report:
         fig.autofmt_xdate()
         self.sunplot = _save(fig, self.out, "sunlight_year.png", self.images)
 
+    # -- 4b. orbital data-centre designs -----------------------------------------
+    def designs(self) -> None:
+        """The coarse design sweep: how many orbital data centres, and where (orbitlat.report.compute_study)."""
+        from orbitlat.report.compute_study import report_designs
+
+        cfg = self.cfg
+        self.stage("orbital data-centre designs")
+        self.design_study = None
+        if not cfg.designs:
+            return
+        st = report_designs(users=self.users, relays=self.cons[cfg.relay], start=cfg.start,
+                            duration=cfg.latency_duration, step=cfg.design_step, datacenter=self.dc_name,
+                            terrestrial=self.fiber, min_elevation_deg=cfg.min_elevation_deg, quick=cfg.quick,
+                            sunlight_sample_days=int(cfg.design_sun_sample_days),
+                            save_figure=lambda fig, name: _save(fig, self.out, name, self.images))
+        self.design_study = st
+        st.table.to_csv(self.out / "designs.csv")
+        self.numbers["designs"] = {"answer": st.answer.to_dict(orient="records"), "sentences": st.sentences,
+                                   "settings": {k: v for k, v in st.settings.items()
+                                                if isinstance(v, (str, int, float))}}
+
     # -- 5. conclusions ---------------------------------------------------------
     def conclusions(self) -> str:
         """Sentences generated from this run's numbers (nothing hard-coded)."""
@@ -721,7 +750,7 @@ class _Report:
                 "Run <code>orbitlat report</code> without <code>--quick</code> for the full study.</p>")
         add("<nav><a href='#conclusions'>Conclusions</a> · <a href='#constellations'>Constellations</a> · "
             "<a href='#coverage'>Coverage</a> · <a href='#latency'>Latency</a> · <a href='#sunlight'>Sunlight</a> · "
-            "<a href='#provenance'>Provenance</a></nav>")
+            "<a href='#designs'>Designs</a> · <a href='#provenance'>Provenance</a></nav>")
         add("<h2 id='conclusions'>Conclusions (generated from this run's numbers)</h2>")
         add(f"<ul class='concl'>{self.conclusions_html}</ul>")
 
@@ -791,6 +820,11 @@ class _Report:
         add(f"<figure><img src='{e(self.sunplot)}' alt='sunlit fraction over the year'><figcaption>Daily sunlit "
             "share (line) and longest eclipse (bars).</figcaption></figure>")
 
+        if getattr(self, "design_study", None) is not None:
+            from orbitlat.report.compute_study import section_html
+
+            add(section_html(self.design_study, _table_html))
+
         add("<h2 id='provenance'>Provenance</h2>")
         add("<h3>Choices made for the time budget</h3><ul>" + "".join(f"<li>{e(c)}</li>" for c in cfg.choices) + "</ul>")
         add("<h3>Sources</h3><ul>")
@@ -825,7 +859,8 @@ class _Report:
         if self.notes:
             add("<h3>Warnings raised during the run</h3><ul>" + "".join(f"<li>{e(x)}</li>" for x in self.notes) + "</ul>")
         add("<p>Tables as CSV next to this page: shells.csv, coverage.csv, latency_summary.csv, "
-            "latency_by_region.csv, latency_per_user.csv, sunlight_daily.csv; key numbers in numbers.json.</p>")
+            "latency_by_region.csv, latency_per_user.csv, sunlight_daily.csv, designs.csv; key numbers in "
+            "numbers.json.</p>")
         page = _PAGE.format(title="orbitlat report", css=_CSS, body="\n".join(parts))
         path = self.out / "index.html"
         path.write_text(page, encoding="utf-8")
