@@ -222,17 +222,23 @@ def main(argv=None) -> dict:
         if args.quick:
             cmd.append("--quick")
         t = time.perf_counter()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         if p.returncode != 0:
             sys.stderr.write(p.stderr)
             raise SystemExit(f"the {n:,}-satellite run failed (exit {p.returncode})")
         res = json.loads(p.stdout.strip().splitlines()[-1])
         res["process_wall_s"] = round(time.perf_counter() - t, 1)
+        # CPU seconds of the run's process (user + system): on a shared machine the wall time depends on the
+        # other jobs; cpu_s / 2 is what two idle cores would need at best
+        res["process_cpu_s"] = round((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime), 1)
         runs[n] = res
         scaling[str(n)] = {"seconds": res["wall_s"], "mb": res["peak_rss_mb"], "coverage_s": res["coverage_s"],
-                           "nearest_s": res["nearest_s"]}
+                           "nearest_s": res["nearest_s"], "process_cpu_s": res["process_cpu_s"]}
         print(f"{n:>9,} satellites: {res['wall_s']:7.1f} s ({res['coverage_s']:.1f} coverage, "
-              f"{res['nearest_s']:.1f} nearest), peak {res['peak_rss_mb']:,.0f} MB; city p50 RTT "
+              f"{res['nearest_s']:.1f} nearest; process CPU {res['process_cpu_s']:.0f} s), peak "
+              f"{res['peak_rss_mb']:,.0f} MB; city p50 RTT "
               f"{res['rtt_ms']['city_p50_median']} ms, city-time served {res['rtt_ms']['city_time_served']:.1%}; "
               f"mean in view {res['coverage']['area_mean_n_visible']:,}", flush=True)
     big = runs[SIZES[-1]]

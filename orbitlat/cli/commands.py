@@ -369,7 +369,7 @@ if typer is not None:
         _check_out(out)
         df = ol.presets.table()
         if not details:
-            df = df[["preset", "satellites", "shells", "title"]]
+            df = df[["preset", "kind", "satellites", "shells", "title"]]
         _print_table(df, title="orbitlat presets")
         if out is not None:
             _write(ol.presets.table(), out)

@@ -22,11 +22,15 @@ What it computes
    median over the day.
 4. **Power**: the orbital data centre's sunlit fraction over a year and its
    eclipse season (:func:`orbitlat.visibility.sunlight.sunlit_fraction_over_year`).
-5. **Conclusions** written from the numbers computed in this run (nothing is
+5. **Designs**: how many orbital data centres, and where, to beat Stargate for 50 / 90 / 99 %
+   of people: a coarse sweep of compute placements (clusters, a dedicated constellation,
+   compute on relays; :mod:`orbitlat.latency.sweep`, section built by
+   :mod:`~orbitlat.report.compute_study`), its answer table and Pareto plot.
+6. **Conclusions** written from the numbers computed in this run (nothing is
    hard-coded), and **provenance**: sources of every preset and data set, the
    parameters, versions and run times.
 
-The default (full) run finishes in about 20-30 s on a quiet two-core machine (the budget is 5 min);
+The default (full) run finishes in about a minute on a quiet two-core machine (the budget is 5 min);
 ``quick=True`` (tests, a first look) in well under a minute. The choices made
 to fit that budget are listed in the report itself.
 
@@ -34,8 +38,8 @@ to fit that budget are listed in the report itself.
 >>> ReportConfig.default(quick=True).users
 60
 
-Modules: :mod:`~orbitlat.report.build` (the stages of a run and their numbers) and
-:mod:`~orbitlat.report.html` (the page). A face: it may import every layer; nothing imports it but
+Modules: :mod:`~orbitlat.report.build` (the stages of a run and their numbers),
+:mod:`~orbitlat.report.compute_study` (the designs section) and :mod:`~orbitlat.report.html` (the page). A face: it may import every layer; nothing imports it but
 the CLI.
 """
 from __future__ import annotations

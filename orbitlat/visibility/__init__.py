@@ -5,6 +5,8 @@ in time chunks, and on ground sites. It owns:
 
 - :mod:`~orbitlat.visibility.engine`: the pruned site–satellite pair engine (KD-tree, masks);
 - :mod:`~orbitlat.visibility.footprints`: closed-form footprint geometry and the footprint-cap kernel;
+- :mod:`~orbitlat.visibility.nearest`: the best usable satellite per site and step at any constellation
+  size (a 3-D cell search; ``_kernels`` holds the compiled kernels when numba is installed);
 - :mod:`~orbitlat.visibility.angles`: look angles (azimuth, elevation, range, range rate);
 - :mod:`~orbitlat.visibility.visible`: visible sets per step, streamed over long spans;
 - :mod:`~orbitlat.visibility.windows`: access windows (passes), rise/culmination/set by root finding;
@@ -28,9 +30,10 @@ from orbitlat.visibility.angles import MAX_LOOK_ANGLE_ELEMENTS, look_angles
 from orbitlat.visibility.engine import SiteIndex, VisiblePairs, visible_pairs
 from orbitlat.visibility.footprints import Footprint, footprint
 from orbitlat.visibility.isl import isl_line_of_sight, max_isl_range_km
+from orbitlat.visibility.nearest import Access, best_access, nearest_visible
 from orbitlat.visibility.visible import VisibleSets, iter_visible, visible_sets
 from orbitlat.visibility.windows import passes
 
 __all__ = ["Footprint", "footprint", "look_angles", "VisibleSets", "visible_sets", "iter_visible", "passes",
            "isl_line_of_sight", "max_isl_range_km", "SiteIndex", "VisiblePairs", "visible_pairs",
-           "MAX_LOOK_ANGLE_ELEMENTS", "MASK_RANGE_DEG"]
+           "MAX_LOOK_ANGLE_ELEMENTS", "MASK_RANGE_DEG", "Access", "best_access", "nearest_visible"]
