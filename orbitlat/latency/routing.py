@@ -359,7 +359,7 @@ def _route_parallel(network, sources, destinations, tg, workers, kw, t0) -> Late
     unreachable["reason"] = pd.Categorical(unreachable["reason"].astype(str), categories=list(REASONS))
     rtt.attrs["wall_s"] = _time.perf_counter() - t0
     rtt.attrs["workers"] = len(parts)
-    for k in ("routing_trees", "repaired_trees", "dijkstra_trees"):  # each block starts cold
+    for k in ("routing_trees", "repaired_trees", "dijkstra_trees", "isl_links_dropped_by_range"):  # summed
         if all(k in p.rtt.attrs for p in parts):
             rtt.attrs[k] = int(sum(p.rtt.attrs[k] for p in parts))
     changes.name = "path_changes"
