@@ -49,6 +49,9 @@ Scenarios (one call each)
 - :func:`via_isl`: users → ISL constellation → gateway near the data centre → fiber → data centre.
 - :func:`orbital_datacenter`: users → relays over ISLs → orbital data centre; and direct while in view.
 - :func:`city_pairs`: RTT between ground sites (Hypatia style), with fiber and the vacuum bound.
+- :func:`as_deployed`: Starlink as operated: user → satellite → (ISLs only when that satellite sees
+  no gateway) → gateway → the user's PoP → destination; dish → PoP RTT (what Starlink publishes)
+  and dish → destination RTT.
 
 Each returns a :class:`LatencyResult`; :meth:`LatencyResult.summary` gives p50/p95/p99/max
 per user, per region (continent) and population-weighted over the globe, and
@@ -87,9 +90,10 @@ from __future__ import annotations
 from orbitlat.latency.network import Network, NetworkStep, nearest_k_links, odc_links, plus_grid
 from orbitlat.latency.results import CONTINENTS, REASONS, LatencyResult, regions, weighted_quantile
 from orbitlat.latency.routing import route
-from orbitlat.latency.scenarios import bent_pipe, city_pairs, crossover, fiber_baseline, orbital_datacenter, via_isl
+from orbitlat.latency.scenarios import (as_deployed, assign_pops, bent_pipe, city_pairs, crossover,
+                                        dish_to_pop_by_country, fiber_baseline, orbital_datacenter, via_isl)
 from orbitlat.latency.terrestrial import FiberModel
 
 __all__ = ["LatencyResult", "route", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "fiber_baseline",
-           "crossover", "weighted_quantile", "regions", "REASONS", "CONTINENTS", "Network", "NetworkStep",
+           "crossover", "as_deployed", "assign_pops", "dish_to_pop_by_country", "weighted_quantile", "regions", "REASONS", "CONTINENTS", "Network", "NetworkStep",
            "plus_grid", "nearest_k_links", "odc_links", "FiberModel"]

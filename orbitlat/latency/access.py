@@ -24,7 +24,33 @@ from orbitlat.latency._inputs import _MS_PER_KM, _site_index, _sites
 from orbitlat.latency.network import Network, NetworkStep
 from orbitlat.latency.terrestrial.simple import great_circle_km
 
-__all__ = ["EndpointPlan", "plan_endpoints", "attach"]
+__all__ = ["EndpointPlan", "plan_endpoints", "attach", "leg_one_way_ms"]
+
+
+def leg_one_way_ms(model, lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, overhead: bool = True) -> np.ndarray:
+    """One-way delay of a terrestrial leg between points (degrees, broadcasting), ms, with any model.
+
+    A :class:`~orbitlat.latency.terrestrial.simple.FiberModel` is applied to the great-circle
+    distance (``one_way_ms(distance_km)``); any other terrestrial model answers
+    ``one_way_ms(lat1, lon1, lat2, lon2)`` (the terrestrial-model interface). ``overhead=False``
+    leaves out the model's fixed per-round-trip overhead (``overhead_ms``: access networks at the
+    ends), for legs between network sites (gateway → PoP → data centre) that have none.
+
+    >>> from orbitlat.latency.terrestrial.simple import FiberModel
+    >>> round(float(leg_one_way_ms(FiberModel(), 0.0, 0.0, 0.0, 9.0, overhead=False)), 2)  # 1,000.75 km
+    9.61
+    """
+    import dataclasses
+
+    from orbitlat.latency.terrestrial.simple import FiberModel
+
+    if isinstance(model, FiberModel):
+        m = model if overhead else dataclasses.replace(model, overhead_ms=0.0)
+        return np.asarray(m.one_way_ms(great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg)), dtype=np.float64)
+    v = np.asarray(model.one_way_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg), dtype=np.float64)
+    if not overhead:
+        v = v - 0.5 * float(getattr(model, "overhead_ms", 0.0))
+    return v
 
 
 # ---------------------------------------------------------------------------
@@ -123,6 +149,7 @@ class EndpointPlan:
     dst_off: int
     gw_off: int
     attrs: dict = field(default_factory=dict)
+    isl_fallback: bool = False      # ISLs only for users whose satellites see no gateway (as operated)
 
     @property
     def ns(self) -> int:
@@ -150,11 +177,13 @@ class EndpointPlan:
 def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = None, backhaul: Any = None,
                    gateway_radius_km: float | None = None, gateway_choice: Any = "best",
                    min_elevation_deg: float | None = None,
-                   gateway_min_elevation_deg: float | None = None) -> EndpointPlan:
+                   gateway_min_elevation_deg: float | None = None, isl_use: str = "any") -> EndpointPlan:
     """The endpoint plan of a run (see :class:`EndpointPlan`); validates the combination of endpoints.
 
-    ``backhaul`` is the terrestrial model from a gateway to a data centre (anything with
-    ``one_way_ms(distance_km)``); it is only used with ``gateways``.
+    ``backhaul`` is the terrestrial model from a gateway to a data centre (a :class:`FiberModel`, or
+    any terrestrial model with ``one_way_ms(lat1, lon1, lat2, lon2)``: :func:`leg_one_way_ms`); it is
+    only used with ``gateways``. ``isl_use="fallback"`` routes over ISLs only the users whose
+    satellites see no gateway (the as-deployed rule, :func:`orbitlat.latency.shortest.best_paths`).
     """
     src_sites = _sites(sources, "sources")
     all_pairs = destinations is None
@@ -179,7 +208,8 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
         gw_sites = _sites(gateways, "gateways")
         bk_km = great_circle_km(gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None], dst_sites.lat_deg[None, :],
                                 dst_sites.lon_deg[None, :])
-        backhaul_ms = backhaul.one_way_ms(bk_km)
+        backhaul_ms = leg_one_way_ms(backhaul, gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None],
+                                     dst_sites.lat_deg[None, :], dst_sites.lon_deg[None, :])
         if gateway_radius_km is not None:
             backhaul_ms = np.where(bk_km <= gateway_radius_km, backhaul_ms, np.inf)
             if not np.isfinite(backhaul_ms).any():
@@ -212,6 +242,11 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
         only_gw = np.array([int(gateway_choice)])
     elif gateway_choice != "best":
         raise OrbitlatError(f"gateway_choice={gateway_choice!r}: use 'best', 'nearest' or a gateway index.")
+    if isl_use not in ("any", "fallback"):
+        raise OrbitlatError(f"isl_use={isl_use!r}: use 'any' or 'fallback'.")
+    if isl_use == "fallback" and (gw_sites is None or gateway_choice != "best"):
+        raise OrbitlatError("ISLs as a fallback (Gateways(isl='fallback')) needs gateways= and gateway choice 'best': "
+                            "it picks the best bent pipe, or the best ISL route when no bent pipe exists.")
     mode = "pairs" if all_pairs else "odc" if to_odc else "gateways" if gw_sites is not None else "terminals"
     src_idx = _site_index(src_sites, min_elevation_deg)
     dst_idx = None if mode in ("pairs", "odc") else _site_index(dst_sites, min_elevation_deg)
@@ -220,8 +255,10 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
     if gw_sites is not None:
         attrs["gateways"] = len(gw_sites)
         attrs["gateway_choice"] = str(gateway_choice)
+    if isl_use == "fallback":
+        attrs["isl_use"] = "fallback: ISLs only where the user's satellites see no gateway"
     return EndpointPlan(mode, src_sites, dst_sites, gw_sites, src_idx, dst_idx, gw_idx, backhaul_ms, nearest_gw,
-                        only_gw, nodes, N, M, dst_off, gw_off, attrs)
+                        only_gw, nodes, N, M, dst_off, gw_off, attrs, isl_fallback=isl_use == "fallback")
 
 
 def attach(plan: EndpointPlan, network: Network, step: NetworkStep, delays) -> tuple[_Access, _Access | None]:

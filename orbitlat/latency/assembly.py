@@ -145,8 +145,8 @@ class Assembly:
         else:
             paths_df = pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns]"), "src": [], "dst": [],
                                      "rtt_ms": [], "hops": [], "path": []})
-        if not to_odc and not (isinstance(network.isl, str) and network.isl == "none"):
-            _warn_detours(ds, delays, plan.mode)
+        if plan.mode in ("pairs", "terminals") and not (isinstance(network.isl, str) and network.isl == "none"):
+            _warn_detours(ds, delays, plan.mode)  # space paths between terminals (no terrestrial legs)
         tracked = self.paths is not None
         pc = xr.DataArray(self.changes if tracked else np.full(self.changes.shape, np.nan), dims=("src", "dst"),
                           coords={"src": src_names, "dst": dst_names}, name="path_changes",
@@ -185,9 +185,7 @@ def _warn_detours(ds: xr.Dataset, delays, mode: str) -> None:
     """Warn (and count in attrs) when routes run far longer than their geodesic: a broken ISL topology."""
     import warnings
 
-    terminals = 2 if mode in ("pairs", "terminals") else 1
-    fixed = terminals * float(delays.access_ms) + (float(delays.gateway_ms) if mode == "gateways" else 0.0)
-    d = detours(ds, fixed_ms=fixed)
+    d = detours(ds, fixed_ms=2 * float(delays.access_ms))  # two user terminals on every such path
     ds.attrs["detour_pairs"] = int(len(d))
     if len(d):
         w = d.iloc[0]

@@ -16,7 +16,8 @@ from orbitlat.latency._inputs import _constellation, _sites
 from orbitlat.latency.results import LatencyResult
 from orbitlat.latency.routing import route
 
-__all__ = ["fiber_baseline", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "crossover"]
+__all__ = ["fiber_baseline", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "crossover", "as_deployed",
+           "assign_pops", "dish_to_pop_by_country"]
 
 
 # ---------------------------------------------------------------------------
@@ -189,3 +190,267 @@ def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), b
     g0, g1 = fib[k - 1] - p50[k - 1], fib[k] - p50[k]
     x = dist[k - 1] + (dist[k] - dist[k - 1]) * (-g0) / (g1 - g0) if np.isfinite(g0) and g1 != g0 else dist[k]
     return table, float(x)
+
+
+# ---------------------------------------------------------------------------
+# Starlink as deployed: user -> satellite (-> ISLs) -> gateway -> PoP -> destination
+# ---------------------------------------------------------------------------
+def assign_pops(users, pops, assignment: Any = "nearest") -> tuple[np.ndarray, np.ndarray]:
+    """Each user's point of presence: ``(pop index per user, True where the country table decided)``.
+
+    ``assignment`` is ``"nearest"`` (great circle) or a mapping ``country code -> PoP`` (a PoP's name,
+    its ``code`` such as ``"FRA"``, or its index), as operators home users by country. Users with no
+    country in the mapping go to their nearest PoP. The user's country is its ``country_code`` column,
+    else the nearest GeoNames city's (:func:`orbitlat.ground.population.country_codes`).
+
+    >>> from orbitlat.ground.sites import GroundSites
+    >>> u = GroundSites(["Lisbon", "Austin"], [38.72, 30.27], [-9.14, -97.74])
+    >>> p = GroundSites.pops()
+    >>> idx, by_table = assign_pops(u, p, {"PT": "FRA"})
+    >>> p.df["code"].to_numpy()[idx].tolist(), by_table.tolist()
+    (['FRA', 'DFW/DAL'], [True, False])
+    """
+    from orbitlat.errors import OrbitlatError
+    from orbitlat.latency.terrestrial.simple import great_circle_km
+
+    u, p = _sites(users, "users"), _sites(pops, "pops")
+    d = great_circle_km(u.lat_deg[:, None], u.lon_deg[:, None], p.lat_deg[None, :], p.lon_deg[None, :])
+    idx = np.argmin(d, axis=1)
+    by_table = np.zeros(len(u), bool)
+    if isinstance(assignment, str):
+        if assignment != "nearest":
+            raise OrbitlatError(f"pop_assignment={assignment!r}: give 'nearest' or a mapping country code -> PoP.")
+        return idx, by_table
+    if not hasattr(assignment, "items"):
+        raise OrbitlatError(f"pop_assignment must be 'nearest' or a mapping country code -> PoP; got "
+                            f"{type(assignment).__name__}.")
+    names = [str(x) for x in p.names]
+    codes = [str(x) for x in p.df["code"]] if "code" in p.df.columns else names
+    lookup = {}
+    for cc, target in assignment.items():
+        if isinstance(target, (int, np.integer)) and 0 <= int(target) < len(p):
+            lookup[str(cc).upper()] = int(target)
+        elif str(target) in names:
+            lookup[str(cc).upper()] = names.index(str(target))
+        elif str(target) in codes:
+            lookup[str(cc).upper()] = codes.index(str(target))
+        else:
+            raise OrbitlatError(f"pop_assignment[{cc!r}] = {target!r} is not a PoP; give a name, code or index of "
+                                f"the {len(p)} PoPs (codes: {', '.join(dict.fromkeys(codes))}).")
+    df = u.df
+    if "country_code" in df.columns and df["country_code"].notna().all():
+        cc = df["country_code"].astype(str).str.upper().to_numpy()
+    else:
+        from orbitlat.ground.population import country_codes
+
+        cc = country_codes(u.lat_deg, u.lon_deg)
+        if "country_code" in df.columns:
+            given = df["country_code"].notna().to_numpy()
+            cc = np.where(given, df["country_code"].astype(str).str.upper().to_numpy(), cc)
+    for i, c in enumerate(cc):
+        if c in lookup:
+            idx[i] = lookup[c]
+            by_table[i] = True
+    return idx, by_table
+
+
+def _step_paths(res: LatencyResult, src_names, dst_of_src) -> np.ndarray:
+    """Per (time, src) the number of satellites on the path to the src's own destination (0: no path).
+
+    Rebuilt exactly from the path-change table (a path is recorded whenever it changes or reappears).
+    """
+    t = res.rtt["time"].to_numpy()
+    out = np.zeros((t.size, len(src_names)), np.int64)
+    p = res.paths
+    if len(p):
+        n_sat = res.attrs.get("n_satellites", 0)
+        key = p["src"].map({s: i for i, s in enumerate(src_names)}).to_numpy()
+        own = p["dst"].to_numpy() == np.asarray(dst_of_src, dtype=object)[key]
+        p = p[own]
+        ti = np.searchsorted(t, p["time"].to_numpy())
+        si = key[own]
+        nsat = p["path"].map(lambda q: sum(1 for x in q if x < n_sat)).to_numpy()
+        mark = np.full(out.shape, -1, np.int64)
+        mark[ti, si] = nsat
+        # forward fill each user's count over the steps where it did not change
+        idx = np.where(mark >= 0, np.arange(t.size)[:, None], 0)
+        np.maximum.accumulate(idx, axis=0, out=idx)
+        out = np.where(mark[idx, np.arange(len(src_names))[None, :]] >= 0,
+                       mark[idx, np.arange(len(src_names))[None, :]], 0)
+    return out
+
+
+def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=None, *, gateways=None, pops=None,
+                pop_assignment: Any = "nearest", terrestrial: Any = None, isl: Any = "plus_grid",
+                min_elevation_deg: float | None = 25.0, gateway_min_elevation_deg: float | None = 25.0,
+                gsl_rule: str = "elevation", max_range_km: float | None = None,
+                network_options: dict | None = None, **kwargs) -> LatencyResult:
+    """Starlink as deployed: user → satellite → (ISLs only when that satellite sees no gateway) → gateway
+    → terrestrial network → the user's PoP → terrestrial network → destination.
+
+    Every user is homed to one point of presence (:func:`assign_pops`: nearest, or a country → PoP
+    table), where its traffic meets the Internet. Per step, a user whose satellites see a gateway
+    takes the best such bent pipe to its PoP (``Gateways(isl="fallback")``); a user none of whose
+    satellites sees a gateway is carried over ISLs to a satellite that does. Gateway → PoP and PoP →
+    destination are terrestrial legs (``terrestrial``, default :class:`FiberModel`, applied without
+    its fixed access overhead: these legs join network sites; the satellite access overhead stands
+    in for the user's access network).
+
+    Parameters
+    ----------
+    constellation : Constellation or preset name
+    users : GroundSites, optional
+        Default: the 1,000 most populous GeoNames cities.
+    destinations : GroundSites or name, optional
+        Default: Stargate (Abilene, TX).
+    gateways, pops : GroundSites, optional
+        Default: the built-in Starlink gateways (distinct sites) and PoPs (StarPerf 2.0, January 2024).
+    pop_assignment : "nearest" or mapping
+        See :func:`assign_pops`.
+    terrestrial : terrestrial model, optional
+        For the gateway → PoP and PoP → destination legs and the ``fiber_rtt_ms`` baseline.
+    isl : str
+        ISL topology for the fallback (``"none"``: bent pipe only).
+    **kwargs
+        Passed to :func:`route` (times, start, duration, step, ``overhead`` via the scenario
+        defaults, named delays, paths, workers).
+
+    Returns
+    -------
+    LatencyResult
+        ``rtt_ms`` (time, src, dst): dish → destination; ``pop_rtt_ms`` (time, src): dish → PoP (what
+        Starlink publishes: "from your Starlink router to the internet and back"); ``pop_leg_ms`` (src,
+        dst): the PoP → destination round trip; ``satellites_on_path`` (time, src): 1 for a bent pipe,
+        more when ISLs carried the user, 0 without a path; coordinates ``pop`` and
+        ``pop_by_country`` per user. ``paths`` and ``unreachable`` describe the dish → PoP part.
+    """
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.latency.access import leg_one_way_ms
+    from orbitlat.latency.routing import Gateways
+
+    c = _constellation(constellation)
+    u = _default_users(users)
+    dst = _default_dc(destinations)
+    gw = GroundSites.gateways(unique_locations=True) if gateways is None else _sites(gateways, "gateways")
+    pp = GroundSites.pops() if pops is None else _sites(pops, "pops")
+    model = FiberModel() if terrestrial is None else terrestrial
+    pop_idx, by_table = assign_pops(u, pp, pop_assignment)
+    used = np.unique(pop_idx)
+    col = np.searchsorted(used, pop_idx)
+    pp_used = pp.subset(used)
+    bk = _LegModel(model)
+    net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
+    kwargs.setdefault("paths", "changes")
+    res = route(net, u, pp_used, gateways=Gateways(gw, backhaul=bk, isl="fallback",
+                                                    min_elevation_deg=gateway_min_elevation_deg),
+                min_elevation_deg=min_elevation_deg, **kwargs)
+    x = res.rtt["rtt_ms"].to_numpy()
+    ns = len(u)
+    pop_rtt = x[:, np.arange(ns), col]
+    leg = 2.0 * leg_one_way_ms(model, pp.lat_deg[pop_idx][:, None], pp.lon_deg[pop_idx][:, None],
+                               dst.lat_deg[None, :], dst.lon_deg[None, :], overhead=False)
+    rtt = pop_rtt[:, :, None] + leg[None, :, :]
+    src_names = res.rtt["src"].to_numpy()
+    pop_names = np.asarray(pp.names, dtype=object)
+    own = pop_names[pop_idx]
+    n_on_path = _step_paths(res, src_names, np.asarray(pp_used.names, dtype=object)[col]) \
+        if kwargs.get("paths") is not None else None
+    from orbitlat.latency.results import _unique_labels
+    from orbitlat.latency.terrestrial.simple import great_circle_km
+    from orbitlat.constants import C_KM_S
+
+    d_names = _unique_labels(dst)
+    attrs_rtt = dict(res.rtt["rtt_ms"].attrs)
+    attrs_rtt["long_name"] = ("round-trip time dish -> PoP -> destination (" + attrs_rtt["long_name"].split("(", 1)[-1])
+    fib = 2.0 * leg_one_way_ms(model, u.lat_deg[:, None], u.lon_deg[:, None], dst.lat_deg[None, :],
+                               dst.lon_deg[None, :])
+    bound = 2.0 * great_circle_km(u.lat_deg[:, None], u.lon_deg[:, None], dst.lat_deg[None, :],
+                                  dst.lon_deg[None, :]) / C_KM_S * 1000.0
+    coords = {k: v for k, v in res.rtt.coords.items() if k not in ("dst", "dst_node")}
+    coords.update({"dst": d_names, "pop": ("src", own), "pop_by_country": ("src", by_table)})
+    data = {
+        "rtt_ms": (("time", "src", "dst"), rtt, attrs_rtt),
+        "pop_rtt_ms": (("time", "src"), pop_rtt, {**res.rtt["rtt_ms"].attrs, "units": "ms",
+                       "long_name": "round-trip time dish -> the user's PoP (" +
+                                    res.rtt["rtt_ms"].attrs["long_name"].split("(", 1)[-1]}),
+        "pop_leg_ms": (("src", "dst"), leg, {"units": "ms", "long_name": "PoP -> destination terrestrial round trip "
+                                              "(path delay, no access overhead)"}),
+        "fiber_rtt_ms": (("src", "dst"), fib, {"units": "ms", "long_name": "terrestrial RTT user -> destination "
+                                                "(the terrestrial model, with its access overhead)"}),
+        "bound_rtt_ms": (("src", "dst"), bound, {"units": "ms", "long_name": "great-circle vacuum bound 2*d/c"}),
+    }
+    if n_on_path is not None:
+        data["satellites_on_path"] = (("time", "src"), n_on_path,
+                                      {"long_name": "satellites on the dish -> PoP path (1: bent pipe, > 1: ISLs, "
+                                                    "0: no path)"})
+    attrs = {**res.rtt.attrs, "scenario": "as deployed", "pops": len(pp), "pop_assignment":
+             "nearest" if isinstance(pop_assignment, str) else f"country table ({len(pop_assignment)} countries), "
+             "nearest otherwise", "terrestrial": getattr(model, "name", type(model).__name__),
+             "terrestrial_legs": "gateway -> PoP and PoP -> destination: path delay without access overhead"}
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    keep = res.paths["dst"].to_numpy() == np.asarray(pp_used.names, dtype=object)[col][
+        res.paths["src"].map({s: i for i, s in enumerate(src_names)}).to_numpy()] if len(res.paths) else []
+    paths = res.paths[keep].reset_index(drop=True) if len(res.paths) else res.paths
+    un = res.unreachable
+    if len(un):
+        mine = un["dst"].to_numpy() == np.asarray(pp_used.names, dtype=object)[col][
+            un["src"].map({s: i for i, s in enumerate(src_names)}).to_numpy()]
+        un = un[mine].reset_index(drop=True)
+    pc = res.path_changes.isel(dst=xr.DataArray(col, dims="src"))
+    pc = pc.drop_vars([v for v in ("dst",) if v in pc.coords])
+    out = LatencyResult(ds, paths, un, pc, res.nodes, u, attrs)
+    return out
+
+
+class _LegModel:
+    """Adapter: a terrestrial model's leg delay without its access overhead, as a gateway backhaul."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def one_way_ms(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+        from orbitlat.latency.access import leg_one_way_ms
+
+        return leg_one_way_ms(self.model, lat1_deg, lon1_deg, lat2_deg, lon2_deg, overhead=False)
+
+
+def dish_to_pop_by_country(result: LatencyResult, countries: Sequence[str] | None = None,
+                           quantiles: Sequence[float] = (0.5, 0.95)) -> pd.DataFrame:
+    """Population-weighted dish → PoP RTT per country from an :func:`as_deployed` result.
+
+    Pools every (time, user) sample of the country's users, weighted by population (equal weights
+    when unknown). Columns: users, population, p50/p95 (ms), reachable (share of user-time with a
+    path), isl_share (share of reachable user-time carried over ISLs, when tracked).
+    """
+    from orbitlat.latency.results import weighted_quantile
+
+    ds = result.rtt
+    x = ds["pop_rtt_ms"].transpose("time", "src").to_numpy()
+    w = result._weights()
+    df = result.src_sites.df if result.src_sites is not None else None
+    if df is not None and "country_code" in df.columns and df["country_code"].notna().all():
+        cc = df["country_code"].astype(str).to_numpy()
+    else:
+        from orbitlat.ground.population import country_codes
+
+        cc = country_codes(ds["src_lat_deg"].to_numpy(), ds["src_lon_deg"].to_numpy())
+    sat = ds["satellites_on_path"].to_numpy() if "satellites_on_path" in ds else None
+    rows = {}
+    for c in (np.unique(cc) if countries is None else countries):
+        m = cc == c
+        if not m.any():
+            continue
+        xm, wm = x[:, m], np.broadcast_to(w[m][None, :], x[:, m].shape)
+        fin = np.isfinite(xm)
+        row = {"users": int(m.sum()), "population": float(w[m].sum())}
+        for q, v in zip(quantiles, np.atleast_1d(weighted_quantile(xm, wm, list(quantiles)))):
+            row[f"p{round(q * 100):d} (ms)"] = float(v)
+        row["reachable"] = float((wm * fin).sum() / wm.sum()) if wm.sum() > 0 else float("nan")
+        if sat is not None:
+            sm = sat[:, m]
+            tot = (wm * fin).sum()
+            row["isl_share"] = float((wm * (sm > 1)).sum() / tot) if tot > 0 else float("nan")
+        rows[str(c)] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "country"
+    return out

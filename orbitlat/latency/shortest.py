@@ -582,4 +582,53 @@ def best_paths(plan, network, step: NetworkStep, A_src: _Access, A_dst: _Access 
     P = None
     if want_paths:
         P = _assemble_paths(info, Afrom, Ato, reverse, step, plan.src_gid, plan.dst_gid, N + plan.gw_off, N + M, ns, nd)
+    if getattr(plan, "isl_fallback", False):
+        one_way, P = _bent_pipe_first(step, A_src, A_dst, one_way, P, plan.src_gid, N + plan.gw_off, plan.dst_gid)
     return one_way, P
+
+
+def _bent_pipe_first(step: NetworkStep, A_src: _Access, A_dst: _Access, one_way: np.ndarray, P, src_gid,
+                     gw_base: int, dst_gid):
+    """The as-operated rule: a user whose satellites see a gateway takes the best bent pipe (no ISLs).
+
+    ``A_dst`` is the gateway access of the destinations (best gateway per (destination, satellite),
+    its delay the gateway's GSL plus backhaul). The bent pipe of user ``u`` to destination ``d`` is
+    ``min over satellites s seen by both`` of ``A_src(u, s) + A_dst(d, s)``: the shortest path with no
+    space link, at the same named delays. Users with a bent pipe to any destination keep it; the
+    others keep ``one_way`` (the shortest path over ISLs). Paths: ``[user, satellite, gateway, dst]``.
+    """
+    n_sat, ns, nd = step.n_sat, A_src.n_ep, A_dst.n_ep
+    W = np.full((nd, n_sat), np.inf)
+    G = np.full((nd, n_sat), -1, np.int64)
+    m = A_dst.core < n_sat
+    W[A_dst.ep[m], A_dst.core[m]] = A_dst.w_ms[m]
+    G[A_dst.ep[m], A_dst.core[m]] = A_dst.via[m]
+    m = A_src.core < n_sat
+    u, s, w = A_src.ep[m], A_src.core[m], A_src.w_ms[m]
+    bent = np.full((ns, nd), np.inf)
+    best_sat = np.full((ns, nd), -1, np.int64)
+    if u.size:
+        cand = w[:, None] + W[:, s].T  # (user-satellite links, destinations)
+        starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])  # A_src is sorted by endpoint
+        users = u[starts]
+        bent[users] = np.minimum.reduceat(cand, starts, axis=0)
+        if P is not None:
+            # the first link (in A_src order) reaching each user's minimum, per destination
+            seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, u.size]))
+            hit = cand == bent[users][seg]
+            idx = np.where(hit, np.arange(u.size)[:, None], u.size)
+            first = np.minimum.reduceat(idx, starts, axis=0)
+            ok = first < u.size
+            best_sat[users[:, None].repeat(nd, 1)[ok], np.nonzero(ok)[1]] = s[first[ok]]
+    has = np.isfinite(bent).any(axis=1)
+    out = np.where(has[:, None], bent, one_way)
+    if P is None:
+        return out, None
+    ui, dj = np.nonzero(has[:, None] & (best_sat >= 0))
+    width = max(P.shape[2], 4)
+    P2 = np.full((ns, nd, width), -1, np.int64)
+    P2[:, :, :P.shape[2]] = P
+    P2[has] = -1
+    sat = best_sat[ui, dj]
+    P2[ui, dj, :4] = np.stack([src_gid[ui], sat, gw_base + G[dj, sat], dst_gid[dj]], axis=1)
+    return out, P2
