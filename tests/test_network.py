@@ -223,7 +223,7 @@ def test_isl_routing_over_a_constellation_without_isls_is_refused_unless_forced(
             Network(ow, isl=isl)
     Network(ow, isl="none")  # a bent pipe is what OneWeb is
     users = GroundSites(["London", "New York"], [51.5074, 40.7128], [-0.1278, -74.0060])
-    kw = dict(duration="10 min", step="10 min")
+    kw = dict(duration="10 min", step="10 min", overhead="none")
     with pytest.raises(OrbitlatError, match="no inter-satellite links"):
         latency.city_pairs(ow, users, **kw)
     with pytest.raises(OrbitlatError, match="no inter-satellite links"):

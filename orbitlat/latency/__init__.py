@@ -53,6 +53,12 @@ Scenarios (one call each)
   no gateway) → gateway → the user's PoP → destination; dish → PoP RTT (what Starlink publishes)
   and dish → destination RTT.
 
+Every satellite scenario adds the named **access overhead** to propagation by default
+(``overhead="calibrated"``: 17.0 ms per user terminal, fitted so that the modelled US dish → PoP
+median equals Starlink's published 25.7 ms; :mod:`orbitlat.latency.overhead`); ``overhead="none"``
+gives pure propagation for physics studies, ``"high"`` a sensitivity case. :func:`route` itself and
+Hypatia mode (:mod:`orbitlat.latency.hypatia`) add nothing unless told.
+
 Each returns a :class:`LatencyResult`; :meth:`LatencyResult.summary` gives p50/p95/p99/max
 per user, per region (continent) and population-weighted over the globe, and
 :meth:`LatencyResult.time_series` the population-weighted series over the day.
@@ -60,7 +66,8 @@ per user, per region (continent) and population-weighted over the globe, and
 What the model gives (measured with this module)
 ------------------------------------------------
 Median RTT over one day at 60 s steps to Stargate (Abilene, TX), Starlink Gen1 preset
-(FCC 2021, 4,408 satellites), 25° masks for terminals and gateways, propagation only:
+(FCC 2021, 4,408 satellites), 25° masks for terminals and gateways, propagation only
+(``overhead="none"``; the default adds 17.0 ms per user terminal to each satellite row):
 
 ==========================================================  =======  =======  =========
 path                                                         Lagos   Jakarta  São Paulo

@@ -192,7 +192,7 @@ def _warn_detours(ds: xr.Dataset, delays, mode: str) -> None:
         warnings.warn(
             f"{len(d)} route(s) run more than {DETOUR_FACTOR:g}x their great-circle vacuum bound (pairs "
             f">= {DETOUR_MIN_KM:,.0f} km apart), e.g. {w['src']} -> {w['dst']}: median {w['median_rtt_ms']:.0f} ms "
-            f"against {w['bound_rtt_ms']:.0f} ms ({w['ratio']:.1f}x). The ISL topology is likely broken (an inferred "
+            f"against {w['bound_rtt_ms']:.0f} ms ({w['ratio']:.1f}x). The ISL topology may be broken or too sparse (an inferred "
             "+Grid on a catalog pairs distant satellites, or planes lack links); try isl='nearest_k' (per-step "
             "nearest satellites in laser range), or check the constellation's planes "
             "(orbitlat.orbits.inference.shell_summary). orbitlat.latency.assembly.detours(result.rtt) lists them.",

@@ -23,6 +23,32 @@ __all__ = ["fiber_baseline", "bent_pipe", "via_isl", "orbital_datacenter", "city
 # ---------------------------------------------------------------------------
 # scenarios
 # ---------------------------------------------------------------------------
+def _overhead(kwargs: dict, overhead: Any) -> dict:
+    """Put the scenario's named overhead into ``kwargs["options"]``; return the attrs that name it.
+
+    ``overhead=None`` (the default) means ``"calibrated"`` (:mod:`orbitlat.latency.overhead`) unless
+    the caller passes ``options=RouteOptions(...)``, whose delays are then used as given; a name or
+    a :class:`~orbitlat.latency.routing.Delays` always wins. Flat delay keywords (``access_ms=``,
+    ``isl_hop_ms=`` ...) then override single fields, as in :func:`route`.
+    """
+    import dataclasses
+
+    from orbitlat.latency import overhead as oh
+    from orbitlat.latency.routing import RouteOptions
+
+    opts = kwargs.get("options")
+    if overhead is None and opts is not None:
+        d = opts.delays
+        name = next((k for k, v in oh.OVERHEADS.items() if v == d), "custom")
+    else:
+        name = "calibrated" if overhead is None else overhead
+        d = oh.resolve(name)
+        kwargs["options"] = RouteOptions(delays=d) if opts is None else dataclasses.replace(opts, delays=d)
+    if any(k in kwargs for k in ("access_ms", "gateway_ms", "isl_hop_ms", "hop_delay_ms")):
+        name = "custom"
+    return oh.describe(name if isinstance(name, str) else "custom")
+
+
 def _default_users(users):
     from orbitlat.ground.sites import GroundSites
 
@@ -56,7 +82,7 @@ def fiber_baseline(users, datacenter=None, fiber: FiberModel | None = None) -> x
 def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
               gateway: Any = "best", min_elevation_deg: float | None = 25.0,
               gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
-              max_range_km: float | None = None, **kwargs) -> LatencyResult:
+              max_range_km: float | None = None, overhead: Any = None, **kwargs) -> LatencyResult:
     """Users → satellite → gateway → fiber → terrestrial data centre (no ISLs).
 
     Parameters
@@ -72,6 +98,10 @@ def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None,
         Which gateway a user's traffic lands at (see :func:`route`).
     min_elevation_deg : float
         User terminal mask (25°, Starlink's FCC filing); None keeps each site's own.
+    overhead : "calibrated", "none", "high" or Delays
+        Named delays added to propagation (:mod:`orbitlat.latency.overhead`): by default the
+        access overhead calibrated on Starlink's measured US median (one user terminal here);
+        ``"none"`` for pure propagation. The result's attrs name it (``overhead``, ``overhead_source``).
     **kwargs
         Passed to :func:`route` (times, start, duration, step, hop_delay_ms, paths, backhaul, fiber).
     """
@@ -79,39 +109,49 @@ def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None,
     dc = _default_dc(datacenter)
     gw = _colocated_gateways(dc) if gateways is None else _sites(gateways, "gateways")
     net = Network(c, isl="none", gsl_rule=gsl_rule, gsl_max_range_km=max_range_km)
+    named = _overhead(kwargs, overhead)
     res = route(net, _default_users(users), dc, gateways=gw, gateway_choice=gateway,
                 min_elevation_deg=min_elevation_deg, gateway_min_elevation_deg=gateway_min_elevation_deg, **kwargs)
     res.rtt.attrs["scenario"] = "bent pipe"
+    res.rtt.attrs.update(named)
+    res.attrs.update(named)
     return res
 
 def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
             isl: Any = "plus_grid", gateway_radius_km: float | None = None, min_elevation_deg: float | None = 25.0,
             gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
-            max_range_km: float | None = None, network_options: dict | None = None, **kwargs) -> LatencyResult:
+            max_range_km: float | None = None, network_options: dict | None = None, overhead: Any = None,
+            **kwargs) -> LatencyResult:
     """Users → ISL constellation → gateway near the data centre → fiber → data centre.
 
     ``gateways`` default to one co-located with the data centre (offline);
     ``gateway_radius_km`` keeps only gateways near it. ``isl`` is ``"plus_grid"`` or
-    ``"nearest_k"`` (see :class:`orbitlat.latency.network.Network`; more options in ``network_options``).
+    ``"nearest_k"`` (see :class:`orbitlat.latency.network.Network`; more options in ``network_options``,
+    e.g. ``{"force_isl": True}`` over satellites without ISLs). ``overhead`` as in :func:`bent_pipe`
+    (one user terminal; ``"high"`` also charges each ISL hop).
     """
     c = _constellation(constellation)
     dc = _default_dc(datacenter)
     gw = _colocated_gateways(dc) if gateways is None else _sites(gateways, "gateways")
     net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
+    named = _overhead(kwargs, overhead)
     res = route(net, _default_users(users), dc, gateways=gw, gateway_radius_km=gateway_radius_km,
                 min_elevation_deg=min_elevation_deg, gateway_min_elevation_deg=gateway_min_elevation_deg, **kwargs)
     res.rtt.attrs["scenario"] = "ISL"
+    res.rtt.attrs.update(named)
+    res.attrs.update(named)
     return res
 
 def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster=None, *, isl: Any = "plus_grid",
                        odc_laser_range_km: float = 5000.0, odc_max_links: int | None = None,
                        min_elevation_deg: float | None = 25.0, network_options: dict | None = None,
-                       **kwargs) -> LatencyResult:
+                       overhead: Any = None, **kwargs) -> LatencyResult:
     """Users → relay constellation over ISLs → orbital data centre; and directly while it is in view.
 
     ``rtt_ms`` is the best path (relays, or the direct link when shorter);
     ``direct_rtt_ms`` uses only a direct user–data-centre link (NaN out of view).
     ``cluster`` defaults to :func:`orbitlat.orbits.cluster.suncatcher` (81 satellites, dawn–dusk SSO, 650 km).
+    ``overhead`` as in :func:`bent_pipe` (one user terminal; the data centre's laser links count as ISL hops).
     """
     from orbitlat.orbits.cluster import suncatcher
 
@@ -119,22 +159,29 @@ def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster
     odc = suncatcher(epoch=c.table["epoch"].max()) if cluster is None else _constellation(cluster)
     net = Network(c, isl=isl, odc=odc, odc_laser_range_km=odc_laser_range_km, odc_max_links=odc_max_links,
                   **(network_options or {}))
+    named = _overhead(kwargs, overhead)
     res = route(net, _default_users(users), "odc", min_elevation_deg=min_elevation_deg, **kwargs)
     res.rtt.attrs["scenario"] = "orbital data center"
+    res.rtt.attrs.update(named)
+    res.attrs.update(named)
     return res
 
 def city_pairs(constellation: Any, sites, *, isl: Any = "plus_grid", gsl_rule: str = "elevation",
                max_range_km: float | None = None, min_elevation_deg: float | None = 25.0,
-               network_options: dict | None = None, **kwargs) -> LatencyResult:
+               network_options: dict | None = None, overhead: Any = None, **kwargs) -> LatencyResult:
     """RTT between every pair of ``sites`` over the constellation (Hypatia style), with fiber and the vacuum bound.
 
     ``rtt_ms`` (time, src, dst) has NaN on the diagonal; ``fiber_rtt_ms`` and
-    ``bound_rtt_ms`` (src, dst) are the terrestrial model and ``2·d_gc/c``.
+    ``bound_rtt_ms`` (src, dst) are the terrestrial model and ``2·d_gc/c``. ``overhead`` as in
+    :func:`bent_pipe`; a city pair has two user terminals, so ``access_ms`` counts twice.
     """
     c = _constellation(constellation)
     net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
+    named = _overhead(kwargs, overhead)
     res = route(net, _sites(sites, "sites"), None, min_elevation_deg=min_elevation_deg, **kwargs)
     res.rtt.attrs["scenario"] = "city pairs"
+    res.rtt.attrs.update(named)
+    res.attrs.update(named)
     return res
 
 def _destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_km) -> tuple[np.ndarray, np.ndarray]:
@@ -149,13 +196,17 @@ def _destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_km
 
 def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), bearing_deg: float = 288.0,
               distances_km: Sequence[float] | None = None, *, fiber: FiberModel | None = None,
-              min_elevation_deg: float = 25.0, isl: Any = "plus_grid", **kwargs) -> tuple[pd.DataFrame, float]:
+              min_elevation_deg: float = 25.0, isl: Any = "plus_grid", overhead: Any = None,
+              **kwargs) -> tuple[pd.DataFrame, float]:
     """Distance beyond which the ISL route beats a fiber route (Handley, HotNets 2018: about 3,000 km).
 
     Sites are placed along a great circle from ``origin`` (default London, heading
     towards New York); for each, the median ISL RTT over the time grid is compared
-    with the fiber RTT. ``fiber`` defaults to an ideal straight fiber
-    (``FiberModel(stretch=1, overhead_ms=0)``, "any possible fiber route").
+    with the fiber RTT. ``fiber`` defaults to an ideal straight fiber, "any possible fiber route":
+    with ``overhead="none"`` pure light time (``FiberModel(stretch=1, overhead_ms=0)``, Handley's
+    comparison); otherwise like for like, the straight fiber with the terrestrial model's fitted
+    fixed overhead for the access networks at its two ends (``FiberModel(stretch=1,
+    overhead_ms=8.38)``) against the satellite path with its two user terminals' access overhead.
 
     Returns
     -------
@@ -166,7 +217,11 @@ def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), b
     """
     from orbitlat.ground.sites import GroundSites
 
-    f = FiberModel(stretch=1.0, overhead_ms=0.0) if fiber is None else fiber
+    from orbitlat.latency.terrestrial.simple import DEFAULT_OVERHEAD_MS
+
+    named = _overhead(kwargs, overhead)
+    physics = named["overhead"] == "none"
+    f = (FiberModel(stretch=1.0, overhead_ms=0.0 if physics else DEFAULT_OVERHEAD_MS) if fiber is None else fiber)
     dist = np.arange(250.0, 10001.0, 250.0) if distances_km is None else np.asarray(distances_km, float)
     lat, lon = _destination(origin[0], origin[1], bearing_deg, dist)
     src = GroundSites(["origin"], [origin[0]], [origin[1]])
@@ -179,6 +234,8 @@ def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), b
     fib = f.rtt_ms(dist)
     wins = p50 < fib
     table = pd.DataFrame({"distance_km": dist, "isl_p50_ms": p50, "fiber_ms": fib, "isl_wins": wins})
+    table.attrs.update({**named, "fiber_stretch": f.stretch, "fiber_overhead_ms": f.overhead_ms,
+                        "delays_included": res.rtt["rtt_ms"].attrs.get("delays_included")})
     if not wins[-1]:
         return table, float("nan")
     k = len(wins) - 1
@@ -284,7 +341,7 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
                 pop_assignment: Any = "nearest", terrestrial: Any = None, isl: Any = "plus_grid",
                 min_elevation_deg: float | None = 25.0, gateway_min_elevation_deg: float | None = 25.0,
                 gsl_rule: str = "elevation", max_range_km: float | None = None,
-                network_options: dict | None = None, **kwargs) -> LatencyResult:
+                network_options: dict | None = None, overhead: Any = None, **kwargs) -> LatencyResult:
     """Starlink as deployed: user → satellite → (ISLs only when that satellite sees no gateway) → gateway
     → terrestrial network → the user's PoP → terrestrial network → destination.
 
@@ -311,9 +368,12 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
         For the gateway → PoP and PoP → destination legs and the ``fiber_rtt_ms`` baseline.
     isl : str
         ISL topology for the fallback (``"none"``: bent pipe only).
+    overhead : "calibrated", "none", "high" or Delays
+        As in :func:`bent_pipe` (one user terminal per path). With ``"calibrated"`` the modelled
+        US dish → PoP median equals Starlink's published 25.7 ms by construction
+        (:mod:`orbitlat.latency.overhead`); use ``"none"`` to see the geometry alone.
     **kwargs
-        Passed to :func:`route` (times, start, duration, step, ``overhead`` via the scenario
-        defaults, named delays, paths, workers).
+        Passed to :func:`route` (times, start, duration, step, named delays, paths, workers).
 
     Returns
     -------
@@ -341,6 +401,7 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
     bk = _LegModel(model)
     net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
     kwargs.setdefault("paths", "changes")
+    named = _overhead(kwargs, overhead)
     res = route(net, u, pp_used, gateways=Gateways(gw, backhaul=bk, isl="fallback",
                                                     min_elevation_deg=gateway_min_elevation_deg),
                 min_elevation_deg=min_elevation_deg, **kwargs)
@@ -383,7 +444,7 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
         data["satellites_on_path"] = (("time", "src"), n_on_path,
                                       {"long_name": "satellites on the dish -> PoP path (1: bent pipe, > 1: ISLs, "
                                                     "0: no path)"})
-    attrs = {**res.rtt.attrs, "scenario": "as deployed", "pops": len(pp), "pop_assignment":
+    attrs = {**res.rtt.attrs, **named, "scenario": "as deployed", "pops": len(pp), "pop_assignment":
              "nearest" if isinstance(pop_assignment, str) else f"country table ({len(pop_assignment)} countries), "
              "nearest otherwise", "terrestrial": getattr(model, "name", type(model).__name__),
              "terrestrial_legs": "gateway -> PoP and PoP -> destination: path delay without access overhead"}
