@@ -51,6 +51,7 @@ def test_as_deployed_takes_a_gateway_visible_satellite_when_one_exists_else_isls
     back = bk.one_way_ms(great_circle_km(gw.lat_deg[:, None], gw.lon_deg[:, None], pops.lat_deg[None, pop_idx],
                                          pops.lon_deg[None, pop_idx]))  # (gateway, user)
     isl_users = set()
+    paths = deployed.paths.set_index(["time", "src"])["path"]
     k = 0
     # the same run with ISLs anywhere (shortest path): what the ISL fallback must equal
     anyway = latency.route(net, USERS, pops.subset(np.unique(pop_idx)), times=times, paths=None,
@@ -68,13 +69,17 @@ def test_as_deployed_takes_a_gateway_visible_satellite_when_one_exists_else_isls
                     if m.any():
                         best = min(best, (2 * (r_up + vg.range_km[m]) * ms + 2 * back[vg.site[m], u]).min())
                 got = float(deployed.rtt["pop_rtt_ms"][k, u])
-                n_sat = int(deployed.rtt["satellites_on_path"][k, u])
+                isl_used = bool(deployed.rtt["isl_used"][k, u])
+                t_k = deployed.rtt["time"].to_numpy()[k]
+                path = paths.loc[(t_k, USERS.names[u])] if (t_k, USERS.names[u]) in paths.index else None
                 if np.isfinite(best):
                     assert got == pytest.approx(best, rel=1e-12), (k, USERS.names[u])
-                    assert n_sat == 1
+                    assert not isl_used and len(path) == 4 and path[1] < starlink.size  # user, sat, gateway, PoP
                 else:
                     assert got == pytest.approx(float(anyway.rtt_ms[k, u, col[u]]), rel=1e-12)
-                    assert n_sat > 1 or not np.isfinite(got)
+                    assert isl_used == np.isfinite(got)
+                    if np.isfinite(got):  # two or more satellites: the ISLs
+                        assert sum(1 for x in path if x < starlink.size) >= 2
                     isl_users.add(USERS.names[u])
             k += 1
     assert "Tarawa" in isl_users and "Dallas" not in isl_users  # both branches were exercised

@@ -97,26 +97,34 @@ def _gateway_access(network: Network, step: NetworkStep, gw_index, backhaul_ms: 
                     only_gateway: np.ndarray | None = None, extra_ms: float = 0.0) -> _Access:
     """Access of destinations through gateways; ``backhaul_ms`` (n_gw, n_ep) one-way fiber delay (inf: no fiber);
     ``hop_ms`` is added twice (the GSL and the fiber link), as one-way processing per link, and ``extra_ms``
-    once (a gateway's own one-way overhead)."""
+    once (a gateway's own one-way overhead).
+
+    Per (endpoint, satellite) the best gateway: every visible (gateway, satellite) pair against every
+    endpoint as one (pairs, endpoints) array, reduced per satellite (ties: the first pair in
+    visibility order, as a stable sort would keep).
+    """
     vp = network.gsl(step, gw_index, core=False)
     n_gw, n_ep = backhaul_ms.shape
-    g_of, e_of = np.nonzero(np.isfinite(backhaul_ms))
+    bk = backhaul_ms
     if only_gateway is not None:
-        keep = np.isin(g_of, only_gateway)
-        g_of, e_of = g_of[keep], e_of[keep]
-    # each visible (gateway, sat) pair times each fiber (gateway, endpoint)
-    starts = np.searchsorted(g_of, np.arange(n_gw))
-    n_fib = np.bincount(g_of, minlength=n_gw)
-    rep = n_fib[vp.site]
-    pair = np.repeat(np.arange(vp.site.size), rep)
-    k = np.arange(pair.size) - np.repeat(np.cumsum(rep) - rep, rep)
-    f = starts[vp.site[pair]] + k
-    g = vp.site[pair]
-    e = e_of[f]
-    w = vp.range_km[pair] * _MS_PER_KM + backhaul_ms[g, e] + 2.0 * hop_ms + extra_ms
-    acc = _sorted_access(e, vp.sat[pair], w, g, n_ep)
-    acc.kind = "gateway"
-    return acc
+        bk = np.full_like(backhaul_ms, np.inf)
+        bk[only_gateway] = backhaul_ms[only_gateway]
+    empty = _Access(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), n_ep,
+                    "gateway")
+    if vp.site.size == 0:
+        return empty
+    order = np.argsort(vp.sat, kind="stable")
+    sats, gws = vp.sat[order], vp.site[order]
+    w = (vp.range_km[order] * _MS_PER_KM)[:, None] + bk[gws] + (2.0 * hop_ms + extra_ms)  # (pairs, endpoints)
+    starts = np.flatnonzero(np.r_[True, sats[1:] != sats[:-1]])
+    mins = np.minimum.reduceat(w, starts, axis=0)  # (satellites seen by a gateway, endpoints)
+    seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, sats.size]))
+    first = np.minimum.reduceat(np.where(w == mins[seg], np.arange(sats.size)[:, None], sats.size), starts, axis=0)
+    e, k = np.nonzero(np.isfinite(mins.T))  # endpoint-major, satellites ascending within an endpoint
+    if e.size == 0:
+        return empty
+    return _Access(e.astype(np.int64), sats[starts][k].astype(np.int64), mins[k, e], gws[first[k, e]].astype(np.int64),
+                   n_ep, "gateway")
 
 
 # ---------------------------------------------------------------------------
@@ -150,6 +158,7 @@ class EndpointPlan:
     gw_off: int
     attrs: dict = field(default_factory=dict)
     isl_fallback: bool = False      # ISLs only for users whose satellites see no gateway (as operated)
+    bent_users: np.ndarray | None = None  # per step scratch (fallback): users with a bent pipe (best_paths sets it)
 
     @property
     def ns(self) -> int:

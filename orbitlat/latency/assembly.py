@@ -36,6 +36,8 @@ class Assembly:
         self._prev_paths = None
         self.changes = np.zeros((ns, nd), np.int64)
         self.isl_dropped = 0  # ISLs left out by the range rule, summed over steps
+        # the as-operated fallback rule: which (step, user) had no bent pipe and needed ISLs
+        self.isl_used = np.zeros((nt, ns), bool) if plan.isl_fallback else None
 
     def add(self, k_t: int, step: NetworkStep, A_src: _Access, A_dst: _Access | None, one_way: np.ndarray,
             P: np.ndarray | None) -> None:
@@ -47,6 +49,8 @@ class Assembly:
         if all_pairs:
             np.fill_diagonal(r, np.nan)
         self.rtt[k_t] = np.where(np.isfinite(r), r, np.nan)
+        if self.isl_used is not None and plan.bent_users is not None:
+            self.isl_used[k_t] = ~plan.bent_users & np.isfinite(r).any(axis=1)
         if self.direct is not None:
             m = A_src.core >= step.n_sat
             dd = np.full((ns, nd), np.inf)
@@ -102,6 +106,9 @@ class Assembly:
         data = {"rtt_ms": (("time", "src", "dst"), self.rtt,
                            {"units": "ms", "long_name": "round-trip time (" + delays.describe() + ")",
                             "delays_included": delays.included()})}
+        if self.isl_used is not None:
+            data["isl_used"] = (("time", "src"), self.isl_used,
+                                {"long_name": "no satellite of the user saw a gateway: carried over ISLs (as operated)"})
         if self.direct is not None:
             data["direct_rtt_ms"] = (("time", "src", "dst"), self.direct,
                                      {"units": "ms", "long_name": "RTT over a direct link to the orbital data centre",

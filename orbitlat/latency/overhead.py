@@ -44,7 +44,7 @@ import pandas as pd
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency.routing import Delays
 
-__all__ = ["MEASURED", "CALIBRATION", "ACCESS_MS", "ACCESS_MS_HIGH", "ISL_HOP_MS_HIGH", "OVERHEADS", "resolve",
+__all__ = ["MEASURED", "PUBLISHED", "CALIBRATION", "ACCESS_MS", "ACCESS_MS_HIGH", "ISL_HOP_MS_HIGH", "OVERHEADS", "resolve",
            "describe", "calibrate", "us_users"]
 
 #: Published Starlink latency figures used here (docs/references.md, "Satellite access overhead").
@@ -56,6 +56,25 @@ MEASURED = {
                    "path": "dish -> satellite -> gateway -> PoP",
                    "source": "Starlink, 'Network update', starlink.com/updates/network-update (March 2024)"},
 }
+
+#: Public latency figures by country (ISO 3166-1 alpha-2), with what each measures: the report puts the
+#: modelled dish -> PoP medians beside them (docs/references.md, "Satellite access overhead").
+PUBLISHED = [
+    {"country": "US", "value_ms": 25.7, "statistic": "median (peak hour)", "measures": "dish -> PoP, all US customers",
+     "date": "June 2025", "source_short": "Starlink network update"},
+    {"country": "US", "value_ms": 33.0, "statistic": "median (peak hour)", "measures": "dish -> PoP, all US customers",
+     "date": "March 2024", "source_short": "Starlink network update"},
+    {"country": "US", "value_ms": 47.0, "statistic": "median", "measures": "device -> Speedtest server (Maine users)",
+     "date": "Oct-Dec 2024", "source_short": "Ookla"},
+    {"country": "US", "value_ms": 58.0, "statistic": "mean", "measures": "to exposed Starlink hosts (Georgia users)",
+     "date": "2023", "source_short": "Izhikevich et al., SIGMETRICS 2024"},
+    {"country": "CA", "value_ms": 55.0, "statistic": "median", "measures": "device -> Speedtest server",
+     "date": "Q1 2022", "source_short": "Ookla"},
+    {"country": "BE", "value_ms": 50.0, "statistic": "median", "measures": "dish -> European RIPE Atlas anchors",
+     "date": "early 2022", "source_short": "Michel et al., APNIC blog"},
+    {"country": "KI", "value_ms": 65.0, "statistic": "minimum", "measures": "dish -> first NZ hop over ISLs (Tarawa)",
+     "date": "April 2023", "source_short": "Speidel, bufferbloat list"},
+]
 
 #: The modelled US dish -> PoP propagation median behind the defaults (:func:`calibrate` re-derives
 #: it): Starlink Gen1 preset (FCC 2021, 4,408 satellites), built-in Starlink gateways (217 sites) and
@@ -161,16 +180,15 @@ def calibrate(measured_ms: float = MEASURED["june_2025"]["median_ms"], *, conste
     if weights not in ("population", "area"):
         raise OrbitlatError(f"weights={weights!r}: use 'population' or 'area'.")
     u = us_users(resolution_deg) if users is None else users
-    kwargs.setdefault("paths", "changes")
     res = as_deployed(constellation, u, start=start, duration=duration, step=step, overhead="none", **kwargs)
     x = res.rtt["pop_rtt_ms"].transpose("time", "src").to_numpy()
     w = res._weights() if weights == "population" else np.ones(x.shape[1])
     ww = np.broadcast_to(w[None, :], x.shape)
     p50, p95 = (float(v) for v in weighted_quantile(x, ww, [0.5, 0.95]))
     fin = np.isfinite(x)
-    sat = res.rtt["satellites_on_path"].to_numpy() if "satellites_on_path" in res.rtt else np.ones(x.shape)
+    isl = res.rtt["isl_used"].transpose("time", "src").to_numpy()
     return {"measured_ms": float(measured_ms), "modelled_median_ms": p50, "modelled_p95_ms": p95,
             "access_ms": float(measured_ms) - p50, "users": int(x.shape[1]), "weights": weights,
             "reachable": float((ww * fin).sum() / ww.sum()),
-            "isl_share": float((ww * (sat > 1)).sum() / (ww * fin).sum()) if fin.any() else float("nan"),
+            "isl_share": float((ww * isl).sum() / (ww * fin).sum()) if fin.any() else float("nan"),
             "result": res}

@@ -311,32 +311,6 @@ def assign_pops(users, pops, assignment: Any = "nearest") -> tuple[np.ndarray, n
     return idx, by_table
 
 
-def _step_paths(res: LatencyResult, src_names, dst_of_src) -> np.ndarray:
-    """Per (time, src) the number of satellites on the path to the src's own destination (0: no path).
-
-    Rebuilt exactly from the path-change table (a path is recorded whenever it changes or reappears).
-    """
-    t = res.rtt["time"].to_numpy()
-    out = np.zeros((t.size, len(src_names)), np.int64)
-    p = res.paths
-    if len(p):
-        n_sat = res.attrs.get("n_satellites", 0)
-        key = p["src"].map({s: i for i, s in enumerate(src_names)}).to_numpy()
-        own = p["dst"].to_numpy() == np.asarray(dst_of_src, dtype=object)[key]
-        p = p[own]
-        ti = np.searchsorted(t, p["time"].to_numpy())
-        si = key[own]
-        nsat = p["path"].map(lambda q: sum(1 for x in q if x < n_sat)).to_numpy()
-        mark = np.full(out.shape, -1, np.int64)
-        mark[ti, si] = nsat
-        # forward fill each user's count over the steps where it did not change
-        idx = np.where(mark >= 0, np.arange(t.size)[:, None], 0)
-        np.maximum.accumulate(idx, axis=0, out=idx)
-        out = np.where(mark[idx, np.arange(len(src_names))[None, :]] >= 0,
-                       mark[idx, np.arange(len(src_names))[None, :]], 0)
-    return out
-
-
 def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=None, *, gateways=None, pops=None,
                 pop_assignment: Any = "nearest", terrestrial: Any = None, isl: Any = "plus_grid",
                 min_elevation_deg: float | None = 25.0, gateway_min_elevation_deg: float | None = 25.0,
@@ -380,9 +354,9 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
     LatencyResult
         ``rtt_ms`` (time, src, dst): dish → destination; ``pop_rtt_ms`` (time, src): dish → PoP (what
         Starlink publishes: "from your Starlink router to the internet and back"); ``pop_leg_ms`` (src,
-        dst): the PoP → destination round trip; ``satellites_on_path`` (time, src): 1 for a bent pipe,
-        more when ISLs carried the user, 0 without a path; coordinates ``pop`` and
-        ``pop_by_country`` per user. ``paths`` and ``unreachable`` describe the dish → PoP part.
+        dst): the PoP → destination round trip; ``isl_used`` (time, src): True where no satellite of the
+        user saw a gateway and ISLs carried it; coordinates ``pop`` and ``pop_by_country`` per user.
+        ``paths`` (with ``paths="changes"`` or ``"all"``) and ``unreachable`` describe the dish → PoP part.
     """
     from orbitlat.ground.sites import GroundSites
     from orbitlat.latency.access import leg_one_way_ms
@@ -400,7 +374,7 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
     pp_used = pp.subset(used)
     bk = _LegModel(model)
     net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
-    kwargs.setdefault("paths", "changes")
+    kwargs.setdefault("paths", None)
     named = _overhead(kwargs, overhead)
     res = route(net, u, pp_used, gateways=Gateways(gw, backhaul=bk, isl="fallback",
                                                     min_elevation_deg=gateway_min_elevation_deg),
@@ -414,8 +388,6 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
     src_names = res.rtt["src"].to_numpy()
     pop_names = np.asarray(pp.names, dtype=object)
     own = pop_names[pop_idx]
-    n_on_path = _step_paths(res, src_names, np.asarray(pp_used.names, dtype=object)[col]) \
-        if kwargs.get("paths") is not None else None
     from orbitlat.latency.results import _unique_labels
     from orbitlat.latency.terrestrial.simple import great_circle_km
     from orbitlat.constants import C_KM_S
@@ -440,10 +412,7 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
                                                 "(the terrestrial model, with its access overhead)"}),
         "bound_rtt_ms": (("src", "dst"), bound, {"units": "ms", "long_name": "great-circle vacuum bound 2*d/c"}),
     }
-    if n_on_path is not None:
-        data["satellites_on_path"] = (("time", "src"), n_on_path,
-                                      {"long_name": "satellites on the dish -> PoP path (1: bent pipe, > 1: ISLs, "
-                                                    "0: no path)"})
+    data["isl_used"] = (("time", "src"), res.rtt["isl_used"].to_numpy(), res.rtt["isl_used"].attrs)
     attrs = {**res.rtt.attrs, **named, "scenario": "as deployed", "pops": len(pp), "pop_assignment":
              "nearest" if isinstance(pop_assignment, str) else f"country table ({len(pop_assignment)} countries), "
              "nearest otherwise", "terrestrial": getattr(model, "name", type(model).__name__),
@@ -481,7 +450,7 @@ def dish_to_pop_by_country(result: LatencyResult, countries: Sequence[str] | Non
 
     Pools every (time, user) sample of the country's users, weighted by population (equal weights
     when unknown). Columns: users, population, p50/p95 (ms), reachable (share of user-time with a
-    path), isl_share (share of reachable user-time carried over ISLs, when tracked).
+    path), isl_share (share of reachable user-time carried over ISLs).
     """
     from orbitlat.latency.results import weighted_quantile
 
@@ -495,7 +464,7 @@ def dish_to_pop_by_country(result: LatencyResult, countries: Sequence[str] | Non
         from orbitlat.ground.population import country_codes
 
         cc = country_codes(ds["src_lat_deg"].to_numpy(), ds["src_lon_deg"].to_numpy())
-    sat = ds["satellites_on_path"].to_numpy() if "satellites_on_path" in ds else None
+    isl = ds["isl_used"].transpose("time", "src").to_numpy() if "isl_used" in ds else None
     rows = {}
     for c in (np.unique(cc) if countries is None else countries):
         m = cc == c
@@ -507,10 +476,9 @@ def dish_to_pop_by_country(result: LatencyResult, countries: Sequence[str] | Non
         for q, v in zip(quantiles, np.atleast_1d(weighted_quantile(xm, wm, list(quantiles)))):
             row[f"p{round(q * 100):d} (ms)"] = float(v)
         row["reachable"] = float((wm * fin).sum() / wm.sum()) if wm.sum() > 0 else float("nan")
-        if sat is not None:
-            sm = sat[:, m]
+        if isl is not None:
             tot = (wm * fin).sum()
-            row["isl_share"] = float((wm * (sm > 1)).sum() / tot) if tot > 0 else float("nan")
+            row["isl_share"] = float((wm * isl[:, m]).sum() / tot) if tot > 0 else float("nan")
         rows[str(c)] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "country"
