@@ -808,18 +808,20 @@ if typer is not None:
         out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for index.html and its figures."),
         quick: bool = typer.Option(False, "--quick", help="Coarse settings (well under a minute; for tests)."),
         users: Optional[int] = typer.Option(None, "--users", help="Number of cities (default 1000, quick 60)."),
-        gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway CSV for the bent-pipe scenario "
-                                                "(default: gateways at the built-in data-centre sites)."),
+        gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway CSV for the bent-pipe and "
+                                                "as-deployed scenarios (default: the built-in Starlink gateways)."),
         constellations: Optional[str] = typer.Option(None, "--constellations", help="Comma-separated presets to "
                                                      "compare (default starlink_gen1,kuiper,oneweb)."),
+        overhead: str = typer.Option("calibrated", "--overhead", help=OVERHEAD_HELP),
         progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
     ):
         """The main job: an offline HTML report (coverage, latency to Stargate and to an orbital data centre).
 
         Compares Starlink Gen1, Kuiper and OneWeb coverage; users' round-trip times to Stargate
-        (Abilene TX) over fiber, bent pipe and ISLs, and to a Suncatcher-like orbital data centre
-        through relays; the orbital data centre's sunlight over the year; conclusions from the numbers.
-        The full run takes about 20-30 s on a quiet 2-core machine (well within 5 minutes); --quick a few seconds.
+        (Abilene TX) over fiber, bent pipe, ISLs and Starlink as deployed, and to a Suncatcher-like
+        orbital data centre through relays, with the calibrated access overhead and a sensitivity table;
+        the orbital data centre's sunlight over the year; conclusions from the numbers. The full run
+        takes about a minute on a quiet 2-core machine (well within 5 minutes); --quick about 15 s.
         """
         from orbitlat.report.build import build_report
         from orbitlat.ground.sites import GroundSites
@@ -834,6 +836,9 @@ if typer is not None:
             kw["gateways"] = GroundSites.gateways(gateways, unique_locations=True)
         if constellations:
             kw["constellations"] = tuple(x.strip() for x in constellations.split(",") if x.strip())
+        if overhead not in OVERHEAD_NAMES:
+            _fail(f"--overhead {overhead!r} is not known; use one of {', '.join(OVERHEAD_NAMES)}.")
+        kw["overhead"] = overhead
         if out.exists() and not out.is_dir():
             _fail(f"--out {out} exists and is not a folder.")
         t0 = time.perf_counter()
