@@ -24,31 +24,45 @@ from orbitlat.latency._inputs import _MS_PER_KM, _site_index, _sites
 from orbitlat.latency.network import Network, NetworkStep
 from orbitlat.latency.terrestrial.simple import great_circle_km
 
-__all__ = ["EndpointPlan", "plan_endpoints", "attach", "leg_one_way_ms"]
+__all__ = ["EndpointPlan", "plan_endpoints", "attach", "leg_one_way_ms", "site_model"]
+
+
+def site_model(model):
+    """The terrestrial model for legs between network sites (gateway → PoP → data centre).
+
+    Without its fixed per-round-trip overhead (``overhead_ms``: the access networks at the ends),
+    and attached however far the sites lie from its graph (``max_attach_km``: a gateway or PoP is
+    where fiber is). Models that are not dataclasses are returned as given.
+
+    >>> from orbitlat.latency.terrestrial.simple import FiberModel
+    >>> site_model(FiberModel()).overhead_ms
+    0.0
+    """
+    import dataclasses
+
+    if not dataclasses.is_dataclass(model):
+        return model
+    names = {f.name for f in dataclasses.fields(model)}
+    kw = {"overhead_ms": 0.0} if "overhead_ms" in names else {}
+    if "max_attach_km" in names:
+        kw["max_attach_km"] = float("inf")
+    return dataclasses.replace(model, **kw) if kw else model
 
 
 def leg_one_way_ms(model, lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, overhead: bool = True) -> np.ndarray:
     """One-way delay of a terrestrial leg between points (degrees, broadcasting), ms, with any model.
 
-    A :class:`~orbitlat.latency.terrestrial.simple.FiberModel` is applied to the great-circle
-    distance (``one_way_ms(distance_km)``); any other terrestrial model answers
-    ``one_way_ms(lat1, lon1, lat2, lon2)`` (the terrestrial-model interface). ``overhead=False``
-    leaves out the model's fixed per-round-trip overhead (``overhead_ms``: access networks at the
-    ends), for legs between network sites (gateway → PoP → data centre) that have none.
+    The model answers ``one_way_ms(lat1, lon1, lat2, lon2)`` (the terrestrial-model interface,
+    :mod:`orbitlat.latency.terrestrial`). ``overhead=False``: a leg between network sites
+    (:func:`site_model`).
 
     >>> from orbitlat.latency.terrestrial.simple import FiberModel
     >>> round(float(leg_one_way_ms(FiberModel(), 0.0, 0.0, 0.0, 9.0, overhead=False)), 2)  # 1,000.75 km
     9.61
     """
-    import dataclasses
-
-    from orbitlat.latency.terrestrial.simple import FiberModel
-
-    if isinstance(model, FiberModel):
-        m = model if overhead else dataclasses.replace(model, overhead_ms=0.0)
-        return np.asarray(m.one_way_ms(great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg)), dtype=np.float64)
-    v = np.asarray(model.one_way_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg), dtype=np.float64)
-    if not overhead:
+    m = model if overhead else site_model(model)
+    v = np.asarray(m.one_way_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg), dtype=np.float64)
+    if not overhead and m is model:  # not a dataclass: take its stated overhead off
         v = v - 0.5 * float(getattr(model, "overhead_ms", 0.0))
     return v
 
@@ -189,9 +203,9 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
                    gateway_min_elevation_deg: float | None = None, isl_use: str = "any") -> EndpointPlan:
     """The endpoint plan of a run (see :class:`EndpointPlan`); validates the combination of endpoints.
 
-    ``backhaul`` is the terrestrial model from a gateway to a data centre (a :class:`FiberModel`, or
-    any terrestrial model with ``one_way_ms(lat1, lon1, lat2, lon2)``: :func:`leg_one_way_ms`); it is
-    only used with ``gateways``. ``isl_use="fallback"`` routes over ISLs only the users whose
+    ``backhaul`` is the terrestrial model from a gateway to a data centre (``one_way_ms(lat1, lon1, lat2,
+    lon2)``, :mod:`orbitlat.latency.terrestrial`; a model with ``one_way_ms(distance_km)`` still works);
+    it is only used with ``gateways``. ``isl_use="fallback"`` routes over ISLs only the users whose
     satellites see no gateway (the as-deployed rule, :func:`orbitlat.latency.shortest.best_paths`).
     """
     src_sites = _sites(sources, "sources")
@@ -217,8 +231,12 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
         gw_sites = _sites(gateways, "gateways")
         bk_km = great_circle_km(gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None], dst_sites.lat_deg[None, :],
                                 dst_sites.lon_deg[None, :])
-        backhaul_ms = leg_one_way_ms(backhaul, gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None],
-                                     dst_sites.lat_deg[None, :], dst_sites.lon_deg[None, :])
+        try:  # a terrestrial model: delay between the points (routed over the graph)
+            backhaul_ms = np.asarray(backhaul.one_way_ms(gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None],
+                                                         dst_sites.lat_deg[None, :], dst_sites.lon_deg[None, :]),
+                                     dtype=np.float64)
+        except TypeError:  # a user model of orbitlat 0.1: one_way_ms(distance_km)
+            backhaul_ms = np.asarray(backhaul.one_way_ms(bk_km), dtype=np.float64)
         if gateway_radius_km is not None:
             backhaul_ms = np.where(bk_km <= gateway_radius_km, backhaul_ms, np.inf)
             if not np.isfinite(backhaul_ms).any():
@@ -264,6 +282,9 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
     if gw_sites is not None:
         attrs["gateways"] = len(gw_sites)
         attrs["gateway_choice"] = str(gateway_choice)
+        bk = getattr(backhaul, "attrs", None)
+        attrs["backhaul_model"] = bk["terrestrial_model"] if isinstance(bk, dict) and "terrestrial_model" in bk \
+            else type(backhaul).__name__
     if isl_use == "fallback":
         attrs["isl_use"] = "fallback: ISLs only where the user's satellites see no gateway"
     return EndpointPlan(mode, src_sites, dst_sites, gw_sites, src_idx, dst_idx, gw_idx, backhaul_ms, nearest_gw,

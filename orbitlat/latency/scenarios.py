@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from orbitlat.latency.terrestrial.simple import FiberModel
+from orbitlat.latency.terrestrial.base import terrestrial_model
+from orbitlat.errors import OrbitlatError
 from orbitlat.latency.network import Network
 from orbitlat.latency._inputs import _constellation, _sites
 from orbitlat.latency.results import LatencyResult
@@ -70,14 +72,23 @@ def _colocated_gateways(dc):
     df["kind"] = "gateway"
     return _sites(df, "gateways")
 
-def fiber_baseline(users, datacenter=None, fiber: FiberModel | None = None) -> xr.DataArray:
-    """Terrestrial fiber RTT (src, dst) from users to data centres, ms (:class:`orbitlat.latency.terrestrial.FiberModel`)."""
+def fiber_baseline(users, datacenter=None, fiber: Any = None) -> xr.DataArray:
+    """Terrestrial RTT (src, dst) from users to data centres, ms.
+
+    ``fiber``: ``"routed"`` (default: shortest routes over cables and backbone,
+    :class:`orbitlat.latency.terrestrial.RoutedModel`), ``"simple"`` (great circle × stretch,
+    :class:`~orbitlat.latency.terrestrial.FiberModel`) or a model instance. attrs name the model, the
+    delays it includes and its calibration; users the model cannot attach (far from any network node)
+    get NaN, counted in ``terrestrial_unreachable_pairs``.
+    """
+    from orbitlat.latency.assembly import terrestrial_matrix
+
     u = _sites(users, "users")
     d = _default_dc(datacenter)
-    f = FiberModel() if fiber is None else fiber
-    v = f.rtt_ms_between(u.lat_deg[:, None], u.lon_deg[:, None], d.lat_deg[None, :], d.lon_deg[None, :])
+    f = terrestrial_model(fiber)
+    v, attrs = terrestrial_matrix(f, u, d)
     return xr.DataArray(v, dims=("src", "dst"), coords={"src": u.names, "dst": d.names}, name="fiber_rtt_ms",
-                        attrs={"units": "ms", "stretch": f.stretch, "overhead_ms": f.overhead_ms})
+                        attrs={"units": "ms", **attrs})
 
 def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
               gateway: Any = "best", min_elevation_deg: float | None = 25.0,
@@ -195,31 +206,42 @@ def _destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_km
     return np.degrees(p2), (np.degrees(l2) + 180.0) % 360.0 - 180.0
 
 def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), bearing_deg: float = 288.0,
-              distances_km: Sequence[float] | None = None, *, fiber: FiberModel | None = None,
+              distances_km: Sequence[float] | None = None, *, fiber: Any = None,
               min_elevation_deg: float = 25.0, isl: Any = "plus_grid", overhead: Any = None,
               **kwargs) -> tuple[pd.DataFrame, float]:
     """Distance beyond which the ISL route beats a fiber route (Handley, HotNets 2018: about 3,000 km).
 
     Sites are placed along a great circle from ``origin`` (default London, heading
     towards New York); for each, the median ISL RTT over the time grid is compared
-    with the fiber RTT. ``fiber`` defaults to an ideal straight fiber, "any possible fiber route":
-    with ``overhead="none"`` pure light time (``FiberModel(stretch=1, overhead_ms=0)``, Handley's
-    comparison); otherwise like for like, the straight fiber with the terrestrial model's fitted
-    fixed overhead for the access networks at its two ends (``FiberModel(stretch=1,
-    overhead_ms=8.38)``) against the satellite path with its two user terminals' access overhead.
+    with the fiber RTT. ``fiber`` defaults to an ideal straight fiber, "any possible fiber route"
+    (Handley's definition; points along a bearing may lie at sea, where no real network goes): with
+    ``overhead="none"`` pure light time (``FiberModel(stretch=1, overhead_ms=0)``, Handley's
+    comparison); otherwise like for like, the straight fiber with the simple model's fitted fixed
+    overhead for the access networks at its two ends (``FiberModel(stretch=1, overhead_ms=8.38)``)
+    against the satellite path with its two user terminals' access overhead.
+
+    ``fiber="routed"`` (or a :class:`~orbitlat.latency.terrestrial.RoutedModel`) compares against the
+    real terrestrial network instead (its own fitted overhead included): the destinations are the
+    world's 1,000 largest cities (``GroundSites.cities``) between the smallest and largest of
+    ``distances_km`` from ``origin``, and the crossover is the smallest 500 km distance bin from
+    which the ISL median wins for at least half the cities of every farther bin.
 
     Returns
     -------
     (table, crossover_km)
-        ``table``: distance_km, isl_p50_ms, fiber_ms, isl_wins; ``crossover_km``: the
-        smallest distance from which the ISL median wins at every larger distance
+        ``table``: distance_km, isl_p50_ms, fiber_ms, isl_wins (and ``name`` in the routed form);
+        ``crossover_km``: the smallest distance from which the ISL median wins at every larger distance
         (linear interpolation between samples), NaN if it never does.
     """
+    named = _overhead(kwargs, overhead)
+    if isinstance(fiber, str) or (fiber is not None and not isinstance(fiber, FiberModel)):
+        table, x = _crossover_cities(constellation, origin, terrestrial_model(fiber), distances_km,
+                                     min_elevation_deg=min_elevation_deg, isl=isl, **kwargs)
+        table.attrs.update(named)
+        return table, x
     from orbitlat.ground.sites import GroundSites
-
     from orbitlat.latency.terrestrial.simple import DEFAULT_OVERHEAD_MS
 
-    named = _overhead(kwargs, overhead)
     physics = named["overhead"] == "none"
     f = (FiberModel(stretch=1.0, overhead_ms=0.0 if physics else DEFAULT_OVERHEAD_MS) if fiber is None else fiber)
     dist = np.arange(250.0, 10001.0, 250.0) if distances_km is None else np.asarray(distances_km, float)
@@ -323,9 +345,9 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
     table), where its traffic meets the Internet. Per step, a user whose satellites see a gateway
     takes the best such bent pipe to its PoP (``Gateways(isl="fallback")``); a user none of whose
     satellites sees a gateway is carried over ISLs to a satellite that does. Gateway → PoP and PoP →
-    destination are terrestrial legs (``terrestrial``, default :class:`FiberModel`, applied without
-    its fixed access overhead: these legs join network sites; the satellite access overhead stands
-    in for the user's access network).
+    destination are terrestrial legs (``terrestrial``: the routed model by default,
+    :mod:`orbitlat.latency.terrestrial`), without the model's fixed access overhead: these legs join
+    network sites, and the satellite access overhead stands in for the user's access network.
 
     Parameters
     ----------
@@ -338,8 +360,9 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
         Default: the built-in Starlink gateways (distinct sites) and PoPs (StarPerf 2.0, January 2024).
     pop_assignment : "nearest" or mapping
         See :func:`assign_pops`.
-    terrestrial : terrestrial model, optional
-        For the gateway → PoP and PoP → destination legs and the ``fiber_rtt_ms`` baseline.
+    terrestrial : terrestrial model or name, optional
+        ``"routed"`` (default), ``"simple"`` or a model: the gateway → PoP and PoP → destination legs
+        and the ``fiber_rtt_ms`` baseline (user → destination, with the model's access overhead).
     isl : str
         ISL topology for the fallback (``"none"``: bent pipe only).
     overhead : "calibrated", "none", "high" or Delays
@@ -359,7 +382,7 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
         ``paths`` (with ``paths="changes"`` or ``"all"``) and ``unreachable`` describe the dish → PoP part.
     """
     from orbitlat.ground.sites import GroundSites
-    from orbitlat.latency.access import leg_one_way_ms
+    from orbitlat.latency.access import leg_one_way_ms, site_model
     from orbitlat.latency.routing import Gateways
 
     c = _constellation(constellation)
@@ -367,12 +390,12 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
     dst = _default_dc(destinations)
     gw = GroundSites.gateways(unique_locations=True) if gateways is None else _sites(gateways, "gateways")
     pp = GroundSites.pops() if pops is None else _sites(pops, "pops")
-    model = FiberModel() if terrestrial is None else terrestrial
+    model = terrestrial_model(terrestrial)
     pop_idx, by_table = assign_pops(u, pp, pop_assignment)
     used = np.unique(pop_idx)
     col = np.searchsorted(used, pop_idx)
     pp_used = pp.subset(used)
-    bk = _LegModel(model)
+    bk = site_model(model)
     net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
     kwargs.setdefault("paths", None)
     named = _overhead(kwargs, overhead)
@@ -395,8 +418,9 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
     d_names = _unique_labels(dst)
     attrs_rtt = dict(res.rtt["rtt_ms"].attrs)
     attrs_rtt["long_name"] = ("round-trip time dish -> PoP -> destination (" + attrs_rtt["long_name"].split("(", 1)[-1])
-    fib = 2.0 * leg_one_way_ms(model, u.lat_deg[:, None], u.lon_deg[:, None], dst.lat_deg[None, :],
-                               dst.lon_deg[None, :])
+    from orbitlat.latency.assembly import terrestrial_matrix
+
+    fib, t_attrs = terrestrial_matrix(model, u, dst)
     bound = 2.0 * great_circle_km(u.lat_deg[:, None], u.lon_deg[:, None], dst.lat_deg[None, :],
                                   dst.lon_deg[None, :]) / C_KM_S * 1000.0
     coords = {k: v for k, v in res.rtt.coords.items() if k not in ("dst", "dst_node")}
@@ -409,13 +433,14 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
         "pop_leg_ms": (("src", "dst"), leg, {"units": "ms", "long_name": "PoP -> destination terrestrial round trip "
                                               "(path delay, no access overhead)"}),
         "fiber_rtt_ms": (("src", "dst"), fib, {"units": "ms", "long_name": "terrestrial RTT user -> destination "
-                                                "(the terrestrial model, with its access overhead)"}),
+                                                "(the terrestrial model, with its access overhead)", **t_attrs}),
         "bound_rtt_ms": (("src", "dst"), bound, {"units": "ms", "long_name": "great-circle vacuum bound 2*d/c"}),
     }
     data["isl_used"] = (("time", "src"), res.rtt["isl_used"].to_numpy(), res.rtt["isl_used"].attrs)
     attrs = {**res.rtt.attrs, **named, "scenario": "as deployed", "pops": len(pp), "pop_assignment":
              "nearest" if isinstance(pop_assignment, str) else f"country table ({len(pop_assignment)} countries), "
              "nearest otherwise", "terrestrial": getattr(model, "name", type(model).__name__),
+             **{k: v for k, v in getattr(model, "attrs", {}).items() if isinstance(v, (str, int, float))},
              "terrestrial_legs": "gateway -> PoP and PoP -> destination: path delay without access overhead"}
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     keep = res.paths["dst"].to_numpy() == np.asarray(pp_used.names, dtype=object)[col][
@@ -430,18 +455,6 @@ def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=N
     pc = pc.drop_vars([v for v in ("dst",) if v in pc.coords])
     out = LatencyResult(ds, paths, un, pc, res.nodes, u, attrs)
     return out
-
-
-class _LegModel:
-    """Adapter: a terrestrial model's leg delay without its access overhead, as a gateway backhaul."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def one_way_ms(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg):
-        from orbitlat.latency.access import leg_one_way_ms
-
-        return leg_one_way_ms(self.model, lat1_deg, lon1_deg, lat2_deg, lon2_deg, overhead=False)
 
 
 def dish_to_pop_by_country(result: LatencyResult, countries: Sequence[str] | None = None,
@@ -483,3 +496,37 @@ def dish_to_pop_by_country(result: LatencyResult, countries: Sequence[str] | Non
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "country"
     return out
+
+
+def _crossover_cities(constellation, origin, model, distances_km, *, min_elevation_deg, isl, bin_km: float = 500.0,
+                      **kwargs) -> tuple[pd.DataFrame, float]:
+    """The crossover against a terrestrial model between real cities (see :func:`crossover`)."""
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.latency.terrestrial.simple import great_circle_km
+
+    dist = np.arange(250.0, 10001.0, 250.0) if distances_km is None else np.asarray(distances_km, float)
+    cities = GroundSites.cities(top=1000)
+    d = great_circle_km(origin[0], origin[1], cities.lat_deg, cities.lon_deg)
+    keep = (d >= dist.min()) & (d <= dist.max())
+    if hasattr(model, "reachable"):
+        keep &= model.reachable(cities.lat_deg, cities.lon_deg)
+    if not keep.any():
+        raise OrbitlatError(f"no city lies {dist.min():g}-{dist.max():g} km from {origin}; widen distances_km.")
+    dst = GroundSites(np.asarray(cities.names)[keep].tolist(), cities.lat_deg[keep], cities.lon_deg[keep])
+    src = GroundSites(["origin"], [origin[0]], [origin[1]])
+    net = Network(_constellation(constellation), isl=isl)
+    kwargs.setdefault("paths", None)
+    res = route(net, src, dst, min_elevation_deg=min_elevation_deg, fiber=model, **kwargs)
+    p50 = res.rtt_ms.isel(src=0).median("time", skipna=True).to_numpy()
+    fib = res.rtt["fiber_rtt_ms"].isel(src=0).to_numpy()
+    table = pd.DataFrame({"name": dst.names, "distance_km": d[keep], "isl_p50_ms": p50, "fiber_ms": fib,
+                          "isl_wins": p50 < fib}).sort_values("distance_km", ignore_index=True)
+    b = np.floor(table["distance_km"] / bin_km) * bin_km
+    share = table.groupby(b)["isl_wins"].mean()
+    wins = share.to_numpy() >= 0.5
+    if not wins[-1]:
+        return table, float("nan")
+    k = len(wins) - 1
+    while k > 0 and wins[k - 1]:
+        k -= 1
+    return table, float(share.index[k])

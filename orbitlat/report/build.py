@@ -60,6 +60,7 @@ class ReportConfig:
     sun_sample_days: int = 1
     sun_satellites: tuple[int, ...] = (0, 40, 80)
     workers: int | None = None
+    terrestrial: str = "routed"
     choices: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
@@ -344,6 +345,54 @@ class _Report:
         self.stage("latency figures")
         self._latency_figures()
 
+    def _terrestrial_numbers(self, m_isl, m_odc) -> dict:
+        """The terrestrial model used, its cross-validated error, and the headline figures under both models."""
+        from orbitlat import latency as L
+        from orbitlat.latency.terrestrial.routed import CALIBRATION as RC
+
+        out = {"model": self.fiber.name, "other_model": self.fiber_alt.name,
+               "cv_median_abs_pct_error": {"routed": RC["cv_median_abs_pct_error"],
+                                           "simple": RC["simple_cv_median_abs_pct_error"]},
+               "cv_above_3000km_median_abs_pct_error": {"routed": RC["cv_above_3000km_median_abs_pct_error"],
+                                                        "simple": RC["simple_cv_above_3000km_median_abs_pct_error"]}}
+        for nm, f in ((self.fiber.name, self.fiber_ms), (self.fiber_alt.name, self.fiber_alt_ms)):
+            ok = np.isfinite(f)
+            out[nm] = {"fiber_p50_ms": float(L.weighted_quantile(f[ok], self.pop[ok], 0.5)) if ok.any() else np.nan,
+                       "fiber_p95_ms": float(L.weighted_quantile(f[ok], self.pop[ok], 0.95)) if ok.any() else np.nan,
+                       "share_isl_beats_fiber": _weighted_share(m_isl < f, self.pop),
+                       "share_odc_beats_fiber": _weighted_share(m_odc < f, self.pop),
+                       "users_beyond_network": int((~ok).sum())}
+        return out
+
+    def _fiber_description(self) -> str:
+        f = self.fiber
+        if f.name == "routed":
+            g = f.graph
+            k = g.edges["kind"].value_counts()
+            return (f"shortest route over a graph of {len(g.nodes):,} metros and cable landings joined by "
+                    f"{k.get('submarine', 0):,} submarine-cable and {k.get('land', 0):,} long-haul land links (land "
+                    f"× {f.land_factor:g}), × a residual stretch {f.residual_stretch:g} at c/1.468, plus "
+                    f"{f.overhead_ms:g} ms; fitted and cross-validated by country on RIPE Atlas 2025 country-pair "
+                    "minimum RTTs (the routed terrestrial model).")
+        return (f"great-circle distance × {f.stretch:g} route stretch at c/1.468, plus {f.overhead_ms:g} ms "
+                "(fitted to RIPE Atlas 2025 country-pair RTTs; the simple terrestrial model).")
+
+    def _terrestrial_paragraph(self) -> str:
+        t = self.numbers["latency"]["terrestrial"]
+        a, b = t["model"], t["other_model"]
+        cv, cv3 = t["cv_median_abs_pct_error"], t["cv_above_3000km_median_abs_pct_error"]
+        return (f"This report uses the {a} terrestrial model. Scored on country pairs it never saw (5-fold "
+                f"cross-validation by country on RIPE Atlas 2025 minimum RTTs), its median absolute error is "
+                f"{cv[a]} % ({cv3[a]} % above 3,000 km), against {cv[b]} % ({cv3[b]} %) for the {b} model. "
+                f"With the {a} model the population-weighted median fiber RTT to {self.dc_name} is "
+                f"{_fmt(t[a]['fiber_p50_ms'])} ms (p95 {_fmt(t[a]['fiber_p95_ms'])} ms), ISLs beat fiber for "
+                f"{_pct(t[a]['share_isl_beats_fiber'])} of the people and the orbital data centre beats fiber for "
+                f"{_pct(t[a]['share_odc_beats_fiber'])}; with the {b} model these would be "
+                f"{_fmt(t[b]['fiber_p50_ms'])} ms (p95 {_fmt(t[b]['fiber_p95_ms'])} ms), "
+                f"{_pct(t[b]['share_isl_beats_fiber'])} and {_pct(t[b]['share_odc_beats_fiber'])}."
+                + (f" {t[a]['users_beyond_network']} cities lie too far from the terrestrial network to be modelled "
+                   "(no fiber RTT; counted as unreachable)." if t[a]["users_beyond_network"] else ""))
+
     def _latency_figures(self) -> None:
         from orbitlat.viz.maps import coverage_map, latency_map
         from orbitlat.viz.plots import cdf_plot, new_figure, rtt_timeseries
@@ -396,6 +445,27 @@ class _Report:
                 line.set_linestyle("--")
         ax.legend(fontsize=7, loc="upper right")
         self.tsplot = _save(fig, self.out, "latency_timeseries.png", self.images)
+
+        # the terrestrial model's routes to the data centre from the most populous city of each region
+        from orbitlat.latency.results import regions
+        from orbitlat.viz.paths import path_map
+
+        reg = np.asarray(regions(self.users))
+        picks = [int(np.flatnonzero(reg == r)[np.argmax(self.pop[reg == r])]) for r in np.unique(reg)]
+        routes, labels = [], []
+        for i in picks:
+            try:
+                routes.append(self.fiber.route(float(self.users.lat_deg[i]), float(self.users.lon_deg[i]),
+                                               float(self.dc.lat_deg[0]), float(self.dc.lon_deg[0])))
+                labels.append(f"{self.users.names[i]} {routes[-1].rtt_ms:.0f} ms")
+            except OrbitlatError:
+                continue  # a city beyond the terrestrial network: no route to draw
+        self.route_labels = labels
+        self.map_routes = None
+        if routes:
+            fig = path_map(None, terrestrial=routes, projection="robinson", label_ends=False,
+                           title=f"Terrestrial routes to {self.dc_name.split(' (')[0]} ({self.fiber.name} model)")
+            self.map_routes = _save(fig, self.out, "terrestrial_routes.png", self.images)
 
     # -- 4. sunlight --------------------------------------------------------------
     def sunlight(self) -> None:
@@ -525,7 +595,6 @@ class _Report:
         import orbitlat
 
         from orbitlat.orbits import presets
-        from orbitlat.latency.terrestrial.simple import CALIBRATION
 
         cfg = self.cfg
         e = html.escape
@@ -573,7 +642,11 @@ class _Report:
                                          "marker area ∝ population."),
                          (self.cdf, "Population-weighted CDFs with p50, p95 and p99 marked."),
                          (self.tsplot, "Population-weighted p50 (solid) and p95 (dashed) RTT at each routing "
-                                       "step.")):
+                                       "step."),
+                         *(((self.map_routes, "The terrestrial model's route to the data centre from the most "
+                             "populous city of each region (" + ", ".join(self.route_labels) + "): submarine cables "
+                             "solid teal, long-haul land links dashed brown, access dotted grey, hubs as "
+                             "squares."),) if self.map_routes else ())):
             add(f"<figure><img src='{e(img)}' alt='{e(cap)}'><figcaption>{e(cap)}</figcaption></figure>")
 
         add("<h2 id='sunlight'>Sunlight on the orbital data centre</h2>")
@@ -610,8 +683,11 @@ class _Report:
             "BSD-2), January 2024, shipped in orbitlat/data.</li>")
         add(f"<li><b>access overhead</b>: {e(OH['measured'])}; modelled geometry {OH['modelled_us_dish_to_pop_median_ms']} "
             f"ms ({e(OH['model'])}); not identified separately: {e(OH['not_identified'])}.</li>")
-        add(f"<li><b>fiber model</b>: {e(CALIBRATION['source'])}; {e(CALIBRATION['fit'])}; median absolute error "
-            f"{CALIBRATION['median_abs_pct_error']} %.</li>")
+        add(f"<li><b>fiber model ({e(self.fiber.name)})</b>: {e(self.fiber.attrs['terrestrial_calibration'])}; "
+            f"cross-validated median absolute error "
+            f"{self.numbers['latency']['terrestrial']['cv_median_abs_pct_error'][self.fiber.name]} %"
+            + (f"; graph: {e(self.fiber.graph.source)} (orbitlat/data/README.md)" if self.fiber.name == 'routed' else "")
+            + ".</li>")
         add("<li><b>Sun</b>: JPL DE421 via skyfield-data (offline).</li></ul>")
         add("<h3>Parameters</h3>")
         import pandas as pd

@@ -66,7 +66,7 @@ def run(rep) -> None:
     from orbitlat import latency as L
     from orbitlat.ground.sites import GroundSites
     from orbitlat.latency import overhead as oh
-    from orbitlat.latency.terrestrial.simple import FiberModel
+    from orbitlat.latency.terrestrial.base import terrestrial_model
 
     cfg = rep.cfg
     rep.stage("users and fiber")
@@ -77,8 +77,11 @@ def run(rep) -> None:
     rep.dc_name = str(rep.dc.names[0])
     pop = rep.users.population.astype(float)
     rep.pop = np.where(np.isfinite(pop), pop, 0.0)
-    rep.fiber = FiberModel()
+    rep.fiber = terrestrial_model(cfg.terrestrial)
     rep.fiber_ms = L.fiber_baseline(rep.users, rep.dc, rep.fiber).to_numpy()[:, 0]
+    # the other terrestrial model, to show how the headline comparisons depend on it
+    rep.fiber_alt = terrestrial_model("simple" if rep.fiber.name == "routed" else "routed")
+    rep.fiber_alt_ms = L.fiber_baseline(rep.users, rep.dc, rep.fiber_alt).to_numpy()[:, 0]
     if cfg.gateways is None:
         rep.gateways = GroundSites.gateways(unique_locations=True, min_elevation_deg=cfg.min_elevation_deg)
         rep.gateway_note = (f"{len(rep.gateways)} Starlink gateway sites (StarPerf 2.0 list, January 2024, built in)")
@@ -90,18 +93,19 @@ def run(rep) -> None:
     rep.delays = oh.resolve(cfg.overhead)
     kw = dict(start=cfg.start, duration=cfg.latency_duration, step=cfg.latency_step, paths=None,
               workers=rep._workers(), min_elevation_deg=cfg.min_elevation_deg)
+    rep.tk = dict(fiber=rep.fiber, backhaul=cfg.terrestrial)  # fiber baseline and gateway backhaul
     relay, odc = rep.cons[cfg.relay], rep.odc
 
     ov = dict(overhead=cfg.overhead)
     rep.stage("bent pipe")
     rep.bent = L.bent_pipe(relay, rep.users, rep.dc, rep.gateways, gateway_min_elevation_deg=cfg.min_elevation_deg,
-                           **kw, **ov)
+                           **kw, **ov, **rep.tk)
     rep.stage("ISL")
-    rep.isl = L.via_isl(relay, rep.users, rep.dc, **kw, **ov)
+    rep.isl = L.via_isl(relay, rep.users, rep.dc, **kw, **ov, **rep.tk)
     rep.stage("as deployed")
     rep.dep = L.as_deployed(relay, rep.users, rep.dc, gateways=rep.gateways, pops=rep.pops,
                             pop_assignment=cfg.pop_assignment, gateway_min_elevation_deg=cfg.min_elevation_deg,
-                            **kw, **ov)
+                            terrestrial=rep.fiber, **kw, **ov)
     rep.stage("orbital data center")
     rep.odcr = L.orbital_datacenter(relay, rep.users, cluster=odc, **kw, **ov)
 
@@ -161,6 +165,7 @@ def run(rep) -> None:
         "share_bent_beats_fiber_where_reachable": _weighted_share((m_bent < m_fib) & np.isfinite(m_bent), rep.pop)
         / max(_weighted_share(np.isfinite(m_bent), rep.pop), 1e-300),
         "by_region": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in rrows.items()},
+        "terrestrial": rep._terrestrial_numbers(m_isl, m_odc),
         "overhead": {**oh.describe(cfg.overhead), "access_ms": rep.delays.access_ms,
                      "gateway_ms": rep.delays.gateway_ms, "isl_hop_ms": rep.delays.isl_hop_ms,
                      "delays_included": rep.delays.included()},
@@ -221,10 +226,10 @@ def _sensitivity(rep, kw) -> None:
     base = rep.delays
     skw = dict(kw, step=cfg.sensitivity_step if k > 1 else cfg.latency_step)
     relay, odc = rep.cons[cfg.relay], rep.odc
-    rerun = {"ISL to Stargate": lambda o: L.via_isl(relay, rep.users, rep.dc, overhead=o, **skw),
+    rerun = {"ISL to Stargate": lambda o: L.via_isl(relay, rep.users, rep.dc, overhead=o, **skw, **rep.tk),
              "Starlink as deployed to Stargate": lambda o: L.as_deployed(
                  relay, rep.users, rep.dc, gateways=rep.gateways, pops=rep.pops, pop_assignment=cfg.pop_assignment,
-                 gateway_min_elevation_deg=cfg.min_elevation_deg, overhead=o, **skw),
+                 gateway_min_elevation_deg=cfg.min_elevation_deg, terrestrial=rep.fiber, overhead=o, **skw),
              "orbital DC (relays)": lambda o: L.orbital_datacenter(relay, rep.users, cluster=odc, overhead=o, **skw)}
     names = ("fiber to Stargate", "bent pipe to Stargate", "ISL to Stargate", "Starlink as deployed to Stargate",
              "orbital DC (relays)")
@@ -291,11 +296,12 @@ def _people(rep, kw) -> None:
                L.fiber_baseline(people, rep.dc, rep.fiber).to_numpy()[:, 0][None, :], (1, len(people))),
            "bent pipe to Stargate": L.bent_pipe(relay, people, rep.dc, rep.gateways,
                                                 gateway_min_elevation_deg=cfg.min_elevation_deg,
-                                                **skw).rtt_ms.to_numpy()[:, :, 0],
-           "ISL to Stargate": L.via_isl(relay, people, rep.dc, **skw).rtt_ms.to_numpy()[:, :, 0],
+                                                **skw, **rep.tk).rtt_ms.to_numpy()[:, :, 0],
+           "ISL to Stargate": L.via_isl(relay, people, rep.dc, **skw, **rep.tk).rtt_ms.to_numpy()[:, :, 0],
            "Starlink as deployed to Stargate": L.as_deployed(
                relay, people, rep.dc, gateways=rep.gateways, pops=rep.pops, pop_assignment=cfg.pop_assignment,
-               gateway_min_elevation_deg=cfg.min_elevation_deg, **skw).rtt_ms.to_numpy()[:, :, 0],
+               gateway_min_elevation_deg=cfg.min_elevation_deg, terrestrial=rep.fiber,
+               **skw).rtt_ms.to_numpy()[:, :, 0],
            "orbital DC (relays)": L.orbital_datacenter(relay, people, cluster=rep.odc,
                                                        **skw).rtt_ms.to_numpy()[:, :, 0]}
     rows = {}
@@ -481,13 +487,12 @@ def html_section(rep) -> str:
         f"steps), shortest delay (Dijkstra), user and gateway masks {cfg.min_elevation_deg:g}°.</p>")
     out.append(
         "<p class='warn'><b>What every RTT includes.</b> Satellite rows: propagation there and back plus "
-        f"<b>{e(ov['delays_included'])}</b> ({e(ov['overhead'])}: {e(ov['overhead_source'])}). Fiber: the RIPE "
-        f"Atlas-fitted model, route stretch {rep.fiber.stretch:g} at c/1.468 plus {rep.fiber.overhead_ms:g} ms fixed "
-        "(its own access networks). Terrestrial legs behind a gateway or PoP carry path delay only (network sites at "
-        "both ends).</p>")
+        f"<b>{e(ov['delays_included'])}</b> ({e(ov['overhead'])}: {e(ov['overhead_source'])}). Fiber: the "
+        f"{e(rep.fiber.name)} terrestrial model, fitted to RIPE Atlas RTTs, including its fixed "
+        f"{rep.fiber.overhead_ms:g} ms for its own access networks. Terrestrial legs behind a gateway or PoP carry "
+        "path delay only (network sites at both ends).</p>")
     out.append("<ul>"
-               f"<li><b>fiber</b>: great-circle distance × {rep.fiber.stretch:g} at c/1.468, plus "
-               f"{rep.fiber.overhead_ms:g} ms (fitted to RIPE Atlas 2025 country-pair RTTs).</li>"
+               f"<li><b>fiber</b>: {e(rep._fiber_description())}</li>"
                f"<li><b>bent pipe</b>: user → one {e(cfg.relay)} satellite → the best gateway it shares with the user → "
                f"fiber → data centre; {e(rep.gateway_note)}.</li>"
                f"<li><b>ISL</b>: user → {e(cfg.relay)} +Grid inter-satellite links → a gateway at the data centre.</li>"
@@ -499,6 +504,7 @@ def html_section(rep) -> str:
     out.append("<p>Population-weighted over every (time, user) sample; 'reachable' is the population-weighted share "
                "of samples with a path (percentiles are over the reachable samples).</p>")
     out.append(_table_html(rep.lat_table, pct_cols=("reachable",)))
+    out.append(f"<h3>Terrestrial model</h3><p>{e(rep._terrestrial_paragraph())}</p>")
     out.append("<h3>Sensitivity: the overhead and the orbital data centre's links (population-weighted p50, ms)</h3>")
     sens = lat["sensitivity"]
     out.append(f"<p>On every {e(sens['step'])} step ({sens['steps']} steps). 'none': propagation only; 'calibrated': "
