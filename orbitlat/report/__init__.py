@@ -31,7 +31,7 @@ What it computes
    parameters, versions and run times.
 
 The default (full) run finishes in about 1 minute on a quiet two-core machine (the budget is 5 min;
-measured 198 s with the machine shared four ways, where the run before the latency study took 74 s);
+measured about 200 s with the machine shared several ways, where the run before this latency study took 74 s);
 ``quick=True`` (tests, a first look) in well under a minute. The choices made
 to fit that budget are listed in the report itself.
 
