@@ -11,7 +11,7 @@ from orbitlat.constants import C_KM_S
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground import GroundSites
 from orbitlat.latency.network import Network
-from orbitlat.latency.routing import Delays, Gateways
+from orbitlat.latency.routing import Gateways
 from orbitlat.latency.scenarios import as_deployed, assign_pops, dish_to_pop_by_country
 from orbitlat.latency.terrestrial.simple import FiberModel, great_circle_km
 from orbitlat.time import TimeGrid

@@ -39,7 +39,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency.routing import Delays

@@ -598,7 +598,6 @@ class _Report:
 
         cfg = self.cfg
         e = html.escape
-        lat = self.numbers["latency"]
         parts: list[str] = []
         add = parts.append
         add(f"<h1>orbitlat report: who gets what latency from a terrestrial or an orbital AI data centre</h1>")

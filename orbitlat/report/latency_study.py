@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import html
 import warnings
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
