@@ -79,7 +79,8 @@ def estimate(placement: Placement, users, relays=None, *, n_steps: int):
 def nearest_compute(placement: Placement, users=None, relays: Any = None, *, times: Any = None, start: Any = None,
                     duration: Any = None, step: Any = None, isl: Any = "plus_grid", network_options: dict | None = None,
                     min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
-                    max_range_km: float | None = None, delays: Any = None, datacenter: Any = "stargate",
+                    max_range_km: float | None = None, overhead: Any = None, delays: Any = None,
+                    datacenter: Any = "stargate",
                     fiber: Any = None, paths: str | None = None, backend: str = "auto",
                     check_overlap: bool = True, scheduler: Any = None, time_chunk: int | None = None,
                     workers: int | None = None, search_threads: int | None = None) -> LatencyResult:
@@ -104,8 +105,13 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
         User terminal mask (25°, Starlink's; None: each site's own).
     gsl_rule, max_range_km
         User links by elevation (default) or Hypatia's slant-range rule.
+    overhead : {"calibrated", "none", "high"} or Delays, optional
+        The named delays added to propagation, as in every satellite scenario
+        (:mod:`orbitlat.latency.overhead`): default ``"calibrated"`` (the access overhead fitted on
+        Starlink's published median, once per user terminal; the compute laser links count as ISL
+        hops); ``"none"`` for pure propagation.
     delays : Delays, optional
-        Named overheads (:class:`orbitlat.latency.routing.Delays`; default none: propagation only).
+        Explicit :class:`orbitlat.latency.routing.Delays` (overrides ``overhead``).
     datacenter : name or GroundSites
         The terrestrial data centre compared with (default Stargate, Abilene): ``terrestrial_rtt_ms``.
     fiber : terrestrial model or name, optional
@@ -137,9 +143,16 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
                             f"placements.from_preset(name)); got {type(placement).__name__}.")
     if paths not in (None, "changes", "all"):
         raise OrbitlatError(f"paths={paths!r} is not known; use None, 'changes' or 'all'.")
-    delays = Delays() if delays is None else delays
-    if not isinstance(delays, Delays):
-        raise OrbitlatError(f"delays must be an orbitlat.latency.routing.Delays; got {type(delays).__name__}.")
+    from orbitlat.latency import overhead as _oh
+
+    if delays is not None:
+        if not isinstance(delays, Delays):
+            raise OrbitlatError(f"delays must be an orbitlat.latency.routing.Delays; got {type(delays).__name__}.")
+        named = _oh.describe(next((k for k, v in _oh.OVERHEADS.items() if v == delays), "custom"))
+    else:
+        name = "calibrated" if overhead is None else overhead
+        delays = _oh.resolve(name)
+        named = _oh.describe(name if isinstance(name, str) else "custom")
     rel = None if relays is None else _constellation(relays)
     if isinstance(placement, OnRelays) and rel is None:
         raise OrbitlatError("OnRelays puts compute on relay satellites: give relays= (a Constellation or preset).")
@@ -167,7 +180,8 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
         return _par.latency("nearest_compute", placement, users_s, rel, times=tg, scheduler=scheduler,
                             time_chunk=time_chunk, isl=isl, network_options=network_options,
                             min_elevation_deg=min_elevation_deg, gsl_rule=gsl_rule, max_range_km=max_range_km,
-                            delays=delays, datacenter=datacenter, fiber=fiber, paths=paths, backend=backend,
+                            overhead=overhead, delays=delays, datacenter=datacenter, fiber=fiber, paths=paths,
+                            backend=backend,
                             check_overlap=False, **({} if workers is None else {"search_threads": workers}))
 
     from orbitlat.scale.resources import check_budget
@@ -177,7 +191,10 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
     run = _Run(placement, users_s, rel, comp_relays, tg, isl, network_options, min_elevation_deg, gsl_rule,
                max_range_km, delays, paths, backend, workers if search_threads is None else search_threads)
     run.go()
-    return run.result(datacenter, fiber, t0)
+    res = run.result(datacenter, fiber, t0)
+    res.rtt.attrs.update(named)
+    res.attrs.update(named)
+    return res
 
 
 def _default_users(users):
@@ -260,7 +277,9 @@ class _Run:
             init_comp = np.full(N, -1, np.int64)
             init_hops = np.zeros(N, np.int64)
             if K:
-                c, r, d = terminal_links(comp_xyz, rel_xyz, terminals=p.terminals, relay_terminals=p.relay_terminals,
+                no_isl = getattr(self.net, "_no_isl", None)  # relays that carry no lasers take no compute link
+                lasers = rel_xyz if no_isl is None else np.where(no_isl[:, None], np.nan, rel_xyz)
+                c, r, d = terminal_links(comp_xyz, lasers, terminals=p.terminals, relay_terminals=p.relay_terminals,
                                          max_range_km=p.laser_range_km,
                                          grazing_altitude_km=self.net.grazing_altitude_km or 0.0,
                                          radius_km=self.net.earth_radius_km)

@@ -31,9 +31,10 @@ design (:func:`design_row`, the same numbers one run gives):
 :func:`answer` reads the table for the question "how many, and where, to beat Stargate for 50 / 90 /
 99 % of people": per kind, the design with the fewest satellites that reaches each share.
 
-Like for like: the satellite RTTs carry the named ``delays`` (see :class:`orbitlat.latency.routing.Delays`)
-and the terrestrial RTTs those of the terrestrial model (its ``delays`` attribute); the table's attrs
-state both, so a comparison never mixes a measured-grade model with a physics-only one silently.
+Like for like: the satellite RTTs carry the calibrated access overhead by default (``overhead=``, as
+every satellite scenario; :mod:`orbitlat.latency.overhead`) and the terrestrial RTTs the terrestrial
+model's own fitted overhead; the table's attrs state both, so a comparison never mixes a
+measured-grade model with a physics-only one silently (``overhead="none"`` for physics studies).
 
 >>> ds = designs("clusters", n_clusters=[1, 4], planes=[1], altitude_km=[650.0])
 >>> [d.label for d in ds]
@@ -272,7 +273,8 @@ def _sunlight(design: Design, relays, start, sample_days: int, step) -> dict:
 
 
 def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *, start: Any = "2026-01-01",
-          duration: Any = "1d", step: Any = "5min", delays: Any = None, datacenter: Any = "stargate",
+          duration: Any = "1d", step: Any = "5min", overhead: Any = None, delays: Any = None,
+          datacenter: Any = "stargate",
           fiber: Any = None, min_elevation_deg: float = 25.0, terminals: int | None = 4,
           relay_terminals: int | None = 1, direct: bool = True, sunlight_sample_days: int | None = 30,
           sunlight_step: Any = "60s", progress: Any = None, **kwargs) -> pd.DataFrame:
@@ -288,8 +290,9 @@ def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *,
         The relay network users and compute nodes link through (None: direct links only).
     start, duration, step
         The routing span.
-    delays : Delays, optional
-        Named satellite-side overheads (default none: propagation only; see the module docs).
+    overhead, delays
+        The satellite side's named delays, as in :func:`orbitlat.latency.nearest_compute` (default the
+        calibrated access overhead, like for like with the terrestrial model's own overhead).
     datacenter, fiber
         The terrestrial comparison (default Stargate over the routed terrestrial model).
     terminals, relay_terminals, direct
@@ -328,7 +331,7 @@ def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *,
         if progress is not None:
             progress(i, len(items), d)
         res = nearest_compute(d.placement(epoch=epoch, **rules), users_s, rel, start=start, duration=duration,
-                              step=step, delays=delays, datacenter=datacenter, fiber=fiber,
+                              step=step, overhead=overhead, delays=delays, datacenter=datacenter, fiber=fiber,
                               min_elevation_deg=min_elevation_deg, **kwargs)
         sun = _sunlight(d, rel, start, sunlight_sample_days, sunlight_step) if sunlight_sample_days else None
         rows.append(design_row(res, design=d, relays=rel, sunlight=sun))
@@ -338,7 +341,9 @@ def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *,
     table.attrs = {
         "start": str(start), "duration": str(duration), "step": str(step), "users": len(users_s),
         "population": float(np.nansum(users_s.population)), "relays": rel.name if rel is not None else "none",
-        "satellite_delays": a["rtt_ms"].attrs.get("delays_included", ""),
+        "satellite_delays": a["rtt_ms"].attrs.get("delays_included", "")
+        + (f" ({a.attrs['overhead_source']})" if "overhead_source" in a.attrs else ""),
+        "overhead": str(a.attrs.get("overhead", "")),
         "satellite_rtt": a["rtt_ms"].attrs.get("long_name", ""),
         "terrestrial": a["terrestrial_rtt_ms"].attrs.get("long_name", ""),
         "terrestrial_model": str(a["terrestrial_rtt_ms"].attrs.get("terrestrial_model", "")),

@@ -122,6 +122,11 @@ def get(name: str, *, epoch=None) -> Constellation:
     for extra in ("notes", "verification", "compute"):
         if extra in d:
             c.attrs[extra] = d[extra]
+    isl = d.get("isl")
+    if isl is not None:  # what the satellites carry (orbitlat.orbits.capabilities)
+        c.table["has_isl"] = 0.0 if isl["kind"] == "none" else 1.0
+        c.attrs.update({"isl": isl["kind"], "isl_source": isl["source"],
+                        "isl_satellites": 0 if isl["kind"] == "none" else c.size})
     return c
 
 
@@ -172,6 +177,9 @@ def info(name: str) -> str:
     out = f"{d['title']}. Source: {d['source']}."
     if "verification" in d:
         out += f" Verification: {d['verification']}."
+    isl = d.get("isl")
+    if isl:
+        out += f" Inter-satellite links: {isl['kind']} ({isl['source']})."
     return out + (f" Notes: {d['notes']}" if "notes" in d else "")
 
 

@@ -72,14 +72,14 @@ def answer_sentences(ans: pd.DataFrame, table: pd.DataFrame, datacenter: str) ->
 
 
 def report_designs(*, users, relays, start: str, duration: str, step: str, datacenter: str, terrestrial: Any,
-                   min_elevation_deg: float, quick: bool, save_figure, delays: Any = None,
+                   min_elevation_deg: float, quick: bool, save_figure, overhead: Any = None,
                    sunlight_sample_days: int = 30) -> DesignStudy:
     """Run the coarse sweep and build the section's content (``save_figure(fig, name) -> file name``)."""
     from orbitlat.latency.sweep import answer, sweep
     from orbitlat.viz.pareto import pareto_plot
 
     items = _designs(quick)
-    table = sweep(items, users, relays, start=start, duration=duration, step=step, delays=delays,
+    table = sweep(items, users, relays, start=start, duration=duration, step=step, overhead=overhead,
                   datacenter=datacenter, fiber=terrestrial, min_elevation_deg=min_elevation_deg,
                   sunlight_sample_days=sunlight_sample_days)
     ans = answer(table, TARGETS)
