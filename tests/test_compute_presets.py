@@ -42,6 +42,10 @@ def test_counts_match_sources_without_building(name):
     d = presets.definition(name)
     # every compute preset cites its source, says what was verified and states its assumptions
     assert d["source"] and d["verification"] and d["notes"]
+    # and what links its satellites carry (lasers) and whether users reach them directly, with a source
+    assert d["isl"]["kind"] == "laser" and d["isl"]["source"] and d["user_links"]["source"]
+    if name in ("spacex_odc", "starcloud", "blue_origin_sunrise"):  # the filings route users through relays
+        assert d["user_links"]["direct"] is False
     assert "Verification:" in presets.info(name) and "Notes:" in presets.info(name)
 
 

@@ -389,8 +389,14 @@ def from_preset(name: str, **rules) -> Placement:
     """The placement a compute preset describes: ``compute="cluster"`` -> :class:`Clusters`, a relay
     preset with compute on board (``relay``) -> :class:`OnRelays`, otherwise :class:`Dedicated`.
 
+    Whether users may link straight to the compute satellites comes from the preset's
+    ``user_links`` entry (the filings of SpaceX, Starcloud and Blue Origin route users through relay
+    networks; ``direct=True`` overrides it).
+
     >>> type(from_preset("suncatcher")).__name__, type(from_preset("starcloud")).__name__
     ('Clusters', 'Dedicated')
+    >>> from_preset("starcloud").direct, from_preset("starcloud", direct=True).direct
+    (False, True)
     """
     from orbitlat.orbits import presets
 
@@ -398,6 +404,8 @@ def from_preset(name: str, **rules) -> Placement:
     if d.get("kind") != "compute":
         raise OrbitlatError(f"preset {name!r} is a {d.get('kind')} constellation, not a compute placement; compute "
                             f"presets are {', '.join(presets.names(kind='compute'))}.")
+    if "user_links" in d and "direct" not in rules:
+        rules["direct"] = bool(d["user_links"]["direct"])
     if d.get("compute") == "cluster":
         return Clusters([presets.get(name)], **rules)
     if d.get("relay"):
