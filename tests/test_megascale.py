@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 
 import numpy as np
 import pytest
@@ -22,7 +21,6 @@ from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.grids import Grid
 from orbitlat.orbits import walker
-from orbitlat.orbits.constellation import Constellation
 from orbitlat.orbits.stream import chunk_steps_for, iter_positions, positions
 from orbitlat.time import TimeGrid
 from orbitlat.visibility import footprints as fp

@@ -788,7 +788,11 @@ if typer is not None:
         terrestrial: str = typer.Option("routed", "--terrestrial", help=TERRESTRIAL_HELP),
     ):
         """Sweep orbital data-centre designs: p50/p95/p99 RTT, people served faster than the terrestrial data
-        centre, worst region, sunlight and satellites needed; and which design beats it for 50/90/99 % of people."""
+        centre, worst region, sunlight and satellites needed; and which design beats it for 50/90/99 % of people.
+
+        The orbit options (--planes, --altitude, --inc, --ltan) apply to every --kind of one run; to give
+        clusters and a dedicated constellation different orbits, run the command once per kind (or call
+        orbitlat.latency.sweep.sweep with designs of your own)."""
         from orbitlat.ground.sites import GroundSites
         from orbitlat.latency.sweep import KINDS, answer, designs
         from orbitlat.latency.sweep import sweep as run_sweep

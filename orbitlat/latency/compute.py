@@ -32,7 +32,6 @@ space link (ISL or compute laser) ``isl_hop_ms`` (round trip) and ``hop_delay_ms
 """
 from __future__ import annotations
 
-import math
 import time as _time
 import warnings
 from typing import Any
@@ -44,7 +43,7 @@ import xarray as xr
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency._inputs import _MS_PER_KM, _constellation, _sites
 from orbitlat.latency.network import Network
-from orbitlat.latency.placements import Clusters, Dedicated, OnRelays, Placement, check_shells, terminal_links
+from orbitlat.latency.placements import OnRelays, Placement, check_shells, terminal_links
 from orbitlat.latency.results import REASONS, LatencyResult, _unique_labels, regions
 
 __all__ = ["nearest_compute", "estimate"]

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import itertools
 import time as _time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any, Iterable, Sequence
 
 import numpy as np

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import time as _time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
