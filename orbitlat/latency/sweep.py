@@ -102,7 +102,8 @@ class Design:
             return f"clusters {self.n_clusters}x{self.cluster_size} in {self.planes} plane(s), {orbit}"
         if self.kind == "dedicated":
             return f"dedicated {self.planes}x{self.per_plane}, {orbit}"
-        return f"compute on {self.share:.0%} of relays"
+        pct = f"{100 * float(self.share):.3g}"
+        return f"compute on {pct}% of relays"
 
     def satellites(self, relays=None) -> int:
         """Compute satellites the design needs."""
