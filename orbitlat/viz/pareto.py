@@ -67,10 +67,11 @@ def pareto_plot(table, *, x: str = "satellites", y: str = "p95_ms", color: str =
     if front.any():
         o = np.argsort(xs[front])
         ax.step(xs[front][o], ys[front][o], where="post", color="crimson", lw=1.2, zorder=2, label="Pareto front")
-        if label_front:
-            for xi, yi, name in zip(xs[front][o], ys[front][o], np.asarray(table.index)[front][o]):
-                ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=6.5,
-                            color="crimson")
+        if label_front:  # staggered above the points so neighbours on the front do not overprint
+            for k, (xi, yi, name) in enumerate(zip(xs[front][o], ys[front][o], np.asarray(table.index)[front][o])):
+                ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(3, 5 + 11 * (k % 4)),
+                            fontsize=6.5, color="crimson",
+                            arrowprops={"arrowstyle": "-", "color": "crimson", "lw": 0.4, "alpha": 0.6})
     if reference_ms is not None and np.isfinite(reference_ms):
         ax.axhline(reference_ms, color="0.3", ls="--", lw=1.0, label=f"{reference_label} p50 ({reference_ms:.0f} ms)")
     ax.set_xscale("log")
