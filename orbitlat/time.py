@@ -13,8 +13,10 @@ Accepted instants (anywhere orbitlat takes a time):
 - Skyfield :class:`~skyfield.timelib.Time`.
 
 Accepted durations and steps: :class:`datetime.timedelta`, numpy
-``timedelta64``, astropy ``Quantity`` with time units, plain numbers (seconds),
-or strings such as ``"60s"``, ``"90 min"``, ``"1.5h"``, ``"1d"``.
+``timedelta64``, pandas ``Timedelta``, astropy ``Quantity`` with time units,
+plain numbers (seconds), strings such as ``"60s"``, ``"90 min"``, ``"1.5h"``,
+``"1d"``, or ISO 8601 durations (``"PT1H"``, ``"PT90M"``, ``"P1DT12H"``,
+``"PT0.5S"``, ``"P2W"``; years and months are refused: their length varies).
 
 >>> from orbitlat.time import TimeGrid
 >>> tg = TimeGrid.span("2026-05-30", "1h", "60s")
@@ -56,6 +58,27 @@ _UNIT_S = {
     "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
 }
 _DUR_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)\s*([A-Za-zµ]*)\s*$")
+_ISO_NUM = r"(\d+(?:[.,]\d+)?)"
+#: ISO 8601 durations (section 4.4.3.2, "PnYnMnDTnHnMnS" and "PnW"), with an optional sign.
+_ISO_DUR_RE = re.compile(
+    rf"^\s*([-+]?)P(?:{_ISO_NUM}Y)?(?:{_ISO_NUM}M)?(?:{_ISO_NUM}W)?(?:{_ISO_NUM}D)?"
+    rf"(?:T(?:{_ISO_NUM}H)?(?:{_ISO_NUM}M)?(?:{_ISO_NUM}S)?)?\s*$", re.IGNORECASE)
+
+
+def _iso_duration_s(text: str, name: str) -> float | None:
+    """Seconds of an ISO 8601 duration (``PT1H``, ``P1DT2H30M``, ``PT0.5S``, ``P2W``), None if not one."""
+    m = _ISO_DUR_RE.match(text)
+    if m is None or not any(m.groups()[1:]) or text.strip().upper().endswith("T"):
+        return None
+    sign, years, months, weeks, days, hours, minutes, seconds = m.groups()
+    if years or months:
+        raise OrbitlatError(
+            f"{name}={text!r} has years or months, whose length varies; give the span in days instead "
+            "(e.g. 'P365D' or '365d')."
+        )
+    num = [float(x.replace(",", ".")) if x else 0.0 for x in (weeks, days, hours, minutes, seconds)]
+    total = num[0] * 604800.0 + num[1] * 86400.0 + num[2] * 3600.0 + num[3] * 60.0 + num[4]
+    return -total if sign == "-" else total
 
 
 def to_seconds(value: Any, name: str = "duration") -> float:
@@ -63,6 +86,8 @@ def to_seconds(value: Any, name: str = "duration") -> float:
 
     >>> to_seconds("90 min"), to_seconds(60), to_seconds("1d")
     (5400.0, 60.0, 86400.0)
+    >>> to_seconds("PT1H"), to_seconds("P1DT30M"), to_seconds("PT0.5S")
+    (3600.0, 88200.0, 0.5)
     """
     if isinstance(value, bool):
         raise OrbitlatError(f"{name}={value!r} is a bool; pass a duration such as 60, '60s' or '1d'.")
@@ -88,9 +113,13 @@ def to_seconds(value: Any, name: str = "duration") -> float:
             unit = unit or "s"
             if unit in _UNIT_S:
                 return float(number) * _UNIT_S[unit]
+        iso = _iso_duration_s(value, name)
+        if iso is not None:
+            return iso
         raise OrbitlatError(
-            f"{name}={value!r} is not a duration I can read; use a number of seconds or a string "
-            f"like '60s', '90min', '1.5h', '1d' (units: {', '.join(sorted(set(_UNIT_S)))})."
+            f"{name}={value!r} is not a duration I can read; use a number of seconds, a string "
+            f"like '60s', '90min', '1.5h', '1d' (units: {', '.join(sorted(set(_UNIT_S)))}) or an ISO 8601 "
+            "duration such as 'PT1H' or 'P1DT12H'."
         )
     raise OrbitlatError(
         f"{name} must be a duration (seconds, timedelta, timedelta64, astropy Quantity or '60s'); "

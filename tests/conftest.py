@@ -1,7 +1,8 @@
 """Shared test fixtures.
 
 Reference data lives in ``../shared/data`` beside the checkout (real TLE catalogs, city and gateway
-lists, measured latency). Tests that need it skip with a clear reason where it is absent.
+lists, measured latency), or wherever the environment variable ``ORBITLAT_SHARED_DATA`` points (a
+git worktree elsewhere, a CI cache). Tests that need it skip with a clear reason where it is absent.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("ORBITLAT_SHARED_DATA")
+                   or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 def shared_path(*parts: str) -> Path:

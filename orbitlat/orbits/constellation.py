@@ -34,6 +34,7 @@ import pandas as pd
 
 from orbitlat.constants import MU_EARTH_KM3_S2, WGS84_A_KM
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["Constellation", "DEFAULT_EPOCH", "DESIGNED_ID_BASE", "ELEMENT_COLUMNS", "mean_motion_rev_day", "semi_major_axis_km"]
 
@@ -48,6 +49,7 @@ ELEMENT_COLUMNS = ["a_km", "ecc", "inc_deg", "raan_deg", "argp_deg", "mean_anoma
 _COLUMNS = ["name", "norad_id", "shell", "plane", "slot", "epoch", *ELEMENT_COLUMNS, "bstar", "line1", "line2"]
 
 
+@accepts_units
 def mean_motion_rev_day(a_km, mu_km3_s2: float = MU_EARTH_KM3_S2):
     """Two-body mean motion in revolutions per day for semi-major axis ``a_km``."""
     a = np.asarray(a_km, dtype=np.float64)
@@ -224,6 +226,7 @@ class Constellation:
         return cls(table, name=name or "+".join(p.name for p in parts), attrs=attrs)
 
     @classmethod
+    @accepts_units
     def from_elements(
         cls,
         *,
@@ -473,16 +476,10 @@ def _source_name(src: Any, default: str) -> str:
 
 
 def _q(value, unit: str, name: str) -> np.ndarray:
-    """Convert a value that may be an astropy Quantity to a float64 array in ``unit``."""
-    if hasattr(value, "unit") and hasattr(value, "to_value"):
-        try:
-            return np.asarray(value.to_value(unit or "")) if unit else np.asarray(value.to_value(""), dtype=np.float64)
-        except Exception as exc:
-            raise OrbitlatError(f"{name}={value!r} cannot be converted to {unit or 'a dimensionless number'}.") from exc
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise OrbitlatError(f"{name}={value!r} is not a number or array of numbers.") from exc
+    """Convert a value that may be an astropy Quantity to a finite float64 array in ``unit``."""
+    from orbitlat.units import to_float_array
+
+    arr = to_float_array(value, unit or "", name)
     if not np.all(np.isfinite(arr)):
         raise OrbitlatError(f"{name} contains NaN or infinite values; give finite numbers.")
     return arr

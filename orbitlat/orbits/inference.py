@@ -62,6 +62,7 @@ import pandas as pd
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.orbits.constellation import Constellation
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["infer_shells", "shell_summary", "angles_at_epoch", "TRANSIT", "UNASSIGNED"]
 
@@ -112,6 +113,7 @@ def angles_at_epoch(constellation: Constellation, epoch: Any = None) -> pd.DataF
     return out
 
 
+@accepts_units
 def infer_shells(
     constellation: Constellation,
     *,

@@ -58,6 +58,7 @@ from orbitlat.constants import J2_EARTH, MU_EARTH_KM3_S2, WGS84_A_KM
 from orbitlat.orbits.constellation import Constellation
 from orbitlat.errors import EpochWarning, OrbitlatError, PropagationWarning
 from orbitlat.time import TimeGrid, to_timegrid
+from orbitlat.units import accepts_units
 
 __all__ = ["propagate", "kepler_j2_rates", "FRAMES", "BACKENDS", "SGP4_ERRORS", "valid_sats"]
 
@@ -88,6 +89,7 @@ def _cpu_count() -> int:
 # ---------------------------------------------------------------------------
 # public entry point
 # ---------------------------------------------------------------------------
+@accepts_units
 def propagate(constellation: Constellation, times: Any = None, *, start: Any = None, duration: Any = None,
               step: Any = None, backend: str = "auto", frame: str = "ITRS", velocity: bool = True,
               workers: int | None = None, j2: bool = True, warn_epoch_days: float = 14.0) -> xr.Dataset:
@@ -536,6 +538,7 @@ def _propagate_satrecarray(sats: list, tg: TimeGrid, frame: str, want_vel: bool,
 # ---------------------------------------------------------------------------
 # kepler-j2 backend
 # ---------------------------------------------------------------------------
+@accepts_units
 def kepler_j2_rates(a_km, ecc, inc_rad, *, j2: bool = True):
     """Secular rates (rad/s) of RAAN, argument of perigee and mean anomaly under J2.
 

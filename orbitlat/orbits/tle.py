@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 from orbitlat.errors import OrbitlatError, TLEError
 from orbitlat.orbits._records import _NEWLINE_RE, _OBJECT_ID_RE, _RAD2DEG, _XPDOTP, _decode, _epoch_ns, _frame, _satrec_row, _text_from_src
+from orbitlat.units import accepts_units
 
 __all__ = ["tle_checksum", "read_tle", "write_tle", "make_tle_lines", "make_tle_records"]
 
@@ -630,6 +631,7 @@ def _angle_field(value: float, name: str) -> str:
     s = f"{v:8.4f}"
     return "  0.0000" if s == "360.0000" else s
 
+@accepts_units
 def make_tle_lines(*, norad_id: int, epoch: Any, mean_motion_rev_day: float, ecc: float,
                    inc_deg: float, raan_deg: float, argp_deg: float, mean_anomaly_deg: float,
                    bstar: float = 0.0, ndot: float = 0.0, nddot: float = 0.0,

@@ -57,6 +57,11 @@ class ReportConfig:
     workers: int | None = None
     choices: tuple[str, ...] = field(default_factory=tuple)
 
+    def __post_init__(self):
+        from orbitlat.units import convert_fields
+
+        convert_fields(self)
+
     @classmethod
     def default(cls, quick: bool = False) -> "ReportConfig":
         """The full run (about 20-30 s on a quiet 2-core machine) or the quick one (a few seconds)."""

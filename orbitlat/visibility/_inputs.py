@@ -27,15 +27,9 @@ _NS = 1_000_000_000
 # input handling
 # =============================================================================
 def _as_float(value: Any, unit: str, name: str) -> np.ndarray:
-    if hasattr(value, "to_value") and hasattr(value, "unit"):
-        try:
-            value = value.to_value(unit)
-        except Exception as exc:
-            raise OrbitlatError(f"{name}={value!r} cannot be converted to {unit}.") from exc
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise OrbitlatError(f"{name} must be a number or an array of numbers ({unit}); got {value!r}.") from exc
+    from orbitlat.units import to_float_array
+
+    return to_float_array(value, unit, name)
 
 def _check_mask_range(mask: np.ndarray, name: str = "min_elevation_deg") -> None:
     lo, hi = MASK_RANGE_DEG

@@ -22,6 +22,7 @@ from orbitlat.errors import OrbitlatError, PropagationWarning
 from orbitlat.visibility._cubic import _Cubic, _crossing_poly, _newton, _polyval, _rate_poly, _solve
 from orbitlat.visibility._inputs import _as_float, _as_site_index, _propagate_quiet, _resolve_source, _sat_names, _valid_sats, _warn_epoch
 from orbitlat.visibility.visible import _counts_dataset, _mask_attr
+from orbitlat.units import accepts_units
 
 __all__ = ["passes"]
 
@@ -629,6 +630,7 @@ class _PassSweep:
 # =============================================================================
 # passes: public function
 # =============================================================================
+@accepts_units
 def passes(source: Any, sites: Any, times: Any = None, *, start: Any = None, duration: Any = None,
            step: Any = None, min_elevation_deg: Any = None, refine_tol_s: float = 0.1, spherical: bool = False,
            margin_deg: Any = None, chunk: int | None = None, workers: int | None = None,

@@ -9,6 +9,7 @@ import numpy as np
 from orbitlat.errors import OrbitlatError
 from orbitlat.viz.plots import new_figure
 from orbitlat.viz.seams import _SEAM_EPS, break_at_antimeridian
+from orbitlat.units import accepts_units
 
 __all__ = ["PROJECTIONS", "COAST_COLOR", "BORDER_COLOR", "MAP_FIGSIZE", "add_coastlines", "base_map"]
 
@@ -294,6 +295,7 @@ def _seam_cut_geoms(geoms: Sequence, lon0: float) -> list:
         out.extend(g for g in shapely.intersection(moved, frame) if not g.is_empty)
     return out
 
+@accepts_units
 def add_coastlines(ax, *, resolution: str = "c", color: Any = COAST_COLOR, linewidth: float = 0.6,
                    borders: bool = False, border_color: Any = BORDER_COLOR, border_linewidth: float = 0.4,
                    land_color: Any = None, lake_color: Any = None, lakes: bool = True,

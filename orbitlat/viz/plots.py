@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["new_figure", "save_figure", "rtt_timeseries", "cdf_plot", "weighted_ecdf", "FIGSIZE", "DPI"]
 
@@ -226,6 +227,7 @@ def _series_table(rtt_ms: Any, times: Any, labels: Sequence[str] | None, dim: st
 # time series
 # ---------------------------------------------------------------------------
 
+@accepts_units
 def rtt_timeseries(rtt_ms: Any, *, times: Any = None, labels: Sequence[str] | None = None, dim: str | None = None,
                    ax=None, figsize: tuple[float, float] | None = None, title: str | None = None,
                    ylabel: str | None = None, legend: bool | None = None, linewidth: float = 1.2):

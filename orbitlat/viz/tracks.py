@@ -8,6 +8,7 @@ from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
 from orbitlat.viz.basemap import _add_polygons, _cartopy, _central_lon, _finish, _lines_to_lonlat, _map_axes, _note, _pieces, _project_lonlat_lines, add_coastlines
 from orbitlat.viz.seams import _as_float, footprint_half_angle_deg, footprint_outline, footprint_polygons
+from orbitlat.units import accepts_units
 
 __all__ = ["ground_track_map", "footprint_map"]
 
@@ -194,6 +195,7 @@ def _positions_at(ephemeris, time, sats):
         raise OrbitlatError(f"positions must be ITRS km with shape (n, 3); got shape {xyz.shape}.")
     return xyz, np.arange(xyz.shape[0]), None
 
+@accepts_units
 def footprint_map(ephemeris, *, time: Any = None, min_elevation_deg: float = 10.0, sats: Any = None, ax=None,
                   projection: Any = None, extent: Sequence[float] | None = None, fill: bool = True,
                   color: Any = "tab:blue", alpha: float = 0.25, linewidth: float = 0.8,

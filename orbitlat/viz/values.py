@@ -8,6 +8,7 @@ import numpy as np
 from orbitlat.errors import OrbitlatError
 from orbitlat.viz.basemap import _cartopy, _central_lon, _colorbar, _finish, _map_axes, add_coastlines
 from orbitlat.viz.seams import _as_float
+from orbitlat.units import accepts_units
 
 __all__ = ["coverage_map", "latency_map"]
 
@@ -78,6 +79,7 @@ def _sphere_triangles(lat, lon):
     longest = e.max(axis=1)
     return tri[longest <= 3.0 * np.median(longest)]
 
+@accepts_units
 def coverage_map(values: Any, lat_deg: Any = None, lon_deg: Any = None, *, sites=None, var: str | None = None,
                  method: str = "auto", size: Any = None, ax=None, projection: Any = None,
                  extent: Sequence[float] | None = None, cmap: str = "viridis", vmin: float | None = None,
@@ -215,6 +217,7 @@ def _datacenter_sites(datacenter):
         f"(lat, lon[, name]); got {type(datacenter).__name__}."
     )
 
+@accepts_units
 def latency_map(sites, rtt_ms: Any, *, datacenter: Any = None, reduce: str = "median", ax=None,
                 projection: Any = None, extent: Sequence[float] | None = None, cmap: str = "plasma",
                 vmin: float | None = None, vmax: float | None = None, size: Any = "auto",

@@ -67,6 +67,7 @@ import pandas as pd
 
 from orbitlat.constants import C_KM_S, FIBER_GROUP_INDEX
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units, convert_fields
 
 __all__ = ["FiberModel", "DEFAULT_STRETCH", "DEFAULT_OVERHEAD_MS", "CALIBRATION", "fiber_rtt_ms",
            "fiber_one_way_ms", "vacuum_rtt_ms", "great_circle_km", "country_points", "calibrate"]
@@ -98,6 +99,7 @@ CALIBRATION = {
 EARTH_RADIUS_KM = 6371.0088
 
 
+@accepts_units
 def great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
     """Great-circle distance on a sphere of radius 6371.0088 km (haversine), km; broadcasts."""
     from orbitlat.ground.geodesy import great_circle_km as _gc
@@ -127,6 +129,7 @@ class FiberModel:
     group_index: float = FIBER_GROUP_INDEX
 
     def __post_init__(self):
+        convert_fields(self)
         for name, lo in (("stretch", 0.0), ("group_index", 1.0)):
             v = getattr(self, name)
             if not (isinstance(v, (int, float, np.floating, np.integer)) and np.isfinite(v) and v > lo):
@@ -140,15 +143,18 @@ class FiberModel:
         """Group velocity of light in the fiber, km/s."""
         return C_KM_S / self.group_index
 
+    @accepts_units
     def one_way_ms(self, distance_km) -> np.ndarray:
         """One-way delay over ``distance_km`` of great-circle distance, ms (half the overhead included)."""
         d = _nonneg(distance_km, "distance_km")
         return _scalar(d * self.stretch / self.speed_km_s * 1000.0 + 0.5 * self.overhead_ms)
 
+    @accepts_units
     def rtt_ms(self, distance_km) -> np.ndarray:
         """Round-trip time over ``distance_km`` of great-circle distance, ms."""
         return _scalar(2.0 * np.asarray(self.one_way_ms(distance_km)))
 
+    @accepts_units
     def rtt_ms_between(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
         """Round-trip time between points (degrees), ms; broadcasts."""
         return self.rtt_ms(great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg))
@@ -167,6 +173,7 @@ def _nonneg(x, name: str) -> np.ndarray:
     return a
 
 
+@accepts_units
 def fiber_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, stretch: float = DEFAULT_STRETCH,
                  overhead_ms: float = DEFAULT_OVERHEAD_MS) -> np.ndarray:
     """Fiber round-trip time between points, ms (see :class:`FiberModel`).
@@ -177,12 +184,14 @@ def fiber_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, stretch: float = DEF
     return FiberModel(stretch, overhead_ms).rtt_ms_between(lat1_deg, lon1_deg, lat2_deg, lon2_deg)
 
 
+@accepts_units
 def fiber_one_way_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, stretch: float = DEFAULT_STRETCH,
                      overhead_ms: float = DEFAULT_OVERHEAD_MS) -> np.ndarray:
     """Fiber one-way delay between points, ms (half of :func:`fiber_rtt_ms`)."""
     return 0.5 * fiber_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, stretch=stretch, overhead_ms=overhead_ms)
 
 
+@accepts_units
 def vacuum_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
     """The great-circle speed-of-light bound ``2 · d_gc / c``, ms (sphere of radius 6371.0088 km).
 
