@@ -9,6 +9,10 @@ from __future__ import annotations
 __all__ = ["OrbitlatError", "TLEError", "OMMError", "PropagationWarning", "EpochWarning"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 class OrbitlatError(ValueError):
     """Bad input to an orbitlat function (the one error type for bad input)."""
 

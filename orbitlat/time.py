@@ -37,6 +37,11 @@ from orbitlat.errors import OrbitlatError
 
 __all__ = ["TimeGrid", "to_timegrid", "to_datetime64", "to_seconds", "timescale"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 _NS_PER_S = 1_000_000_000
 _J2000_DT64 = np.datetime64("2000-01-01T12:00:00", "ns")  # JD 2451545.0 UTC-labelled
 

@@ -42,6 +42,11 @@ from orbitlat.errors import OrbitlatError
 __all__ = ["UNIT_SUFFIXES", "unit_of", "to_value", "to_float_array", "accepts_units", "convert_fields",
            "has_unit"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Argument-name suffixes and the unit each stands for (astropy unit strings). Longest suffix wins.
 UNIT_SUFFIXES = {
     "deg": "deg",

@@ -39,6 +39,14 @@ try:
 except ImportError:  # pragma: no cover - exercised only without the cli extra
     typer = None
 
+#: The public names: the typer ``app`` (where typer is installed), ``main`` and the exit codes.
+__all__ = ["app", "main", "EXIT_OK", "EXIT_UNEXPECTED", "EXIT_BAD_INPUT", "SCENARIOS"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2

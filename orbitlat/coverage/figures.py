@@ -15,6 +15,10 @@ from orbitlat.units import accepts_units
 __all__ = ["FIGURES_OF_MERIT", "GAP_CONVENTION", "gap_statistics"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: name -> (units, description)
 FIGURES_OF_MERIT: dict[str, tuple[str, str]] = {
     "n_visible_min": ("count", "fewest satellites in view"),

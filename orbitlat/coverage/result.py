@@ -17,6 +17,10 @@ from orbitlat.units import accepts_units
 __all__ = ["CoverageResult"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 # ---------------------------------------------------------------------------
 # the result
 # ---------------------------------------------------------------------------

@@ -48,3 +48,7 @@ from orbitlat.export.tables import TABLE_FORMATS, ephemeris_table, table_format,
 
 __all__ = ["TABLE_FORMATS", "table_format", "write_table", "ephemeris_table", "to_czml", "czml_json", "write_czml",
            "CZML_POSITIONS"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

@@ -16,6 +16,10 @@ from orbitlat.errors import OrbitlatError
 __all__ = ["TABLE_FORMATS", "table_format", "write_table", "ephemeris_table"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: File extensions and the table format they select.
 TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".nc": "netcdf", ".nc4": "netcdf",
                  ".netcdf": "netcdf"}

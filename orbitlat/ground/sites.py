@@ -45,6 +45,11 @@ from orbitlat.units import accepts_units
 
 __all__ = ["GroundSites", "KINDS", "MASK_RANGE_DEG"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Allowed values of the ``kind`` column.
 KINDS = ("user", "gateway", "datacenter")
 #: Valid elevation-mask range, degrees (a few degrees below the horizon for

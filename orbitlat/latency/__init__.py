@@ -93,3 +93,7 @@ from orbitlat.latency.terrestrial import FiberModel
 __all__ = ["LatencyResult", "route", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "fiber_baseline",
            "crossover", "weighted_quantile", "regions", "REASONS", "CONTINENTS", "Network", "NetworkStep",
            "plus_grid", "nearest_k_links", "odc_links", "FiberModel"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

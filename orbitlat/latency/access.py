@@ -14,6 +14,10 @@ from orbitlat.latency._inputs import _MS_PER_KM
 __all__ = []
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 # ---------------------------------------------------------------------------
 # endpoint access and the per-step routing kernel
 # ---------------------------------------------------------------------------

@@ -61,6 +61,11 @@ from orbitlat.units import accepts_units
 __all__ = ["SHELLS", "HypatiaShell", "tle_lines", "tle_text", "constellation", "network", "ground_stations",
            "all_pairs", "rtt_between", "EARTH_RADIUS_KM", "EPOCH"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Hypatia's Earth radius (WGS72 equatorial), km.
 EARTH_RADIUS_KM = 6378.135
 #: Hypatia's TLE epoch (UTC).

@@ -60,6 +60,11 @@ from orbitlat.units import accepts_units, convert_fields
 __all__ = ["plus_grid", "nearest_k_links", "odc_links", "line_of_sight", "max_isl_length_km", "Network",
            "NetworkStep", "orbit_normals"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Default grazing altitude for space-to-space links (Hypatia: ISLs stay above 80 km), km.
 GRAZING_ALTITUDE_KM = 80.0
 

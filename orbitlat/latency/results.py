@@ -15,6 +15,10 @@ from orbitlat.latency._inputs import _sites
 __all__ = ["REASONS", "CONTINENTS", "weighted_quantile", "regions", "LatencyResult"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Reasons for a missing path, in the ``unreachable`` table.
 REASONS = ("no satellite in view at the source", "no satellite in view at the destination", "network partitioned")
 

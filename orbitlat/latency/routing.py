@@ -24,6 +24,10 @@ from orbitlat.units import accepts_units
 __all__ = ["route"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 @accepts_units
 def route(network: Network, sources, destinations=None, *, gateways=None, backhaul: FiberModel | None = None,
           gateway_radius_km: float | None = None, gateway_choice: Any = "best", times=None, start=None,

@@ -35,6 +35,10 @@ from orbitlat.units import accepts_units
 __all__ = ["compact_cluster", "suncatcher"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 @accepts_units
 def compact_cluster(n: int, *, radius_km: float = 1.0, reference: Constellation | None = None,
                     altitude_km: float = 650.0, ltan_hours: float = 18.0, epoch=None,

@@ -38,6 +38,11 @@ from orbitlat.units import accepts_units
 
 __all__ = ["Constellation", "DEFAULT_EPOCH", "DESIGNED_ID_BASE", "ELEMENT_COLUMNS", "mean_motion_rev_day", "semi_major_axis_km"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Catalog numbers of designed satellites start here: high in the Alpha-5 range (TLEs hold up to
 #: 339,999), far above today's catalog, leaving room for 70,000 designed satellites.
 DESIGNED_ID_BASE = 270000

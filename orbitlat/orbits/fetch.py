@@ -32,6 +32,11 @@ from orbitlat.errors import OrbitlatError
 
 __all__ = ["celestrak_url", "default_cache_dir", "fetch_tle", "cached_tle", "FetchError"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 CELESTRAK_GP = "https://celestrak.org/NORAD/elements/gp.php"
 _GROUP_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 

@@ -66,6 +66,11 @@ from orbitlat.units import accepts_units
 
 __all__ = ["infer_shells", "shell_summary", "angles_at_epoch", "TRANSIT", "UNASSIGNED"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Shell label of satellites in a shell's inclination band but not in the shell (raising, lowering).
 TRANSIT = "transit"
 #: Shell label of satellites that belong to no shell and no shell's inclination band.

@@ -23,6 +23,10 @@ from orbitlat.orbits.tle import _FieldError, _LineError, _check_tle_line
 __all__ = ["read_omm"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 # --------------------------------------------------------------------------------------
 # OMM reader
 # --------------------------------------------------------------------------------------

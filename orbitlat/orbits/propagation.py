@@ -62,6 +62,11 @@ from orbitlat.units import accepts_units
 
 __all__ = ["propagate", "kepler_j2_rates", "FRAMES", "BACKENDS", "SGP4_ERRORS", "valid_sats"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 FRAMES = ("ITRS", "GCRS", "TEME")
 BACKENDS = ("auto", "sgp4", "kepler-j2", "boinor")
 

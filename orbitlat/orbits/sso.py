@@ -24,6 +24,10 @@ from orbitlat.units import accepts_units
 __all__ = ["sso_inclination_deg", "mean_sun_ra_deg", "raan_for_ltan_deg", "sun_synchronous"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 @accepts_units
 def sso_inclination_deg(altitude_km, ecc=0.0):
     """Sun-synchronous inclination (degrees) for an altitude above the equatorial radius.

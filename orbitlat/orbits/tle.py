@@ -59,6 +59,10 @@ from orbitlat.units import accepts_units
 __all__ = ["tle_checksum", "read_tle", "write_tle", "make_tle_lines", "make_tle_records"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 _TLE_LEN = 69
 
 # --------------------------------------------------------------------------------------

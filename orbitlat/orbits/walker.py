@@ -23,6 +23,10 @@ from orbitlat.units import accepts_units
 __all__ = ["walker_delta", "walker_star", "walker_pattern"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 def _check_range(name: str, values, lo: float, hi: float, unit: str) -> None:
     v = np.atleast_1d(np.asarray(values, dtype=np.float64))
     bad = (v < lo) | (v > hi) | ~np.isfinite(v)

@@ -24,6 +24,10 @@ from orbitlat.report.html import _CSS, _PAGE, _fmt, _json_default, _pct, _table_
 __all__ = ["STAGES", "ReportConfig", "build_report"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: The stages of a report run, in order (the ``progress`` callback sees these labels).
 STAGES = ("constellations", "coverage", "coverage maps", "users and fiber", "bent pipe", "ISL",
           "orbital data center", "latency figures", "sunlight over the year", "writing the report")

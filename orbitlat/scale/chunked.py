@@ -98,6 +98,11 @@ from orbitlat.units import accepts_units
 __all__ = ["coverage", "visible_sets", "passes", "route", "latency", "using", "tune_workers", "Shipped", "SCENARIOS",
            "LOCAL_SCHEDULERS"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Dask's local schedulers accepted by name.
 LOCAL_SCHEDULERS = ("threads", "processes", "sync")
 _LOCAL_ALIASES = {"threads": "threads", "threaded": "threads", "thread": "threads", "processes": "processes",

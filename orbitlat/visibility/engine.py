@@ -31,6 +31,10 @@ from orbitlat.units import accepts_units
 __all__ = ["SiteIndex", "VisiblePairs", "visible_pairs", "max_slant_range_km"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 @accepts_units
 def max_slant_range_km(site_radius_km, sat_radius_km, min_elevation_deg):
     """Largest slant range at which a satellite at radius ``sat_radius_km`` is at or above

@@ -67,6 +67,9 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 # =============================================================================
 # closed-form footprint geometry

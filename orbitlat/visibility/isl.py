@@ -14,6 +14,10 @@ from orbitlat.units import accepts_units
 __all__ = ["isl_line_of_sight", "max_isl_range_km"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 # =============================================================================
 # inter-satellite line of sight
 # =============================================================================

@@ -103,6 +103,11 @@ __all__ = [
     "SunlightYear",
 ]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 MODELS = ("conical", "cylindrical")
 CORRECTIONS = ("apparent", "astrometric", "geometric")
 FRAMES = ("GCRS", "ITRS", "TEME")

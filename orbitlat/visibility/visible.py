@@ -20,6 +20,10 @@ from orbitlat.units import accepts_units
 __all__ = ["VisibleSets", "visible_sets", "iter_visible"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 # =============================================================================
 # visible sets
 # =============================================================================

@@ -27,6 +27,10 @@ from orbitlat.units import accepts_units
 __all__ = ["passes"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 # =============================================================================
 # detection margin
 # =============================================================================

@@ -12,6 +12,10 @@ from __future__ import annotations
 __all__ = ["maps", "plots"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 def __getattr__(name: str):
     if name in __all__:
         from importlib import import_module

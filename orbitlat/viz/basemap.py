@@ -14,6 +14,10 @@ from orbitlat.units import accepts_units
 __all__ = ["PROJECTIONS", "COAST_COLOR", "BORDER_COLOR", "MAP_FIGSIZE", "add_coastlines", "base_map"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 _INSTALL_HINT = "pip install 'orbitlat[maps]'"
 
 #: Projection names accepted by ``projection=`` (cartopy CRS classes, default arguments).

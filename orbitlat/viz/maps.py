@@ -20,3 +20,7 @@ __all__ = ["base_map", "add_coastlines", "ground_track_map", "footprint_map", "c
            "path_map", "sky_plot", "site_sky_plot", "break_at_antimeridian", "footprint_half_angle_deg",
            "footprint_outline", "footprint_polygons", "look_angles", "PROJECTIONS", "COAST_COLOR", "BORDER_COLOR",
            "MAP_FIGSIZE"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

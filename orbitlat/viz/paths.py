@@ -11,6 +11,10 @@ from orbitlat.viz.seams import _as_float
 __all__ = ["path_map"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 _SAT_KINDS = {"satellite", "sat", "space", "orbital_datacenter", "odc"}
 
 _GROUND_MARKERS = {"datacenter": "*", "gateway": "^", "user": "o"}

@@ -29,6 +29,11 @@ from orbitlat.units import accepts_units
 
 __all__ = ["new_figure", "save_figure", "rtt_timeseries", "cdf_plot", "weighted_ecdf", "FIGSIZE", "DPI"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Default figure size, inches (width, height).
 FIGSIZE = (8.0, 4.0)
 #: Default resolution of figures and saved images, dots per inch.

@@ -11,6 +11,11 @@ from orbitlat.units import accepts_units
 
 __all__ = ["break_at_antimeridian", "footprint_half_angle_deg", "footprint_outline", "footprint_polygons", "look_angles"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Small offset (degrees) keeping points just inside the map seam.
 _SEAM_EPS = 1e-7
 

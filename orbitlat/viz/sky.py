@@ -13,6 +13,10 @@ from orbitlat.units import accepts_units
 __all__ = ["sky_plot", "site_sky_plot"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 @accepts_units
 def sky_plot(azimuth_deg: Any, elevation_deg: Any, *, labels: Sequence[str] | None = None,
              min_elevation_deg: float | None = None, values: Any = None, cmap: str = "viridis",

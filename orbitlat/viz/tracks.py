@@ -13,6 +13,10 @@ from orbitlat.units import accepts_units
 __all__ = ["ground_track_map", "footprint_map"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 def _select_sats(ds, sats):
     if sats is None:
         return ds

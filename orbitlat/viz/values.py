@@ -13,6 +13,10 @@ from orbitlat.units import accepts_units
 __all__ = ["coverage_map", "latency_map"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 def _values_and_points(values, lat_deg, lon_deg, sites, var):
     """(values, lat, lon, label, units, sites) from the accepted inputs."""
     label, units = None, None

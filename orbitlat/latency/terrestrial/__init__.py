@@ -11,3 +11,7 @@ from orbitlat.latency.terrestrial.simple import (CALIBRATION, DEFAULT_OVERHEAD_M
 
 __all__ = ["FiberModel", "DEFAULT_STRETCH", "DEFAULT_OVERHEAD_MS", "CALIBRATION", "fiber_rtt_ms", "fiber_one_way_ms",
            "vacuum_rtt_ms", "calibrate"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

@@ -72,6 +72,11 @@ from orbitlat.units import accepts_units, convert_fields
 __all__ = ["FiberModel", "DEFAULT_STRETCH", "DEFAULT_OVERHEAD_MS", "CALIBRATION", "fiber_rtt_ms",
            "fiber_one_way_ms", "vacuum_rtt_ms", "great_circle_km", "country_points", "calibrate"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Route stretch fitted on RIPE Atlas 2025 country-pair minimum RTTs (see the module docs).
 DEFAULT_STRETCH = 1.962
 #: Fixed round-trip overhead fitted together with :data:`DEFAULT_STRETCH`, ms.
