@@ -6,7 +6,7 @@ Every error says what was passed, what is valid and how to fix it. Catch
 """
 from __future__ import annotations
 
-__all__ = ["OrbitlatError", "TLEError", "OMMError", "PropagationWarning", "EpochWarning"]
+__all__ = ["OrbitlatError", "TLEError", "OMMError", "PropagationWarning", "EpochWarning", "CompileNotice"]
 
 
 def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
@@ -47,3 +47,11 @@ class PropagationWarning(UserWarning):
 
 class EpochWarning(UserWarning):
     """Times far from a TLE's epoch: SGP4 accuracy degrades there."""
+
+
+class CompileNotice(UserWarning):
+    """orbitlat is compiling its numba kernels (once; cached on disk after that run).
+
+    Said once per process so that a first call that takes ~10-20 s is not mistaken for a hang.
+    Silence it with ``warnings.filterwarnings("ignore", category=orbitlat.CompileNotice)``.
+    """

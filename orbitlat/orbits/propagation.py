@@ -49,6 +49,7 @@ import os
 import threading
 import warnings
 import weakref
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ import xarray as xr
 
 from orbitlat.constants import J2_EARTH, MU_EARTH_KM3_S2, WGS84_A_KM
 from orbitlat.orbits.constellation import Constellation
-from orbitlat.errors import EpochWarning, OrbitlatError, PropagationWarning
+from orbitlat.errors import CompileNotice, EpochWarning, OrbitlatError, PropagationWarning
 from orbitlat.time import TimeGrid, to_timegrid
 from orbitlat.units import accepts_units
 
@@ -477,8 +478,44 @@ def _frame_rotation(tg: TimeGrid, frame: str) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(np.broadcast_to(np.eye(3), (n_t, 3, 3))), np.zeros(n_t)
 
 
+_COMPILE_ANNOUNCED = False
+
+
+def _announce_compile(kernel) -> bool:
+    """Say once per process that the numba kernel is about to be compiled (no cached machine code yet).
+
+    Returns True when the notice was issued. The on-disk cache (numba ``cache=True``: next to the
+    module, or in ``NUMBA_CACHE_DIR``) makes every later process load the kernel in well under a second.
+    """
+    global _COMPILE_ANNOUNCED
+    disp = kernel.propagate_into
+    if _COMPILE_ANNOUNCED or disp.signatures:
+        return False
+    try:
+        index = Path(disp._cache._cache_file._index_path)
+        cached = index.exists()
+        where = index.parent
+    except Exception:  # a numba without this layout: say nothing rather than guess
+        return False
+    if cached:
+        return False
+    _COMPILE_ANNOUNCED = True
+    import sys
+
+    here = str(Path(__file__).resolve().parents[1])
+    level, f = 2, sys._getframe(1)  # stacklevel 2 is our caller; count up to the first frame outside orbitlat
+    while f is not None and str(Path(f.f_code.co_filename).resolve()).startswith(here):
+        level, f = level + 1, f.f_back
+    warnings.warn(
+        f"orbitlat: compiling the fast SGP4 kernel (numba; about 10-20 s, once). It is cached in {where} after "
+        "this run, so later runs start at once. (ORBITLAT_SGP4_KERNEL=python skips numba.)",
+        CompileNotice, stacklevel=level)
+    return True
+
+
 def _run_numba_kernel(kernel, params, cols, tg: TimeGrid, frame: str, want_vel: bool, pos, vel, err, workers: int):
     """Near-earth satellites through the numba kernel, in ``workers`` threads (it releases the GIL)."""
+    _announce_compile(kernel)
     jd, fr = tg.jd_utc
     jd = np.ascontiguousarray(jd, dtype=np.float64)
     fr = np.ascontiguousarray(fr, dtype=np.float64)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 import numpy as np
-from orbitlat.errors import OrbitlatError
+from orbitlat.errors import CompileNotice, OrbitlatError
 from orbitlat.report.html import _CSS, _PAGE, _fmt, _json_default, _pct, _table_html
 
 __all__ = ["STAGES", "ReportConfig", "build_report"]
@@ -231,7 +231,8 @@ class _Report:
             self.conclusions_html = self.conclusions()
         for w in caught:
             msg = f"{w.category.__name__}: {w.message}"
-            if msg not in self.notes and not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+            quiet = (DeprecationWarning, PendingDeprecationWarning, CompileNotice)  # not about the results
+            if msg not in self.notes and not issubclass(w.category, quiet):
                 self.notes.append(msg)
         self.timings[self._stage_name] = _time.perf_counter() - self._t_stage
         self.wall_s = _time.perf_counter() - t0
