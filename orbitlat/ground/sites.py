@@ -606,24 +606,33 @@ class GroundSites:
 
     @classmethod
     def datacenter(cls, query: str, **kwargs: Any) -> "GroundSites":
-        """Built-in data centre(s) whose name contains ``query`` (case-insensitive).
+        """Built-in data centre(s) whose name contains ``query`` (ignoring case and accents), or whose
+        region code is ``query``: "stargate", "Frankfurt", "Ashburn", "Sao Paulo", "ap-south-1".
 
         Examples
         --------
         >>> s = GroundSites.datacenter("stargate")
         >>> len(s), round(float(s.lat_deg[0]), 1), round(float(s.lon_deg[0]), 1)
         (1, 32.5, -99.8)
+        >>> GroundSites.datacenter("sao paulo").names[0]
+        'GCP southamerica-east1 (São Paulo)'
         """
         if not isinstance(query, str) or not query.strip():
             raise OrbitlatError(f"datacenter needs a non-empty name or part of one; got {query!r}.")
+        import unicodedata
+
+        def fold(text: str) -> str:  # case- and accent-insensitive: "sao paulo" finds "São Paulo"
+            text = unicodedata.normalize("NFKD", str(text))
+            return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).casefold().split())
+
         dc = cls.datacenters(**kwargs)
-        q = query.strip().lower()
+        q = fold(query)
         codes = dc.df["region_code"].fillna("").astype(str).str.lower()
-        hit = np.array([q in n.lower() or q == code for n, code in zip(dc.names, codes)])
+        hit = np.array([q in fold(n) or q == code for n, code in zip(dc.names, codes)])
         if not hit.any():
             raise OrbitlatError(
                 f"no built-in data centre matches {query!r}; available: {'; '.join(dc.names)}. "
-                "Match is a case-insensitive substring of the name (or an exact region code)."
+                "Match is a case- and accent-insensitive substring of the name (or an exact region code)."
             )
         return dc.subset(hit)
 
