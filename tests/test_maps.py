@@ -639,15 +639,37 @@ def test_cdf_is_monotone_with_percentile_markers():
     assert y[0] == 0.0 and y[-1] == 1.0
     mx, my = ax.lines[1].get_xdata(), ax.lines[1].get_ydata()
     np.testing.assert_allclose(my, [0.5, 0.95])
-    np.testing.assert_allclose(mx, np.percentile(values, [50, 95], method="inverted_cdf"))
+    # the one quantile definition (orbitlat.stats): Hazen positions, numpy's method="hazen"
+    np.testing.assert_allclose(mx, np.percentile(values, [50, 95], method="hazen"))
 
 
 def test_cdf_nan_counts_as_unreachable():
-    fig = plots.cdf_plot([10.0, 20.0, np.nan, np.nan], percentiles=(50, 95))
+    # positions 1/8, 3/8 (finite), 5/8, 7/8 (no path): p25 interpolates 10 and 20, p50 is beyond the
+    # last reachable sample's position, so infinite
+    fig = plots.cdf_plot([10.0, 20.0, np.nan, np.nan], percentiles=(25, 50, 95))
     ax = fig.axes[0]
     assert ax.lines[0].get_ydata()[-1] == 0.5
     label = ax.get_legend().get_texts()[0].get_text()
-    assert "p50 = 20.0" in label and "p95 = ∞" in label and "2 without a path" in label
+    assert "p25 = 15.0" in label and "p50 = ∞" in label and "p95 = ∞" in label and "2 without a path" in label
+
+
+def test_tables_and_cdf_legends_use_one_quantile_definition():
+    """The report once printed p50 = 91.5 ms in its table and 91.6 ms in the CDF legend for the same
+    samples; every path now calls orbitlat.stats.weighted_quantile."""
+    from orbitlat import stats
+    from orbitlat.ground import grids
+    from orbitlat.latency import results
+
+    assert results.weighted_quantile is stats.weighted_quantile is grids.weighted_quantile
+    rng = np.random.default_rng(7)
+    rtt = rng.gamma(9.0, 10.0, (24, 300))
+    pop = rng.pareto(1.2, 300) * 1e5
+    w = np.broadcast_to(pop[None, :], rtt.shape)
+    fig = plots.cdf_plot(rtt, weights=w, percentiles=(50, 95, 99))
+    marks = fig.axes[0].lines[1].get_xdata()
+    np.testing.assert_array_equal(marks, stats.weighted_quantile(rtt, w, [0.5, 0.95, 0.99]))
+    label = fig.axes[0].get_legend().get_texts()[0].get_text()
+    assert f"p50 = {stats.weighted_quantile(rtt, w, 0.5):.1f}" in label
 
 
 @settings(max_examples=30, deadline=None)

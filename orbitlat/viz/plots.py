@@ -13,8 +13,8 @@ matplotlib is imported inside the functions; without it they raise
 >>> import numpy as np
 >>> from orbitlat.viz.plots import cdf_plot
 >>> fig = cdf_plot(np.arange(1.0, 101.0), label="RTT")
->>> [round(float(x), 1) for x in fig.axes[0].lines[1].get_xdata()]   # p50, p95 markers
-[50.0, 95.0]
+>>> [round(float(x), 1) for x in fig.axes[0].lines[1].get_xdata()]   # p50, p95 markers (Hazen)
+[50.5, 95.5]
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.stats import weighted_ecdf, weighted_quantile
 from orbitlat.units import accepts_units
 
 __all__ = ["new_figure", "save_figure", "rtt_timeseries", "cdf_plot", "weighted_ecdf", "FIGSIZE", "DPI"]
@@ -308,88 +309,17 @@ def rtt_timeseries(rtt_ms: Any, *, times: Any = None, labels: Sequence[str] | No
 # CDF
 # ---------------------------------------------------------------------------
 
-def weighted_ecdf(values: Any, weights: Any = None, *, nan: str = "inf") -> tuple[np.ndarray, np.ndarray, float]:
-    """Empirical (optionally weighted) CDF: sorted values and cumulative shares.
-
-    Parameters
-    ----------
-    values : array_like
-        Any shape; flattened.
-    weights : array_like, optional
-        Non-negative, broadcastable to ``values`` (e.g. population). Default 1.
-    nan : {'inf', 'drop', 'raise'}
-        NaN values (e.g. no path): ``'inf'`` counts them as +infinity, so
-        the CDF stops below 1 at the reachable share; ``'drop'`` leaves them
-        out; ``'raise'`` raises.
-
-    Returns
-    -------
-    x : ndarray
-        Finite values, sorted.
-    F : ndarray
-        ``F[i]`` = weighted share of all values ``<= x[i]`` (non-decreasing).
-    top : float
-        ``F`` at +infinity excluded: the share of finite values (1 unless NaN
-        counted as infinite).
-
-    Examples
-    --------
-    >>> x, F, top = weighted_ecdf([3.0, 1.0, np.nan, 2.0])
-    >>> x.tolist(), F.tolist(), top
-    ([1.0, 2.0, 3.0], [0.25, 0.5, 0.75], 0.75)
-    """
-    v = _as_values(values, "values").ravel()
-    if weights is None:
-        w = np.ones_like(v)
-    else:
-        try:
-            w = np.broadcast_to(_as_values(weights, "weights"), np.shape(values)).ravel()
-        except ValueError:
-            raise OrbitlatError(
-                f"weights must broadcast to values {np.shape(values)}; got shape {np.shape(weights)}."
-            ) from None
-    if np.any(~np.isfinite(w)) or np.any(w < 0):
-        raise OrbitlatError("weights must be finite and >= 0.")
-    if nan not in ("inf", "drop", "raise"):
-        raise OrbitlatError(f"nan={nan!r} is not valid; use 'inf' (count as unreachable), 'drop' or 'raise'.")
-    bad = np.isnan(v)
-    if bad.any() and nan == "raise":
-        raise OrbitlatError(f"values contain {int(bad.sum())} NaN; pass nan='inf' or nan='drop' to handle them.")
-    if nan == "drop":
-        v, w = v[~bad], w[~bad]
-    else:
-        v = np.where(bad, np.inf, v)
-    total = w.sum()
-    if v.size == 0 or not total > 0:
-        raise OrbitlatError("no values with positive weight to build a CDF from.")
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    F = np.cumsum(w) / total
-    fin = np.isfinite(v)
-    x, F = v[fin], F[fin]
-    # one point per distinct value (the top of each step)
-    if x.size:
-        last = np.r_[x[1:] != x[:-1], True]
-        x, F = x[last], F[last]
-    top = float(F[-1]) if F.size else 0.0
-    return x, F, top
-
-
-def _quantile_from_ecdf(x: np.ndarray, F: np.ndarray, q: float) -> float:
-    """Smallest x with F(x) >= q (inverted CDF); inf if never reached."""
-    i = int(np.searchsorted(F, q - 1e-12, side="left"))
-    return float(x[i]) if i < x.size else float("inf")
-
-
 def cdf_plot(values: Any, *, weights: Any = None, label: str | None = None, percentiles: Sequence[float] = (50, 95),
              nan: str = "inf", ax=None, figsize: tuple[float, float] | None = None, xlabel: str = "RTT (ms)",
              title: str | None = None, color: Any = None):
     """Empirical CDF with markers at percentiles (default p50 and p95).
 
-    The CDF is a step function ``F(x)`` = (weighted) share of values ``<= x``;
-    percentile ``p`` is the smallest value with ``F >= p/100`` (numpy's
-    ``method="inverted_cdf"``), so each marker sits on the curve's riser.
-    Call again with the same ``ax`` to overlay several distributions.
+    The CDF is a step function ``F(x)`` = (weighted) share of values ``<= x``.
+    Percentile ``p`` is :func:`orbitlat.stats.weighted_quantile` (weighted Hazen
+    positions), the same definition as every table and summary, so a legend and a
+    table built from the same data print the same number; the marker sits within
+    one sample's weight of the curve. Call again with the same ``ax`` to overlay
+    several distributions.
 
     Parameters
     ----------
@@ -435,7 +365,7 @@ def cdf_plot(values: Any, *, weights: Any = None, label: str | None = None, perc
         items = [(label, values)]
     fig, ax = _figure_and_axes(ax, figsize)
     for k, (lab, vals) in enumerate(items):
-        x, F, top = weighted_ecdf(vals, weights if len(items) == 1 else None, nan=nan)
+        x, F, _ = weighted_ecdf(vals, weights if len(items) == 1 else None, nan=nan)
         if x.size == 0:
             raise OrbitlatError(f"{lab or 'values'}: no finite values to plot.")
         # step line from F=0 at the first value
@@ -443,7 +373,8 @@ def cdf_plot(values: Any, *, weights: Any = None, label: str | None = None, perc
         ys = np.r_[0.0, F]
         (line,) = ax.step(xs, ys, where="post", color=color, linewidth=1.5,
                           label=None)
-        qx = np.array([_quantile_from_ecdf(x, F, p / 100.0) for p in pct])
+        w_k = weights if len(items) == 1 else None
+        qx = np.atleast_1d(weighted_quantile(vals, w_k, pct / 100.0, nan=nan))
         finite = np.isfinite(qx)
         (marks,) = ax.plot(qx[finite], pct[finite] / 100.0, "o", color=line.get_color(), markersize=5)
         ax.vlines(qx[finite], 0.0, pct[finite] / 100.0, colors=line.get_color(), linestyles=":", linewidth=0.8)
