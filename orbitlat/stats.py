@@ -39,6 +39,11 @@ from orbitlat.errors import OrbitlatError
 
 __all__ = ["weighted_quantile", "weighted_ecdf", "NAN_POLICIES"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: How NaN values are treated: dropped, counted as +infinity, or refused.
 NAN_POLICIES = ("drop", "inf", "raise")
 

@@ -8,7 +8,7 @@ instant), :mod:`~orbitlat.viz.values` (coverage and latency values at points),
 """
 from __future__ import annotations
 
-from orbitlat.viz.basemap import BORDER_COLOR, COAST_COLOR, MAP_FIGSIZE, PROJECTIONS, add_coastlines, base_map
+from orbitlat.viz.basemap import BORDER_COLOR, COAST_COLOR, LAND_COLOR, MAP_FIGSIZE, PROJECTIONS, add_coastlines, base_map
 from orbitlat.viz.paths import path_map
 from orbitlat.viz.seams import (break_at_antimeridian, footprint_half_angle_deg, footprint_outline,
                                 footprint_polygons, look_angles)
@@ -19,7 +19,7 @@ from orbitlat.viz.values import coverage_map, latency_map
 __all__ = ["base_map", "add_coastlines", "ground_track_map", "footprint_map", "coverage_map", "latency_map",
            "path_map", "sky_plot", "site_sky_plot", "break_at_antimeridian", "footprint_half_angle_deg",
            "footprint_outline", "footprint_polygons", "look_angles", "PROJECTIONS", "COAST_COLOR", "BORDER_COLOR",
-           "MAP_FIGSIZE"]
+           "LAND_COLOR", "MAP_FIGSIZE"]
 
 
 def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
