@@ -135,6 +135,9 @@ def route(network: Network, sources, destinations=None, *, gateways=None, backha
         "kind": ["satellite"] * N + ground_df["kind"].astype(str).tolist() + ["orbital_datacenter"] * network.n_odc,
         "name": network.constellation.table["name"].astype(str).tolist() + ground_df["name"].astype(str).tolist()
         + network.odc_names,
+        # ground nodes' positions (space nodes move: take them from an ephemeris at the path's time)
+        "lat_deg": np.r_[np.full(N, np.nan), ground_df["lat_deg"].to_numpy(float), np.full(network.n_odc, np.nan)],
+        "lon_deg": np.r_[np.full(N, np.nan), ground_df["lon_deg"].to_numpy(float), np.full(network.n_odc, np.nan)],
     }).set_index("node")
     nearest_gw = None
     only_gw = None
