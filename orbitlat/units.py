@@ -98,6 +98,10 @@ def has_unit(value: Any) -> bool:
     return mod.startswith("skyfield") and (hasattr(value, "radians") or hasattr(value, "au"))
 
 
+def _is_unit_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(has_unit(v) for v in value)
+
+
 def _is_duration(value: Any) -> bool:
     return isinstance(value, (str, _dt.timedelta, np.timedelta64)) or (
         hasattr(value, "total_seconds") and hasattr(value, "to_timedelta64"))
@@ -124,12 +128,15 @@ def to_value(value: Any, unit: str, name: str):
         try:
             out = value.to_value(unit)
         except Exception as exc:  # astropy UnitConversionError / UnitsError
+            arg = name.rsplit(": ", 1)[-1]
             raise OrbitlatError(
                 f"{name}={value!r} has unit '{value.unit}', which cannot be converted to {unit}; pass a Quantity "
-                f"with {unit}-compatible units (e.g. {name}=10 * u.{unit.split()[0]}) or a plain number in {unit}."
+                f"with {unit}-compatible units (e.g. {arg}=10 * u.{unit.split()[0]}) or a plain number in {unit}."
             ) from exc
         arr = np.asarray(out, dtype=np.float64)
         return float(arr) if arr.ndim == 0 else arr
+    if _is_unit_sequence(value):  # [25 * u.deg, 0.5 * u.rad]: each converted
+        return np.array([to_value(v, unit, f"{name}[{k}]") for k, v in enumerate(value)], dtype=np.float64)
     sky = _skyfield_value(value, unit)
     if sky is not None:
         arr = np.asarray(sky, dtype=np.float64)
@@ -200,7 +207,7 @@ def accepts_units(func: Callable | None = None, *, skip: tuple[str, ...] = ()) -
     label = getattr(func, "__qualname__", getattr(func, "__name__", "function"))
 
     def needs(v, unit):
-        return _is_quantity(v) or has_unit(v) or (unit == "s" and _is_duration(v))
+        return _is_quantity(v) or has_unit(v) or _is_unit_sequence(v) or (unit == "s" and _is_duration(v))
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -239,5 +246,5 @@ def convert_fields(obj: Any, skip: tuple[str, ...] = ()) -> None:
         if unit is None or f.name in skip:
             continue
         v = getattr(obj, f.name)
-        if _is_quantity(v) or has_unit(v) or (unit == "s" and _is_duration(v)):
+        if _is_quantity(v) or has_unit(v) or _is_unit_sequence(v) or (unit == "s" and _is_duration(v)):
             object.__setattr__(obj, f.name, to_value(v, unit, f"{type(obj).__name__}.{f.name}"))

@@ -89,6 +89,8 @@ def test_to_value_quantities_skyfield_and_durations():
     assert isinstance(arr, np.ndarray) and arr.tolist() == [1000.0, 2000.0]
     plain = [1, 2]
     assert to_value(plain, "km", "x_km") is plain  # values without a unit pass through untouched
+    assert to_value([1 * u.km, 500 * u.m], "km", "x_km").tolist() == [1.0, 0.5]   # a list of Quantities
+    assert to_value((Angle(degrees=1.0), 60 * u.arcmin), "deg", "x_deg").tolist() == [1.0, 1.0]
 
 
 def test_wrong_unit_names_the_argument_and_the_unit():

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["write_hypatia", "read_hypatia", "geodetic2cartesian_wgs72", "ALGORITHM"]
 
@@ -58,6 +59,7 @@ _WGS72_A_M = 6378135.0
 _WGS72_F = 1.0 / 298.26
 
 
+@accepts_units
 def geodetic2cartesian_wgs72(lat_deg, lon_deg, ele_m):
     """satgenpy's ``geodetic2cartesian`` (WGS72: a = 6,378,135 m, f = 1/298.26): (x, y, z) in metres.
 
