@@ -187,6 +187,7 @@ EXEMPT_DATACLASSES = {
     "orbitlat.ground.coastlines.Boundaries", "orbitlat.ground.grids.RingLayout",
     "orbitlat.latency.hypatia.HypatiaShell", "orbitlat.latency.network.NetworkStep",
     "orbitlat.visibility.engine.SiteIndex", "orbitlat.visibility.engine.VisiblePairs",
+    "orbitlat.latency.access.EndpointPlan",
 }
 
 
@@ -243,3 +244,17 @@ def test_every_public_dataclass_with_unit_fields_converts_them():
             if post is None or "convert_fields" not in inspect.getsource(post):
                 missing.append(key)
     assert not missing, "call orbitlat.units.convert_fields(self) in __post_init__: " + ", ".join(sorted(set(missing)))
+
+
+def test_route_options_take_quantities():
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.latency.routing import Delays, RouteOptions
+
+    users = GroundSites(["Lagos", "Lima"], [6.45, -12.05], [3.40, -77.04])
+    kw = dict(start="2026-01-01", duration="10min", step="5min")
+    a = orbitlat.latency.via_isl("iridium", users, "stargate", min_elevation_deg=20.0, hop_delay_ms=1.0, **kw)
+    b = orbitlat.latency.via_isl("iridium", users, "stargate", min_elevation_deg=20 * u.deg,
+                                 hop_delay_ms=1000 * u.us, **kw)
+    np.testing.assert_array_equal(a.rtt_ms.values, b.rtt_ms.values)
+    assert Delays(access_ms=0.015 * u.s).access_ms == pytest.approx(15.0)
+    assert RouteOptions(min_elevation_deg=0.5 * u.rad).min_elevation_deg == pytest.approx(np.degrees(0.5))
