@@ -322,7 +322,6 @@ class _Report:
         self.cov_maps = {}
         for n, r in self.cov.items():
             fig = coverage_map(r, var="n_visible_mean", projection="robinson", vmin=0.0, vmax=vmax,
-                               label="mean number of satellites in view",
                                title=f"{n}: mean satellites in view above {cfg.min_elevation_deg:g}° "
                                      f"({cfg.coverage_duration} every {cfg.coverage_step})")
             self.cov_maps[n] = _save(fig, self.out, f"coverage_{n}.png", self.images)
@@ -445,7 +444,7 @@ class _Report:
         diff = m_odc - m_isl
         lim = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
         fig = coverage_map(diff, sites=self.users, size="population", cmap="RdBu_r", vmin=-lim, vmax=lim,
-                           projection="robinson", label="orbital DC − Stargate (ISL), median RTT, ms",
+                           projection="robinson", label="Δ median RTT (ms)",
                            title="Where the orbital data centre is faster (blue) or slower (red) than Stargate")
         self.map_diff = _save(fig, self.out, "latency_map_difference.png", self.images)
 
@@ -477,6 +476,37 @@ class _Report:
         fig = rtt_timeseries(ts, times=times, title="Population-weighted median RTT over the run",
                              figsize=(8.0, 3.5))
         self.tsplot = _save(fig, self.out, "latency_timeseries.png", self.images)
+        self._timelapse()
+
+    def _timelapse(self) -> None:
+        """One orbit of the orbital data centre as a GIF: relays, how many see each place, routed paths."""
+        from orbitlat.latency.results import regions
+        from orbitlat.latency.scenarios import orbital_datacenter
+        from orbitlat.viz.animate import animate
+
+        cfg = self.cfg
+        # the most populous city of each region (at most six): paths from every side of the globe
+        reg = regions(self.users)
+        order = np.argsort(-self.pop, kind="stable")
+        pick = list(dict.fromkeys(reg[i] for i in order))[:6]
+        idx = [int(next(i for i in order if reg[i] == r)) for r in pick]
+        users = self.users.subset(idx)
+        duration = "20min" if cfg.quick else f"{int(np.ceil(self.odc_period_min))}min"
+        step = "5min" if cfg.quick else "3min"
+        kw = dict(start=cfg.start, duration=duration, step=step)
+        relay = self.cons[cfg.relay]
+        res = orbital_datacenter(relay, users, cluster=self.odc, paths="all", min_elevation_deg=cfg.min_elevation_deg,
+                                 **kw)
+        eph = relay.propagate(**kw, frame="ITRS")
+        odc_eph = self.odc.propagate(**kw, frame="ITRS")
+        name = "orbit_timelapse.gif"
+        animate(eph, self.out / name, paths=res, odc_ephemeris=odc_eph, min_elevation_deg=cfg.min_elevation_deg,
+                fps=5, title=f"{cfg.relay} relays to the orbital data centre ({cfg.odc}), {duration} every {step}")
+        self.timelapse = name
+        self.timelapse_note = (f"{', '.join(str(n) for n in users.names)} to {cfg.odc} through {cfg.relay}'s relays, "
+                               f"{duration} from {cfg.start} UTC every {step} (blue shades: satellites in view above "
+                               f"{cfg.min_elevation_deg:g}°; red dots: relay satellites)")
+        self.numbers["timelapse"] = {"file": name, "frames": int(eph.sizes["time"]), "users": list(map(str, users.names))}
 
     # -- 4. sunlight --------------------------------------------------------------
     def sunlight(self) -> None:
@@ -700,11 +730,13 @@ class _Report:
         add(_table_html(self.region_table))
         for img, cap in ((self.map_isl, f"Median RTT per city to {self.dc_name} over ISLs (star: the data centre)."),
                          (self.map_odc, "Median RTT per city to the orbital data centre through the relays."),
-                         (self.map_diff, "Difference of the medians, orbital data centre minus Stargate over ISLs; "
-                                         "marker area ∝ population."),
+                         (self.map_diff, "Δ median RTT: the orbital data centre's median minus Stargate's over ISLs, "
+                                         "per city; marker area ∝ population."),
                          (self.cdf, "Population-weighted CDFs with p50, p95 and p99 marked."),
                          (self.tsplot, "Population-weighted median RTT at each routing step.")):
             add(f"<figure><img src='{e(img)}' alt='{e(cap)}'><figcaption>{e(cap)}</figcaption></figure>")
+        add(f"<h3>One orbit, step by step</h3><figure><img src='{e(self.timelapse)}' alt='time-lapse of the routed "
+            f"paths'><figcaption>Time-lapse: {e(self.timelapse_note)}.</figcaption></figure>")
 
         add("<h2 id='sunlight'>Sunlight on the orbital data centre</h2>")
         sun = self.numbers["sunlight"]

@@ -117,7 +117,8 @@ def animate(ephemeris, out: str | os.PathLike, *, paths: Any = None, pairs: Sequ
     pairs : sequence of (src, dst), optional
         Which (source, destination) paths to draw; default the first six in the result.
     odc_ephemeris : xarray.Dataset, optional
-        ITRS ephemeris of the orbital data-centre cluster (same times), for paths that end there.
+        ITRS ephemeris of the orbital data-centre cluster (same times), for paths that end there; the
+        cluster is drawn as a gold star.
     min_elevation_deg : float
         Elevation mask of the footprints.
     footprints : {'auto', 'caps', 'count', None}
@@ -232,9 +233,13 @@ def animate(ephemeris, out: str | os.PathLike, *, paths: Any = None, pairs: Sequ
         mesh = ax.pcolormesh(glon, glat, np.ma.masked_less(counts[0], 1), cmap=cm,
                              norm=BoundaryNorm(np.arange(-1.5, top + 1.5), cm.N), shading="nearest", transform=pc,
                              zorder=1.6, alpha=0.6, animated=True)
-        cb = fig.colorbar(mesh, ax=ax, shrink=0.6, pad=0.015, fraction=0.03)
+        from orbitlat.viz.layout import finish_layout, state
+
+        cb = fig.colorbar(mesh, cax=fig.add_axes([0.9, 0.15, 0.02, 0.7]))
         cb.set_label(f"satellites in view (ε ≥ {min_elevation_deg:g}°)", fontsize=7)
         cb.ax.tick_params(labelsize=6)
+        state(ax).colorbar = cb
+        finish_layout(fig, ax, title if title is not None else " ", gridlabels=True)  # room for the bar
         from matplotlib.ticker import MaxNLocator
 
         cb.locator = MaxNLocator(integer=True)
@@ -250,6 +255,11 @@ def animate(ephemeris, out: str | os.PathLike, *, paths: Any = None, pairs: Sequ
     dots = ax.scatter([], [], s=sat_size, color=_SAT_COLOR, transform=pc, zorder=4, animated=True, linewidths=0,
                       alpha=0.8)
     dynamic.append(dots)
+    star = None
+    if odc_pos is not None:
+        star = ax.scatter([], [], marker="*", s=150, color="gold", edgecolors="black", linewidths=0.6, transform=pc,
+                          zorder=6, animated=True)
+        dynamic.append(star)
     path_lines = []
     for k in range(len(pair_labels)):
         (ln,) = ax.plot([], [], color=_PATH_COLORS[k % len(_PATH_COLORS)], linewidth=1.6, transform=ccrs.Geodetic(),
@@ -298,6 +308,9 @@ def animate(ephemeris, out: str | os.PathLike, *, paths: Any = None, pairs: Sequ
                     ll.append((float(lo_), float(la_)))
             if len(ll) >= 2:
                 path_lines[k].set_data([p[0] for p in ll], [p[1] for p in ll])
+        if star is not None:
+            la_, lo_, _ = itrs_to_geodetic(odc_pos[ti])
+            star.set_offsets([[float(lo_), float(la_)]])
         clock.set_text(np.datetime_as_string(times[ti], unit="m").replace("T", " ") + " UTC")
         for a in dynamic:
             ax.draw_artist(a)
