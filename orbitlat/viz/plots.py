@@ -465,5 +465,5 @@ def cdf_plot(values: Any, *, weights: Any = None, label: str | None = None, perc
     ax.grid(True, alpha=0.3)
     if title is not None:
         ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best", framealpha=0.9)  # where it covers the fewest points
     return fig
