@@ -311,9 +311,12 @@ def test_fiber_calibration_rederives_the_shipped_constants(shared_data):
 
 def test_fiber_baseline_lagos_abilene():
     users = CITIES.subset([2])
-    f = latency.fiber_baseline(users)
+    f = latency.fiber_baseline(users, fiber="simple")  # the closed form 2 d s / (c / 1.468) + overhead
     d = fiber.great_circle_km(6.45407, 3.39467, 32.507, -99.778)
     assert float(f[0, 0]) == pytest.approx(fiber.FiberModel().rtt_ms(d))
+    # the default is the routed model (tests/test_terrestrial.py), never faster than fiber along the great circle
+    r = float(latency.fiber_baseline(users)[0, 0])
+    assert r >= 2 * d * 1.468 / C_KM_S * 1000 and latency.fiber_baseline(users).attrs["terrestrial_model"] == "routed"
 
 
 def test_two_workers_give_the_same_result(starlink):

@@ -187,7 +187,7 @@ EXEMPT_DATACLASSES = {
     "orbitlat.ground.coastlines.Boundaries", "orbitlat.ground.grids.RingLayout",
     "orbitlat.latency.hypatia.HypatiaShell", "orbitlat.latency.network.NetworkStep",
     "orbitlat.visibility.engine.SiteIndex", "orbitlat.visibility.engine.VisiblePairs",
-    "orbitlat.latency.access.EndpointPlan",
+    "orbitlat.latency.access.EndpointPlan", "orbitlat.latency.terrestrial.base.TerrestrialRoute",
 }
 
 

@@ -153,14 +153,16 @@ class EndpointPlan:
 
 
 @accepts_units
+@accepts_units
 def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = None, backhaul: Any = None,
                    gateway_radius_km: float | None = None, gateway_choice: Any = "best",
                    min_elevation_deg: float | None = None,
                    gateway_min_elevation_deg: float | None = None) -> EndpointPlan:
     """The endpoint plan of a run (see :class:`EndpointPlan`); validates the combination of endpoints.
 
-    ``backhaul`` is the terrestrial model from a gateway to a data centre (anything with
-    ``one_way_ms(distance_km)``); it is only used with ``gateways``.
+    ``backhaul`` is the terrestrial model from a gateway to a data centre (``one_way_ms(lat1, lon1, lat2,
+    lon2)``, :mod:`orbitlat.latency.terrestrial`; a model with ``one_way_ms(distance_km)`` still works);
+    it is only used with ``gateways``.
     """
     src_sites = _sites(sources, "sources")
     all_pairs = destinations is None
@@ -185,7 +187,12 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
         gw_sites = _sites(gateways, "gateways")
         bk_km = great_circle_km(gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None], dst_sites.lat_deg[None, :],
                                 dst_sites.lon_deg[None, :])
-        backhaul_ms = backhaul.one_way_ms(bk_km)
+        try:  # a terrestrial model: delay between the points (routed over the graph)
+            backhaul_ms = np.asarray(backhaul.one_way_ms(gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None],
+                                                         dst_sites.lat_deg[None, :], dst_sites.lon_deg[None, :]),
+                                     dtype=np.float64)
+        except TypeError:  # a user model of orbitlat 0.1: one_way_ms(distance_km)
+            backhaul_ms = np.asarray(backhaul.one_way_ms(bk_km), dtype=np.float64)
         if gateway_radius_km is not None:
             backhaul_ms = np.where(bk_km <= gateway_radius_km, backhaul_ms, np.inf)
             if not np.isfinite(backhaul_ms).any():
@@ -229,6 +236,9 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
     if gw_sites is not None:
         attrs["gateways"] = len(gw_sites)
         attrs["gateway_choice"] = str(gateway_choice)
+        bk = getattr(backhaul, "attrs", None)
+        attrs["backhaul_model"] = bk["terrestrial_model"] if isinstance(bk, dict) and "terrestrial_model" in bk \
+            else type(backhaul).__name__
     return EndpointPlan(mode, src_sites, dst_sites, gw_sites, src_idx, dst_idx, gw_idx, backhaul_ms, nearest_gw,
                         only_gw, nodes, N, M, dst_off, gw_off, attrs)
 

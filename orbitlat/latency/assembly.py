@@ -27,6 +27,32 @@ def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the
     return list(__all__)
 
 
+def terrestrial_matrix(model, src_sites, dst_sites) -> tuple[np.ndarray, dict]:
+    """The terrestrial model's RTT (src, dst), ms, and attrs naming the model and its delays.
+
+    Endpoints the model cannot attach (farther than ``max_attach_km`` from the routed model's graph:
+    remote islands, ships, polar stations) get NaN, counted in ``terrestrial_unreachable_pairs`` with
+    the reason in ``terrestrial_unreachable_reason``: never silently.
+    """
+    ok_s = np.ones(len(src_sites), bool)
+    ok_d = np.ones(len(dst_sites), bool)
+    if hasattr(model, "reachable"):
+        ok_s, ok_d = model.reachable(src_sites.lat_deg, src_sites.lon_deg), model.reachable(dst_sites.lat_deg,
+                                                                                             dst_sites.lon_deg)
+    f = np.full((len(src_sites), len(dst_sites)), np.nan)
+    if ok_s.any() and ok_d.any():
+        f[np.ix_(ok_s, ok_d)] = model.rtt_ms(src_sites.lat_deg[ok_s][:, None], src_sites.lon_deg[ok_s][:, None],
+                                             dst_sites.lat_deg[ok_d][None, :], dst_sites.lon_deg[ok_d][None, :])
+    attrs = dict(model.attrs)
+    n_bad = int(len(src_sites) * len(dst_sites) - ok_s.sum() * ok_d.sum())
+    attrs["terrestrial_unreachable_pairs"] = n_bad
+    if n_bad:
+        attrs["terrestrial_unreachable_reason"] = (
+            f"NaN where an endpoint lies farther than {getattr(model, 'max_attach_km', 0):g} km from every node of "
+            "the terrestrial graph (no fiber modelled there)")
+    return f, attrs
+
+
 class Assembly:
     """Accumulates a routing run step by step (see the module docs)."""
 
@@ -109,15 +135,14 @@ class Assembly:
                                      {"units": "ms", "long_name": "RTT over a direct link to the orbital data centre",
                                       "delays_included": delays.included()})
         if not to_odc:
-            f = fiber.rtt_ms_between(src_sites.lat_deg[:, None], src_sites.lon_deg[:, None],
-                                     dst_sites.lat_deg[None, :], dst_sites.lon_deg[None, :])
+            f, fiber_attrs = terrestrial_matrix(fiber, src_sites, dst_sites)
             bnd = 2.0 * great_circle_km(src_sites.lat_deg[:, None], src_sites.lon_deg[:, None],
                                         dst_sites.lat_deg[None, :], dst_sites.lon_deg[None, :]) * _MS_PER_KM
             if all_pairs:
                 np.fill_diagonal(f, np.nan)
                 np.fill_diagonal(bnd, np.nan)
             data["fiber_rtt_ms"] = (("src", "dst"), f, {"units": "ms", "long_name": "terrestrial fiber RTT",
-                                                         "stretch": fiber.stretch, "overhead_ms": fiber.overhead_ms})
+                                                         **fiber_attrs})
             data["bound_rtt_ms"] = (("src", "dst"), bnd,
                                     {"units": "ms", "long_name": "great-circle vacuum bound 2*d/c (R=6371.0088 km)"})
         attrs = {"constellation": network.constellation.name, "n_satellites": plan.n_sat,

@@ -42,7 +42,7 @@ from orbitlat.latency.assembly import Assembly
 from orbitlat.latency.network import Network
 from orbitlat.latency.results import REASONS, LatencyResult
 from orbitlat.latency.shortest import _WARM_START, _WarmTrees, best_paths
-from orbitlat.latency.terrestrial.simple import FiberModel
+from orbitlat.latency.terrestrial.base import terrestrial_model
 from orbitlat.units import convert_fields
 
 __all__ = ["route", "RouteOptions", "Gateways", "Delays"]
@@ -122,6 +122,21 @@ class Delays:
                 "isl_hop_ms": self.isl_hop_ms, "delays_included": self.included()}
 
 
+def default_backhaul(backhaul: Any = None):
+    """The gateway → data-centre model: ``backhaul`` as given (a model or a name), else the routed model with
+    no fixed overhead (a data-centre-grade link: propagation over the route only) that attaches gateways
+    however far they are from the terrestrial graph (a gateway is where fiber is)."""
+    if backhaul is None or (isinstance(backhaul, str) and backhaul == "routed"):
+        from orbitlat.latency.terrestrial.routed import RoutedModel
+
+        return RoutedModel(overhead_ms=0.0, max_attach_km=float("inf"))
+    if isinstance(backhaul, str) and backhaul == "simple":
+        from orbitlat.latency.terrestrial.simple import FiberModel
+
+        return FiberModel(overhead_ms=0.0)
+    return terrestrial_model(backhaul)
+
+
 @dataclass(frozen=True)
 class Gateways:
     """Terrestrial data-centre destinations reached through gateways.
@@ -130,9 +145,9 @@ class Gateways:
     ----------
     sites : GroundSites
         The gateways.
-    backhaul : terrestrial model, optional
-        Gateway → data-centre delay model with ``one_way_ms(distance_km)`` (default: the calibrated
-        fiber stretch with no fixed overhead, a data-centre-grade link).
+    backhaul : terrestrial model or name, optional
+        Gateway → data-centre delay model (:mod:`orbitlat.latency.terrestrial`; default: the routed
+        model without its fixed overhead, a data-centre-grade link: :func:`default_backhaul`).
     radius_km : float, optional
         Use only gateways within this great-circle distance of a data centre.
     choice : "best", "nearest" or int
@@ -166,8 +181,9 @@ class RouteOptions:
         The named delays added to propagation.
     paths : {"changes", "all", None}
         Keep each (src, dst) path when it changes (default), at every step, or not at all.
-    fiber : terrestrial model, optional
-        Model of the ``fiber_rtt_ms`` baseline (default: the calibrated :class:`FiberModel`).
+    fiber : terrestrial model or name, optional
+        Model of the ``fiber_rtt_ms`` baseline: ``"routed"`` (default, cables and backbone) or
+        ``"simple"`` (great circle × stretch), or a model instance (:mod:`orbitlat.latency.terrestrial`).
     odc_direct : bool
         With ``destinations="odc"``, also report ``direct_rtt_ms`` (a direct link only).
     progress : bool
@@ -271,7 +287,7 @@ def route(network: Network, sources, destinations=None, *, times=None, start=Non
     gw = opts.gateways
     plan = plan_endpoints(
         network, sources, destinations, gateways=None if gw is None else gw.sites,
-        backhaul=FiberModel(overhead_ms=0.0) if gw is None or gw.backhaul is None else gw.backhaul,
+        backhaul=default_backhaul(None if gw is None else gw.backhaul),
         gateway_radius_km=None if gw is None else gw.radius_km, gateway_choice="best" if gw is None else gw.choice,
         min_elevation_deg=opts.min_elevation_deg, gateway_min_elevation_deg=None if gw is None else gw.min_elevation_deg)
     tg = _times(network, times, start, duration, step)
@@ -281,7 +297,7 @@ def route(network: Network, sources, destinations=None, *, times=None, start=Non
     if workers > 1 and hasattr(os, "fork"):
         return _route_parallel(network, sources, destinations, tg, workers,
                                {"options": dataclasses.replace(opts, workers=1)}, t0)
-    fiber = FiberModel() if opts.fiber is None else opts.fiber
+    fiber = terrestrial_model(opts.fiber)
     delays = opts.delays
     want = opts.paths is not None
     asm = Assembly(plan, network, tg, paths=opts.paths, odc_direct=opts.odc_direct)
