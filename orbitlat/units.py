@@ -198,6 +198,8 @@ def accepts_units(func: Callable | None = None, *, skip: tuple[str, ...] = ()) -
     """
     if func is None:
         return lambda f: accepts_units(f, skip=skip)
+    if hasattr(func, "__orbitlat_units__"):  # already converting: decorating twice changes nothing
+        return func
     sig = inspect.signature(func)
     units = _unit_params(sig, skip)
     if not units:

@@ -110,6 +110,7 @@ def test_decorator_keeps_signature_and_marks_the_units():
     assert list(inspect.signature(f).parameters) == ["altitude_km", "lat_s", "dwell_s", "k"]
     assert f.__orbitlat_units__ == {"altitude_km": "km", "dwell_s": "s"}
     assert f(1 * u.Mm, "x", dwell_s="PT2S") == (1000.0, "x", 2.0, 1)
+    assert accepts_units(f) is f  # idempotent
 
 
 # ---------------------------------------------------------------------------
@@ -169,6 +170,7 @@ def test_builders_sites_networks_and_configs_take_quantities():
     net = Network(a, isl_max_km=5 * u.Mm, gsl_max_range_km=2000 * u.km)
     assert net.isl_max_km == 5000.0 and isinstance(net.isl_max_km, float)
     assert FiberModel(overhead_ms=0.002 * u.s).overhead_ms == pytest.approx(2.0)
+    assert FiberModel().rtt_ms(1 * u.Mm) == pytest.approx(FiberModel().rtt_ms(1000.0))  # distance form, km
     assert ReportConfig(min_elevation_deg=25 * u.deg).min_elevation_deg == 25.0
 
 

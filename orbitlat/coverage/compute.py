@@ -52,7 +52,6 @@ def _check_args(grid: Any, mode: Any, k: Any, min_elevation_deg: Any) -> float:
     return _check_mask(min_elevation_deg)
 
 @accepts_units
-@accepts_units
 def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = None, step: Any = None,
              times: Any = None, min_elevation_deg: float = 10.0, k: int = 2, mode: str = "fast",
              chunk_steps: int | None = None, keep_series: bool = False, backend: str = "auto",

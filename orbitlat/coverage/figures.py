@@ -40,7 +40,6 @@ GAP_CONVENTION = ("STK convention: gaps touching the start or end of the window 
 # gap statistics (also usable on their own)
 # ---------------------------------------------------------------------------
 @accepts_units
-@accepts_units
 def gap_statistics(gaps_s, span_s: float) -> dict[str, float]:
     """STK gap figures of merit from a list of gap lengths in a window of length ``span_s``.
 

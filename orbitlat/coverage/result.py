@@ -95,7 +95,6 @@ class CoverageResult:
         return df
 
     @accepts_units
-    @accepts_units
     def by_latitude(self, band_deg: float = 10.0) -> pd.DataFrame:
         """Area-weighted mean of every figure of merit in latitude bands ``band_deg`` wide.
 

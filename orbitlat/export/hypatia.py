@@ -60,7 +60,6 @@ _WGS72_F = 1.0 / 298.26
 
 
 @accepts_units
-@accepts_units
 def geodetic2cartesian_wgs72(lat_deg, lon_deg, ele_m):
     """satgenpy's ``geodetic2cartesian`` (WGS72: a = 6,378,135 m, f = 1/298.26): (x, y, z) in metres.
 

@@ -59,7 +59,6 @@ def package_data(filename: str):
 
 
 @accepts_units
-@accepts_units
 def hypatia_table(path: str | Path, *, kind: str = "user",
                      min_elevation_deg: Any = None) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.from_hypatia` (see there)."""
@@ -93,7 +92,6 @@ def hypatia_table(path: str | Path, *, kind: str = "user",
     return df
 
 
-@accepts_units
 @accepts_units
 def gateway_table(path: str | Path, *, unique_locations: bool = False,
                  min_elevation_deg: Any = None) -> pd.DataFrame:
@@ -129,7 +127,6 @@ def gateway_table(path: str | Path, *, unique_locations: bool = False,
 
 
 @accepts_units
-@accepts_units
 def city_table(top: int | None = None, min_population: float | None = None, *,
                min_elevation_deg: Any = 0.0) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.cities` (see there)."""
@@ -153,7 +150,6 @@ def city_table(top: int | None = None, min_population: float | None = None, *,
     return df
 
 
-@accepts_units
 @accepts_units
 def datacenter_table(*, min_elevation_deg: Any = 0.0) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.datacenters` (see there)."""

@@ -197,7 +197,6 @@ MIN_LAKE_AREA_KM2 = {"c": 10000.0, "l": 1000.0, "i": 100.0}
 
 
 @accepts_units
-@accepts_units
 def keep_records(b: Boundaries, levels: tuple, min_lake_area_km2: float) -> np.ndarray:
     """Mask of records at the given levels, lakes (levels 2, 3) only if at least ``min_lake_area_km2``."""
     keep = np.isin(b.level, np.asarray(levels, dtype=np.int64))

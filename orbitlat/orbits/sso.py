@@ -29,7 +29,6 @@ def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the
 
 
 @accepts_units
-@accepts_units
 def sso_inclination_deg(altitude_km, ecc=0.0):
     """Sun-synchronous inclination (degrees) for an altitude above the equatorial radius.
 
@@ -62,7 +61,6 @@ def mean_sun_ra_deg(epoch) -> float:
 
 
 @accepts_units
-@accepts_units
 def raan_for_ltan_deg(ltan_hours: float, epoch) -> float:
     """RAAN (degrees) that puts the ascending node at local mean time ``ltan_hours`` at ``epoch``."""
     if not 0.0 <= float(ltan_hours) < 24.0:
@@ -70,7 +68,6 @@ def raan_for_ltan_deg(ltan_hours: float, epoch) -> float:
     return float(np.mod(mean_sun_ra_deg(epoch) + 15.0 * (float(ltan_hours) - 12.0), 360.0))
 
 
-@accepts_units
 @accepts_units
 def sun_synchronous(altitude_km, *, ltan_hours: float = 18.0, planes: int = 1, sats_per_plane: int = 1,
                     phasing: int = 0, epoch=None, shell: str | None = None, name: str | None = None,

@@ -636,7 +636,6 @@ def _angle_field(value: float, name: str) -> str:
     return "  0.0000" if s == "360.0000" else s
 
 @accepts_units
-@accepts_units
 def make_tle_lines(*, norad_id: int, epoch: Any, mean_motion_rev_day: float, ecc: float,
                    inc_deg: float, raan_deg: float, argp_deg: float, mean_anomaly_deg: float,
                    bstar: float = 0.0, ndot: float = 0.0, nddot: float = 0.0,

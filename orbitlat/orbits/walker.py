@@ -48,7 +48,6 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
 
 
 @accepts_units
-@accepts_units
 def walker_pattern(total: int, planes: int, phasing: int, *, raan0_deg: float = 0.0,
                    raan_spacing_deg: float | None = None, star: bool = False):
     """RAAN and argument of latitude (degrees) for each satellite of a Walker pattern.
@@ -101,7 +100,6 @@ def _walker(inc_deg, total, planes, phasing, altitude_km, raan0_deg, ecc, argp_d
 
 
 @accepts_units
-@accepts_units
 def walker_delta(inc_deg, total: int, planes: int, phasing: int, *, altitude_km, raan0_deg=0.0, ecc=0.0,
                  argp_deg=0.0, epoch=None, shell: str | None = None, name: str | None = None,
                  attrs: dict | None = None) -> Constellation:
@@ -128,7 +126,6 @@ def walker_delta(inc_deg, total: int, planes: int, phasing: int, *, altitude_km,
                    False, None, attrs)
 
 
-@accepts_units
 @accepts_units
 def walker_star(inc_deg, total: int, planes: int, phasing: int, *, altitude_km, raan0_deg=0.0, ecc=0.0,
                 argp_deg=0.0, epoch=None, raan_spacing_deg: float | None = None, shell: str | None = None,

@@ -665,7 +665,6 @@ def _default_chunk_steps(c, grid, mask: float, earth_radius_km: float, use_rings
 
 
 @accepts_units
-@accepts_units
 def coverage(constellation, grid, *, start: Any = None, duration: Any = None, step: Any = None, times: Any = None,
              min_elevation_deg: float = 10.0, k: int = 2, mode: str = "fast", chunk_steps: int | None = None,
              keep_series: bool = False, backend: str = "auto", earth_radius_km: float | None = None,
@@ -842,7 +841,6 @@ def _visible_leaf(job: Shipped, sites: Shipped, t0: int, utc: np.ndarray, kw: di
 
 
 @accepts_units
-@accepts_units
 def visible_sets(constellation, sites, times: Any = None, *, start: Any = None, duration: Any = None,
                  step: Any = None, min_elevation_deg: Any = None, rule: str = "elevation", max_range_km: Any = None,
                  spherical: bool = False, backend: str = "auto", warn_epoch_days: float = 14.0,
@@ -968,7 +966,6 @@ def _merge_pass_boundary(open_, new):
     return pd.concat(parts, ignore_index=True) if parts else new.iloc[:0]
 
 
-@accepts_units
 @accepts_units
 def passes(constellation, sites, times: Any = None, *, start: Any = None, duration: Any = None, step: Any = None,
            min_elevation_deg: Any = None, refine_tol_s: float = 0.1, spherical: bool = False, margin_deg: Any = None,

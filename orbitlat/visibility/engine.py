@@ -36,7 +36,6 @@ def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the
 
 
 @accepts_units
-@accepts_units
 def max_slant_range_km(site_radius_km, sat_radius_km, min_elevation_deg):
     """Largest slant range at which a satellite at radius ``sat_radius_km`` is at or above
     ``min_elevation_deg`` from a site at radius ``site_radius_km`` (spherical geometry).
@@ -97,7 +96,6 @@ class SiteIndex:
 
     @classmethod
     @accepts_units
-    @accepts_units
     def from_latlon(cls, lat_deg, lon_deg, alt_km=0.0, *, min_elevation_deg=0.0, az_mask_deg=None,
                     spherical: bool = False, radius_km: float = WGS84_A_KM) -> "SiteIndex":
         """From latitudes/longitudes (WGS84 geodetic, or geocentric on a sphere with ``spherical``)."""
@@ -120,7 +118,6 @@ class SiteIndex:
         return cls(xyz, up, east, north, min_elevation_deg, az_mask_deg, spherical)
 
     @classmethod
-    @accepts_units
     @accepts_units
     def from_sites(cls, sites, *, min_elevation_deg=None, spherical: bool = False) -> "SiteIndex":
         """From a :class:`orbitlat.ground.sites.GroundSites`, with GroundSites mask semantics.
@@ -152,7 +149,6 @@ class SiteIndex:
             self._tree = cKDTree(self.xyz_km)
         return self._tree
 
-    @accepts_units
     @accepts_units
     def mask_at(self, site: np.ndarray, az_deg: np.ndarray) -> np.ndarray:
         """Elevation mask (degrees) of ``site`` indices at azimuths ``az_deg`` (periodic linear interpolation)."""
@@ -186,7 +182,6 @@ class VisiblePairs:
         return np.bincount(self.site, minlength=self.n_sites)
 
 
-@accepts_units
 @accepts_units
 def visible_pairs(index: SiteIndex, sat_xyz_km: np.ndarray, *, rule: str = "elevation",
                   max_range_km: float | np.ndarray | None = None, sat_valid: np.ndarray | None = None,

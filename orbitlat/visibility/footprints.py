@@ -89,7 +89,6 @@ class Footprint(NamedTuple):
     area_fraction: Any
 
 @accepts_units
-@accepts_units
 def footprint(altitude_km: Any, min_elevation_deg: Any, *, radius_km: float = WGS84_A_KM) -> Footprint:
     """Closed-form footprint of a satellite at ``altitude_km`` seen down to ``min_elevation_deg``.
 
@@ -148,7 +147,6 @@ def footprint(altitude_km: Any, min_elevation_deg: Any, *, radius_km: float = WG
 
 
 @accepts_units
-@accepts_units
 def cap_half_angle_rad(sat_radius_km, min_elevation_deg, earth_radius_km: float = WGS84_A_KM) -> np.ndarray:
     """Footprint half-angle λ (Earth central angle, radians) for a spherical Earth.
 
@@ -166,7 +164,6 @@ def cap_half_angle_rad(sat_radius_km, min_elevation_deg, earth_radius_km: float 
     return np.maximum(lam, 0.0)
 
 
-@accepts_units
 @accepts_units
 def expected_mean_visible(sat_xyz_km, min_elevation_deg, earth_radius_km: float = WGS84_A_KM) -> np.ndarray:
     """The exact area-weighted global mean number of satellites in view: Σᵢ (1 − cos λᵢ)/2.
@@ -327,7 +324,6 @@ def _check_mask(min_elevation_deg) -> float:
 
 
 @accepts_units
-@accepts_units
 def cap_counts(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: float = WGS84_A_KM,
                sat_valid: np.ndarray | None = None, dtype=np.int32) -> np.ndarray:
     """Number of satellites in view at every point of a ring grid (spherical Earth).
@@ -384,7 +380,6 @@ def cap_counts(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: f
 
 
 @accepts_units
-@accepts_units
 def cap_pairs(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: float = WGS84_A_KM,
               sat_valid: np.ndarray | None = None, geometry: bool = True):
     """Visible (point, satellite) pairs at one instant on a ring grid (spherical Earth).
@@ -438,7 +433,6 @@ def cap_pairs(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: fl
     return VisiblePairs(point, sat_p, el, az, rng, n_points)
 
 
-@accepts_units
 @accepts_units
 def point_counts(index, sat_xyz_km, *, sat_valid: np.ndarray | None = None) -> np.ndarray:
     """Counts per site for any point set through the pair engine (one instant or (time, sat, 3)).

@@ -22,7 +22,6 @@ def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the
 # inter-satellite line of sight
 # =============================================================================
 @accepts_units
-@accepts_units
 def isl_line_of_sight(pos_a: Any, pos_b: Any, *, grazing_altitude_km: float = 80.0,
                       ellipsoidal: bool = False) -> np.ndarray:
     """Whether the straight line between two satellites clears the Earth (plus a grazing altitude).
@@ -79,7 +78,6 @@ def isl_line_of_sight(pos_a: Any, pos_b: Any, *, grazing_altitude_km: float = 80
     lim = WGS84_A_KM + hg
     return dist2 > lim * lim
 
-@accepts_units
 @accepts_units
 def max_isl_range_km(alt1_km: Any, alt2_km: Any = None, grazing_altitude_km: float = 80.0) -> Any:
     """Longest inter-satellite link that clears the Earth plus ``grazing_altitude_km``.

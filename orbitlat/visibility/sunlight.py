@@ -1001,7 +1001,6 @@ def _site_arrays(lat, lon, alt_km):
 
 
 @accepts_units
-@accepts_units
 def sun_altitude_deg(sites_lat: Any, sites_lon: Any = None, times: Any = None, *, alt_km: Any = None,
                      correction: str = "apparent") -> xr.DataArray:
     """Geometric altitude of the Sun's centre above each site's horizon, degrees, (time, site).
@@ -1045,7 +1044,6 @@ def _sun_altitude(sites_lat: Any, sites_lon: Any = None, times: Any = None, *, a
                                                     "long_name": "altitude of the Sun's centre"})
 
 
-@accepts_units
 @accepts_units
 def site_in_darkness(sites_lat: Any, sites_lon: Any = None, times: Any = None, *,
                      sun_altitude_deg: float = -6.0, alt_km: Any = None) -> xr.DataArray:
@@ -1114,7 +1112,6 @@ class SunlightYear:
                 f"{self.sunlit_fraction:.5f}, eclipse seasons: {s or 'none'}>")
 
 
-@accepts_units
 @accepts_units
 def sunlit_fraction_over_year(constellation: Any, year_start: Any, *, step: Any = "60s", sample_days: int = 1,
                               days: int = 365, window: Any = "1d", model: str = "conical",

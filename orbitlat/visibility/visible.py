@@ -98,7 +98,6 @@ def _mask_attr(index: SiteIndex) -> Any:
     return float(m[0]) if np.all(m == m[0]) else "per-site masks"
 
 @accepts_units
-@accepts_units
 def visible_sets(eph: xr.Dataset, sites: Any, *, min_elevation_deg: Any = None, rule: str = "elevation",
                  max_range_km: Any = None, spherical: bool = False) -> VisibleSets:
     """Which satellites each site sees at every time step of an ephemeris (sparse).
@@ -158,7 +157,6 @@ def _vs_attrs(index, rule, rng_lim, valid, sat_names) -> dict:
         "failed_sats": [str(sat_names[k]) for k in failed],
     }
 
-@accepts_units
 @accepts_units
 def iter_visible(source: Any, sites: Any, times: Any = None, *, start: Any = None, duration: Any = None,
                  step: Any = None, chunk: int = 60, min_elevation_deg: Any = None, rule: str = "elevation",

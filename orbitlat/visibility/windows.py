@@ -635,7 +635,6 @@ class _PassSweep:
 # passes: public function
 # =============================================================================
 @accepts_units
-@accepts_units
 def passes(source: Any, sites: Any, times: Any = None, *, start: Any = None, duration: Any = None,
            step: Any = None, min_elevation_deg: Any = None, refine_tol_s: float = 0.1, spherical: bool = False,
            margin_deg: Any = None, chunk: int | None = None, workers: int | None = None,

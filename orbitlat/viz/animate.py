@@ -96,7 +96,6 @@ def _path_table(latency, pairs):
 
 
 @accepts_units
-@accepts_units
 def animate(ephemeris, out: str | os.PathLike, *, paths: Any = None, pairs: Sequence[tuple[str, str]] | None = None,
             odc_ephemeris: Any = None, min_elevation_deg: float = 25.0, footprints: str | None = "auto",
             resolution_deg: float = 2.0, projection: Any = None, every: int = 1, max_frames: int = 240,

@@ -361,7 +361,6 @@ def _seam_cut_geoms(geoms: Sequence, lon0: float) -> list:
     return out
 
 @accepts_units
-@accepts_units
 def add_coastlines(ax, *, resolution: str = "c", color: Any = COAST_COLOR, linewidth: float = 0.6,
                    borders: bool = False, border_color: Any = BORDER_COLOR, border_linewidth: float = 0.4,
                    land_color: Any = None, lake_color: Any = None, lakes: bool = True,

@@ -256,7 +256,6 @@ def _series_table(rtt_ms: Any, times: Any, labels: Sequence[str] | None, dim: st
 # ---------------------------------------------------------------------------
 
 @accepts_units
-@accepts_units
 def rtt_timeseries(rtt_ms: Any, *, times: Any = None, labels: Sequence[str] | None = None, dim: str | None = None,
                    ax=None, figsize: tuple[float, float] | None = None, title: str | None = None,
                    ylabel: str | None = None, legend: bool | None = None, linewidth: float = 1.2):

@@ -27,7 +27,6 @@ def _as_float(value: Any, unit: str, name: str) -> np.ndarray:
     return _as_float_array(value, unit, name)
 
 @accepts_units
-@accepts_units
 def break_at_antimeridian(lon_deg: Any, lat_deg: Any, central_lon_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Cut a lon/lat polyline where it crosses the seam opposite ``central_lon_deg``.
 
@@ -84,7 +83,6 @@ def break_at_antimeridian(lon_deg: Any, lat_deg: Any, central_lon_deg: float = 0
     return out_lon + c, out_lat
 
 @accepts_units
-@accepts_units
 def footprint_half_angle_deg(altitude_km: Any, min_elevation_deg: Any,
                              earth_radius_km: float = WGS84_A_KM) -> np.ndarray:
     """Footprint half-angle λ (Earth central angle, degrees) on a spherical Earth.
@@ -116,7 +114,6 @@ def footprint_half_angle_deg(altitude_km: Any, min_elevation_deg: Any,
     re = float(earth_radius_km)
     return np.degrees(cap_half_angle_rad(re + h, np.degrees(eps), re))  # NaN below the surface
 
-@accepts_units
 @accepts_units
 def footprint_outline(lat_deg: Any, lon_deg: Any, half_angle_deg: Any, n_points: int = 181
                       ) -> tuple[np.ndarray, np.ndarray]:
@@ -211,7 +208,6 @@ def _cap_polygon(lat_c: float, lon_c: float, lam: float, lon0: float, n_points: 
     return shapely.union_all(parts) if len(parts) > 1 else parts[0]
 
 @accepts_units
-@accepts_units
 def footprint_polygons(lat_deg: Any, lon_deg: Any, half_angle_deg: Any, *, central_lon_deg: float = 0.0,
                        n_points: int = 181) -> list:
     """Filled footprints as shapely polygons, cut at the map seam and closed over the poles.
@@ -255,7 +251,6 @@ def footprint_polygons(lat_deg: Any, lon_deg: Any, half_angle_deg: Any, *, centr
             out.append(_cap_polygon(a, b, min(r, 180.0), float(central_lon_deg), n_points))
     return out
 
-@accepts_units
 @accepts_units
 def look_angles(site_lat_deg: Any, site_lon_deg: Any, site_alt_km: Any, sat_xyz_km: Any
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

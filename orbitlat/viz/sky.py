@@ -18,7 +18,6 @@ def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the
 
 
 @accepts_units
-@accepts_units
 def sky_plot(azimuth_deg: Any, elevation_deg: Any, *, labels: Sequence[str] | None = None,
              min_elevation_deg: float | None = None, values: Any = None, cmap: str = "viridis",
              color: Any = "tab:blue", ax=None, figsize: tuple[float, float] | None = None,
@@ -115,7 +114,6 @@ def sky_plot(azimuth_deg: Any, elevation_deg: Any, *, labels: Sequence[str] | No
         ax.set_title(title, fontsize=10, pad=14)
     return fig
 
-@accepts_units
 @accepts_units
 def site_sky_plot(site: Any, ephemeris, *, time: Any = None, min_elevation_deg: float | None = None,
                   sats: Any = None, labels: bool = True, ax=None, figsize: tuple[float, float] | None = None,

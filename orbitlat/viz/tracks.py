@@ -240,7 +240,6 @@ CAPS_COVER_LIMIT = 2.5
 
 
 @accepts_units
-@accepts_units
 def footprint_map(ephemeris, *, time: Any = None, min_elevation_deg: float = 10.0, sats: Any = None, ax=None,
                   projection: Any = None, extent: Sequence[float] | None = None, mode: str = "auto",
                   resolution_deg: float = 1.0, fill: bool = True, color: Any = "tab:blue", alpha: float = 0.25,

@@ -135,7 +135,6 @@ def _sphere_triangles(lat, lon):
     return tri[longest <= 3.0 * np.median(longest)]
 
 @accepts_units
-@accepts_units
 def coverage_map(values: Any, lat_deg: Any = None, lon_deg: Any = None, *, sites=None, var: str | None = None,
                  method: str = "auto", size: Any = None, ax=None, projection: Any = None,
                  extent: Sequence[float] | None = None, cmap: str = "viridis", vmin: float | None = None,
@@ -295,7 +294,6 @@ def _datacenter_sites(datacenter):
         f"(lat, lon[, name]); got {type(datacenter).__name__}."
     )
 
-@accepts_units
 @accepts_units
 def latency_map(sites, rtt_ms: Any, *, datacenter: Any = None, reduce: str = "median", ax=None,
                 projection: Any = None, extent: Sequence[float] | None = None, cmap: str = "plasma",

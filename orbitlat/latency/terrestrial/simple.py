@@ -105,7 +105,6 @@ EARTH_RADIUS_KM = 6371.0088
 
 
 @accepts_units
-@accepts_units
 def great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
     """Great-circle distance on a sphere of radius 6371.0088 km (haversine), km; broadcasts."""
     from orbitlat.ground.geodesy import great_circle_km as _gc
@@ -162,7 +161,6 @@ class FiberModel:
         or ``rtt_ms(distance_km)`` over a great-circle distance."""
         return _scalar(2.0 * np.asarray(self.one_way_ms(*args)))
 
-    @accepts_units
     @accepts_units
     def rtt_ms_between(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
         """Round-trip time between points (degrees), ms; broadcasts (same as the 4-argument ``rtt_ms``)."""
@@ -224,13 +222,14 @@ def _scalar(a):
 
 
 def _nonneg(x, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
+    from orbitlat.units import to_float_array
+
+    a = to_float_array(x, "km", name)  # a Quantity (1 * u.Mm) in any length unit
     if np.any(~np.isfinite(a)) or np.any(a < 0):
         raise OrbitlatError(f"{name} must be finite and >= 0 km; got {x!r}.")
     return a
 
 
-@accepts_units
 @accepts_units
 def fiber_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, stretch: float = DEFAULT_STRETCH,
                  overhead_ms: float = DEFAULT_OVERHEAD_MS) -> np.ndarray:
@@ -243,14 +242,12 @@ def fiber_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, stretch: float = DEF
 
 
 @accepts_units
-@accepts_units
 def fiber_one_way_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, stretch: float = DEFAULT_STRETCH,
                      overhead_ms: float = DEFAULT_OVERHEAD_MS) -> np.ndarray:
     """Fiber one-way delay between points, ms (half of :func:`fiber_rtt_ms`)."""
     return 0.5 * fiber_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, stretch=stretch, overhead_ms=overhead_ms)
 
 
-@accepts_units
 @accepts_units
 def vacuum_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
     """The great-circle speed-of-light bound ``2 · d_gc / c``, ms (sphere of radius 6371.0088 km).
