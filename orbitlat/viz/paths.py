@@ -18,7 +18,7 @@ def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the
 
 _SAT_KINDS = {"satellite", "sat", "space", "orbital_datacenter", "odc"}
 
-_GROUND_MARKERS = {"datacenter": "*", "gateway": "^", "user": "o"}
+_GROUND_MARKERS = {"datacenter": "*", "gateway": "^", "user": "o", "pop": "s"}
 
 def _path_nodes(path, kinds, names):
     """(lat, lon, kind, name, alt) arrays from the accepted path inputs."""
