@@ -170,12 +170,10 @@ class Gateways:
     isl: str = "any"
 
     def __post_init__(self):
+        convert_fields(self)  # radius_km, min_elevation_deg as astropy Quantities
         if self.isl not in ("any", "fallback"):
             raise OrbitlatError(f"Gateways(isl={self.isl!r}): use 'any' (shortest path, ISLs anywhere) or "
                                 "'fallback' (bent pipe when a user's satellite sees a gateway, ISLs otherwise).")
-
-    def __post_init__(self):
-        convert_fields(self)  # radius_km, min_elevation_deg as astropy Quantities
 
 
 @dataclass(frozen=True)

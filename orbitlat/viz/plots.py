@@ -82,7 +82,6 @@ def new_figure(figsize: tuple[float, float] | None = None, dpi: float | None = N
     """
     _matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     size = FIGSIZE if figsize is None else tuple(float(v) for v in figsize)
     if len(size) != 2 or not all(np.isfinite(v) and v > 0 for v in size):

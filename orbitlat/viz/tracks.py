@@ -6,9 +6,8 @@ from typing import Any, Sequence
 import numpy as np
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
-from orbitlat.viz.basemap import (LAND_COLOR, _background, _add_polygons, _cartopy, _central_lon, _colorbar, _finish,
-                                  _legend_entry, _lines_to_lonlat, _map_axes, _note, _pieces,
-                                  _project_lonlat_lines, add_coastlines)
+from orbitlat.viz.basemap import (LAND_COLOR, _add_polygons, _background, _cartopy, _central_lon, _colorbar, _finish,
+                                  _legend_entry, _lines_to_lonlat, _map_axes, _note, _pieces, _project_lonlat_lines)
 from orbitlat.viz.seams import _as_float, footprint_half_angle_deg, footprint_outline, footprint_polygons
 from orbitlat.units import accepts_units
 
