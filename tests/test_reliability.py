@@ -1,0 +1,156 @@
+"""Issue 15: nothing silently wrong, nothing lost, nothing hangs.
+
+One regression test (or more) per numbered item of the issue, named ``test_itemNN_...``; the
+closing note lists them. Signals and fetches run against local processes and a local HTTP server
+(conftest's ``server``); memory guards are tested through their estimates, never by exhausting memory.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import orbitlat as ol
+from orbitlat.errors import OrbitlatError
+from orbitlat.time import TIME_RANGE, TimeGrid, to_datetime64
+
+typer = pytest.importorskip("typer", reason="the CLI needs the cli extra: pip install 'orbitlat[cli]'")
+from typer.testing import CliRunner  # noqa: E402
+
+from orbitlat.cli import app  # noqa: E402
+
+
+@pytest.fixture()
+def run(monkeypatch):
+    """Invoke the CLI in-process; ``ok=True`` asserts exit 0."""
+    monkeypatch.delenv("ORBITLAT_PROGRESS", raising=False)
+    monkeypatch.delenv("ORBITLAT_DEBUG", raising=False)
+    runner = CliRunner()
+
+    def _run(*args, ok=True):
+        res = runner.invoke(app, [str(a) for a in args])
+        if ok and res.exit_code != 0:
+            raise AssertionError(f"exit {res.exit_code}\nstdout:\n{res.stdout}\nstderr:\n{res.stderr}\n"
+                                 f"{res.exception!r}")
+        return res
+
+    return _run
+
+
+def bad_input(res, match: str) -> str:
+    """Exit 2 with exactly one line ``orbitlat: error: ...`` on stderr that contains ``match``."""
+    assert res.exit_code == 2, (res.exit_code, res.stdout, res.stderr)
+    lines = [x for x in res.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("orbitlat: error: "), res.stderr
+    assert match in lines[0], lines[0]
+    return lines[0]
+
+
+# =============================================================================
+# 1. instants outside datetime64[ns] are refused, not wrapped around
+# =============================================================================
+def test_item01_time_range_is_pandas_nanosecond_range():
+    # reference: pandas documents Timestamp.min/max as the bounds of datetime64[ns]
+    assert TIME_RANGE[0] == pd.Timestamp.min.to_datetime64() and TIME_RANGE[1] == pd.Timestamp.max.to_datetime64()
+
+
+@pytest.mark.parametrize("value", [
+    "2300-01-01", "1600-01-01T00:00", dt.datetime(2300, 1, 1), dt.date(1500, 1, 1),
+    np.datetime64("2300-01-01"), np.array(["2026-01-01", "2262-04-12"], dtype="datetime64[D]"),
+    pd.Timestamp("2300-01-01"), dt.datetime(2262, 4, 11, 23, 59, tzinfo=dt.timezone.utc),
+])
+def test_item01_out_of_range_instants_are_refused(value):
+    with pytest.raises(OrbitlatError, match="outside the instants orbitlat supports .*1677-09-21.*2262-04-11"):
+        to_datetime64(value)
+
+
+@pytest.mark.filterwarnings("ignore::erfa.ErfaWarning")  # astropy itself warns of a "dubious year" at 2300
+def test_item01_astropy_and_skyfield_out_of_range():
+    from astropy.time import Time
+
+    with pytest.raises(OrbitlatError, match="outside the instants"):
+        to_datetime64(Time(2300.0, format="jyear"))
+    with pytest.raises(OrbitlatError, match="outside the instants"):
+        to_datetime64(ol.time.timescale().utc(2300, 1, 1))
+
+
+def test_item01_span_crossing_2262_is_refused_and_edges_are_exact():
+    with pytest.raises(OrbitlatError, match="start \\+ duration"):
+        TimeGrid.span("2262-04-11", "1d", "1h")
+    # the last supported second is accepted, exactly (no wrap to 1677)
+    tg = TimeGrid.span("2262-04-11T23:00", "47min", "1min")
+    assert tg.utc[-1] == np.datetime64("2262-04-11T23:47", "ns") and np.all(np.diff(tg.utc) > np.timedelta64(0))
+
+
+def test_item01_cli_start_2300_exits_2(run):
+    line = bad_input(run("propagate", "iridium", "--start", "2300-01-01", "--duration", "1h", ok=False),
+                     "outside the instants orbitlat supports")
+    assert "2262-04-11" in line
+
+
+# =============================================================================
+# 4. a span that the step does not divide includes its end; steps below 1 ns are refused
+# =============================================================================
+@pytest.mark.parametrize("duration, step, expect_s", [
+    ("20s", "7s", [0, 7, 14, 20]),
+    ("10min", "1h", [0, 600]),
+    ("1h", "20min", [0, 1200, 2400, 3600]),
+    (0, "1s", [0]),
+])
+def test_item04_both_ends_included(duration, step, expect_s):
+    tg = TimeGrid.span("2026-01-01", duration, step)
+    assert tg.seconds.tolist() == expect_s
+
+
+@settings(max_examples=80, deadline=None)
+@given(dur_ms=st.integers(0, 10 ** 9), step_ms=st.integers(1, 10 ** 8))
+def test_item04_span_property(dur_ms, step_ms):
+    # closed form: start + k*step for k*step < duration, then start + duration itself
+    if dur_ms // step_ms > 100_000:
+        return
+    tg = TimeGrid.span("2026-01-01", dur_ms / 1000.0, step_ms / 1000.0)
+    ns = (tg.utc - tg.utc[0]).astype(np.int64)
+    assert ns[0] == 0 and ns[-1] == dur_ms * 1_000_000
+    d = np.diff(ns)
+    assert np.all(d > 0) and np.all(d <= step_ms * 1_000_000)
+    assert np.all(d[:-1] == step_ms * 1_000_000)
+
+
+def test_item04_sub_nanosecond_step_refused():
+    with pytest.raises(OrbitlatError, match="below 1 ns"):
+        TimeGrid.span("2026-01-01", "1s", "0.5ns")
+    with pytest.raises(OrbitlatError, match="positive and finite"):
+        TimeGrid.span("2026-01-01", "1s", float("nan"))
+
+
+def test_item04_cli_propagate_includes_end(run):
+    res = run("propagate", "iridium", "--duration", "10min", "--step", "1h")
+    assert "x 2 times" in res.stdout and "00:10:00" in res.stdout
+
+
+# =============================================================================
+# 16 (part). leap seconds get a clear message
+# =============================================================================
+@pytest.mark.parametrize("value", ["2016-12-31T23:59:60", "2016-12-31 23:59:60.5Z"])
+def test_item16_leap_second_strings(value):
+    with pytest.raises(OrbitlatError, match="is a leap second .*23:59:59.999999999"):
+        to_datetime64(value)
+
+
+def test_item16_leap_second_astropy_and_skyfield():
+    from astropy.time import Time
+
+    with pytest.raises(OrbitlatError, match="leap second"):
+        to_datetime64(Time("2016-12-31T23:59:60", scale="utc"))
+    with pytest.raises(OrbitlatError, match="leap second"):
+        to_datetime64(ol.time.timescale().utc(2016, 12, 31, 23, 59, 60.5))
+    # the instants around it are fine (IERS Bulletin C 52: leap second at the end of 2016-12-31)
+    assert to_datetime64("2016-12-31T23:59:59.999999999")[0] < to_datetime64("2017-01-01T00:00:00")[0]
+
+
+def test_item16_nanoseconds_in_iso_strings_are_kept():
+    assert str(to_datetime64("2026-01-01T00:00:00.123456789Z")[0]) == "2026-01-01T00:00:00.123456789"
