@@ -154,3 +154,35 @@ def test_item16_leap_second_astropy_and_skyfield():
 
 def test_item16_nanoseconds_in_iso_strings_are_kept():
     assert str(to_datetime64("2026-01-01T00:00:00.123456789Z")[0]) == "2026-01-01T00:00:00.123456789"
+
+
+# =============================================================================
+# 2. NaN elevation masks are refused everywhere (one check: orbitlat.ground.sites.check_mask_deg)
+# =============================================================================
+def _mask_calls():
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.visibility.engine import SiteIndex
+    from orbitlat.visibility.windows import passes
+
+    c = ol.presets.get("gps")
+    s = GroundSites.cities(top=2)
+    span = dict(start="2026-01-01", duration="20min", step="10min")
+    return {
+        "GroundSites()": lambda m: GroundSites(["a"], [1.0], [2.0], min_elevation_deg=m),
+        "GroundSites.cities": lambda m: GroundSites.cities(top=3, min_elevation_deg=m),
+        "with_mask": lambda m: s.with_mask(m),
+        "from_dataframe": lambda m: GroundSites.from_dataframe(
+            pd.DataFrame({"name": ["a"], "lat": [1.0], "lon": [2.0]}), min_elevation_deg=m),
+        "SiteIndex": lambda m: SiteIndex.from_latlon([0.0], [0.0], min_elevation_deg=m),
+        "passes": lambda m: passes(c, s, min_elevation_deg=m, **span),
+        "via_isl": lambda m: ol.latency.via_isl(c, s, GroundSites.datacenter("stargate"), min_elevation_deg=m,
+                                                **span),
+        "coverage": lambda m: ol.coverage.coverage(c, ol.ground.Grid.equal_area(20), min_elevation_deg=m, **span),
+    }
+
+
+@pytest.mark.parametrize("where", list(_mask_calls()))
+@pytest.mark.parametrize("mask", [float("nan"), float("inf"), -6.0, 91.0])
+def test_item02_bad_masks_refused_everywhere(where, mask):
+    with pytest.raises(OrbitlatError, match="not a valid elevation mask|min_elevation_deg of row 0"):
+        _mask_calls()[where](mask)

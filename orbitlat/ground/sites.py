@@ -42,7 +42,7 @@ import pandas as pd
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.geodesy import _as_float_array, geodetic_to_itrs
 
-__all__ = ["GroundSites", "KINDS", "MASK_RANGE_DEG"]
+__all__ = ["GroundSites", "KINDS", "MASK_RANGE_DEG", "check_mask_deg"]
 
 #: Allowed values of the ``kind`` column.
 KINDS = ("user", "gateway", "datacenter")
@@ -54,6 +54,35 @@ MASK_RANGE_DEG = (-5.0, 90.0)
 ALT_RANGE_KM = (-12.0, 100.0)
 
 _CORE = ["name", "lat_deg", "lon_deg", "alt_km", "min_elevation_deg", "population", "kind"]
+
+
+def check_mask_deg(value: Any, name: str = "min_elevation_deg") -> np.ndarray:
+    """Elevation mask(s) as float64 degrees, refusing NaN, infinities and values outside :data:`MASK_RANGE_DEG`.
+
+    The one check every entry point uses (sites, visibility, coverage, latency, the CLI): a NaN
+    mask would otherwise compare false everywhere and act as 0° in one place and "never
+    visible" in another.
+
+    >>> check_mask_deg(25).tolist(), check_mask_deg([0, 10]).tolist()
+    (25.0, [0.0, 10.0])
+    >>> check_mask_deg(float("nan"))
+    Traceback (most recent call last):
+    ...
+    orbitlat.errors.OrbitlatError: min_elevation_deg=nan is not a valid elevation mask (out of range or not a number); valid range [-5°, 90°] above the horizon (e.g. 25 for Starlink user terminals, 10 for gateways, 0 for the geometric horizon).
+    """
+    m = _as_float_array(value, "deg", name)
+    lo, hi = MASK_RANGE_DEG
+    bad = ~np.isfinite(m) | (m < lo) | (m > hi)
+    if np.any(bad):
+        k = int(np.flatnonzero(np.ravel(bad))[0])
+        v = float(np.ravel(m)[k])
+        where = f" (site {k})" if m.ndim else ""
+        raise OrbitlatError(
+            f"{name}={v!r}{where} is not a valid elevation mask (out of range or not a number); valid range "
+            f"[{lo:g}°, {hi:g}°] above the horizon (e.g. 25 for Starlink user terminals, 10 for gateways, 0 for the "
+            "geometric horizon)."
+        )
+    return m
 _UNITS = {"lat_deg": "deg", "lon_deg": "deg", "alt_km": "km", "min_elevation_deg": "deg"}
 
 # column names recognised by from_dataframe (lower case), in order of preference
@@ -132,6 +161,7 @@ def _validate_frame(df: pd.DataFrame) -> pd.DataFrame:
     if "min_elevation_deg" not in df.columns:
         df["min_elevation_deg"] = 0.0
     mask = _numeric(df, "min_elevation_deg", "min_elevation_deg")
+    # a blank cell / absent key is the default 0; an explicit NaN argument is refused where it is passed
     mask = np.where(np.isnan(mask), 0.0, mask)
     _check_range(df, mask, *MASK_RANGE_DEG, "min_elevation_deg",
                  "The elevation mask is in degrees above the horizon (typically 0-40).")
@@ -215,6 +245,20 @@ def _find_col(df: pd.DataFrame, given: str | None, candidates: Sequence[str], wh
             f"{', '.join(candidates)}. Pass it explicitly, e.g. {what}='my_column'."
         )
     return None
+
+
+def _finite_mask(value: Any) -> np.ndarray:
+    """An explicit mask argument as degrees; NaN/inf refused (ranges are checked per row later)."""
+    m = _as_float_array(value, "deg", "min_elevation_deg")
+    if not np.all(np.isfinite(m)):
+        check_mask_deg(m)
+    return m
+
+
+def _mask_arg(value: Any) -> None:
+    """Check an explicit mask argument (None: the data's own or the default)."""
+    if value is not None:
+        check_mask_deg(value)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -310,7 +354,7 @@ class GroundSites:
             "lat_deg": lat,
             "lon_deg": per_site(lon_deg, "lon_deg", "deg"),
             "alt_km": per_site(alt_km, "alt_km", "km"),
-            "min_elevation_deg": per_site(min_elevation_deg, "min_elevation_deg", "deg"),
+            "min_elevation_deg": per_site(_finite_mask(min_elevation_deg), "min_elevation_deg", "deg"),
             "population": None if population is None else per_site(np.asarray(population, dtype=float),
                                                                     "population", "1"),
             "kind": per_site(kind, "kind"),
@@ -443,7 +487,7 @@ class GroundSites:
             out["kind"] = kind if isinstance(kind, str) else list(kind)
         if min_elevation_deg is not None:
             out["min_elevation_deg"] = np.broadcast_to(
-                _as_float_array(min_elevation_deg, "deg", "min_elevation_deg"), (len(df),)
+                check_mask_deg(min_elevation_deg), (len(df),)
             )
         used = {name_col, lat_col, lon_col, alt_col, mask_col, pop_col, kind_col}
         az_col = "az_mask_deg" if "az_mask_deg" in df.columns else None
@@ -502,6 +546,7 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
+        _mask_arg(min_elevation_deg)
         return cls._from_valid(catalogs.hypatia_table(path=path, kind=kind, min_elevation_deg=min_elevation_deg))
 
     @classmethod
@@ -540,6 +585,7 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
+        _mask_arg(min_elevation_deg)
         return cls._from_valid(catalogs.gateway_table(path=path, unique_locations=unique_locations, min_elevation_deg=min_elevation_deg))
 
     @classmethod
@@ -570,6 +616,7 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
+        _mask_arg(min_elevation_deg)
         return cls._from_valid(catalogs.city_table(top=top, min_population=min_population, min_elevation_deg=min_elevation_deg))
 
     @classmethod
@@ -590,6 +637,7 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
+        _mask_arg(min_elevation_deg)
         return cls._from_valid(catalogs.datacenter_table(min_elevation_deg=min_elevation_deg))
 
     @classmethod
@@ -736,7 +784,7 @@ class GroundSites:
         df = self._df.copy()
         if min_elevation_deg is not None:
             df["min_elevation_deg"] = np.broadcast_to(
-                _as_float_array(min_elevation_deg, "deg", "min_elevation_deg"), (len(df),)
+                check_mask_deg(min_elevation_deg), (len(df),)
             )
         return type(self)._from_valid(df, self._az_mask if az_mask_deg is None else az_mask_deg)
 
