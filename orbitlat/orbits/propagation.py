@@ -59,7 +59,8 @@ from orbitlat.orbits.constellation import Constellation
 from orbitlat.errors import EpochWarning, OrbitlatError, PropagationWarning
 from orbitlat.time import TimeGrid, to_timegrid
 
-__all__ = ["propagate", "kepler_j2_rates", "FRAMES", "BACKENDS", "SGP4_ERRORS", "valid_sats"]
+__all__ = ["propagate", "kepler_j2_rates", "FRAMES", "BACKENDS", "SGP4_ERRORS", "valid_sats", "APOGEE_BAND_FRACTION",
+           "apogee_limit_km"]
 
 FRAMES = ("ITRS", "GCRS", "TEME")
 BACKENDS = ("auto", "sgp4", "kepler-j2", "boinor")
@@ -72,7 +73,19 @@ SGP4_ERRORS = {
     4: "semilatus rectum below zero",
     5: "(unused)",
     6: "orbit decayed: satellite below the Earth's surface",
+    7: "position outside the element set's physical band (above its apogee by more than "
+       "APOGEE_BAND_FRACTION): the element set is used far from its epoch",
 }
+
+#: Code 7 (orbitlat's, not SGP4's): an SGP4 position further from the geocentre than the element set's
+#: apogee radius ``a(1+e)`` times ``1 + APOGEE_BAND_FRACTION``. SGP4's short-period radius terms are
+#: a few tenths of a percent of ``a`` and its drag terms only lower the orbit forward in time, so inside
+#: the model's validity (days to weeks from the epoch; Vallado et al. 2006, Hoots & Roehrich 1980, see
+#: docs/references.md) no position reaches 10 % above apogee; run decades away, the secular polynomials
+#: give the ~1,000,000 km "LEO" positions of an epoch-2056 ISS TLE propagated in 2026. Such satellites are
+#: flagged failed and excluded like decayed ones (code 6).
+APOGEE_BAND_FRACTION = 0.10
+ERROR_OUTSIDE_BAND = 7
 
 # Skyfield's Earth angular velocity for ITRS velocities (skyfield.constants.ANGVEL)
 _ANGVEL = 7.2921150e-5
@@ -379,6 +392,12 @@ def _propagate_sgp4(c: Constellation, tg: TimeGrid, frame: str, want_vel: bool, 
         near, params = _sgp4_packed(c, sats, kernel)
     if near.size == 0:
         pos, vel, err = _propagate_satrecarray(sats, tg, frame, want_vel, workers)
+        _flag_outside_band(sats, pos, err)
+        bad = err == ERROR_OUTSIDE_BAND
+        if bad.any():
+            pos[bad] = np.nan
+            if want_vel:
+                vel[bad] = np.nan
         return pos, vel, err, "python-sgp4"
     pos = np.empty((n_t, n_sat, 3))
     vel = np.empty((n_t, n_sat, 3)) if want_vel else None
@@ -393,12 +412,34 @@ def _propagate_sgp4(c: Constellation, tg: TimeGrid, frame: str, want_vel: bool, 
         err[:, rest] = e2
         del p2, v2, e2
     _run_numba_kernel(kernel, params, near, tg, frame, want_vel, pos, vel, err, workers)
+    _flag_outside_band(sats, pos, err)
     bad = err != 0
     if bad.any():
         pos[bad] = np.nan
         if want_vel:
             vel[bad] = np.nan
     return pos, vel, err, ("numba+python-sgp4" if rest.size else "numba")
+
+
+def apogee_limit_km(sats: list) -> np.ndarray:
+    """Per satellite, the largest geocentric distance (km) an SGP4 position may have: the element set's
+    apogee radius times ``1 + APOGEE_BAND_FRACTION`` (see :data:`APOGEE_BAND_FRACTION`)."""
+    apo = np.array([(s.alta + 1.0) * s.radiusearthkm for s in sats], dtype=np.float64)
+    return apo * (1.0 + APOGEE_BAND_FRACTION)
+
+
+def _flag_outside_band(sats: list, pos: np.ndarray, err: np.ndarray, block: int = 512) -> None:
+    """Set error code 7 where a position lies outside its element set's physical band (in place)."""
+    lim2 = apogee_limit_km(sats) ** 2
+    for t0 in range(0, pos.shape[0], block):
+        p = pos[t0:t0 + block]
+        r2 = p[..., 0] * p[..., 0]
+        r2 += p[..., 1] * p[..., 1]
+        r2 += p[..., 2] * p[..., 2]
+        out = r2 > lim2[None, :]  # NaN compares False: positions SGP4 already failed stay as they are
+        if out.any():
+            e = err[t0:t0 + block]
+            e[out & (e == 0)] = ERROR_OUTSIDE_BAND
 
 
 SGP4_KERNEL_ENV = "ORBITLAT_SGP4_KERNEL"
