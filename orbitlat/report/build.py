@@ -112,8 +112,9 @@ def _versions() -> dict[str, str]:
     return out
 
 def _weighted_share(mask: np.ndarray, weights: np.ndarray) -> float:
-    w = np.asarray(weights, dtype=np.float64)
-    return float((w * mask).sum() / w.sum()) if w.sum() > 0 else float("nan")
+    from orbitlat.ground.grids import weighted_mean
+
+    return weighted_mean(np.asarray(mask, dtype=np.float64), weights)
 
 # ---------------------------------------------------------------------------
 # the driver
@@ -291,7 +292,7 @@ class _Report:
                 "covered time (area)": a["covered_fraction"],
                 "covered time (people)": p["covered_fraction"],
                 "≥2 in view time (people)": p["covered_fraction_k"],
-                "area always covered": float(self.grid.weights @ cont),
+                "area always covered": _weighted_share(cont, self.grid.area_km2),
                 "people always covered": _weighted_share(cont, self.grid.population),
                 "longest gap, people-weighted mean (s)": p["gap_max_s"],
                 "continuous up to latitude (°)": float(lat[~cont].min()) if (~cont).any() else 90.0,
