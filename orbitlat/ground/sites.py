@@ -42,7 +42,7 @@ import pandas as pd
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.geodesy import _as_float_array, geodetic_to_itrs
 
-__all__ = ["GroundSites", "KINDS", "MASK_RANGE_DEG", "check_mask_deg"]
+__all__ = ["GroundSites", "KINDS", "MASK_RANGE_DEG", "check_mask_deg", "unique_labels"]
 
 #: Allowed values of the ``kind`` column.
 KINDS = ("user", "gateway", "datacenter")
@@ -245,6 +245,30 @@ def _find_col(df: pd.DataFrame, given: str | None, candidates: Sequence[str], wh
             f"{', '.join(candidates)}. Pass it explicitly, e.g. {what}='my_column'."
         )
     return None
+
+
+def unique_labels(names: Sequence[Any], qualifiers: Sequence[Any] | None = None) -> np.ndarray:
+    """Names made unique for use as labels: the one rule for sites, passes, latency and the CLI.
+
+    A name that occurs more than once gets its qualifier (a site's country code, a file's folder)
+    in parentheses; if that still repeats, a counter ``#1``, ``#2`` ... Unique names are unchanged.
+
+    >>> unique_labels(["London", "Paris", "London"], ["GB", "FR", "CA"]).tolist()
+    ['London (GB)', 'Paris', 'London (CA)']
+    >>> unique_labels(["x", "x", "y"]).tolist()
+    ['x #1', 'x #2', 'y']
+    """
+    out = np.array([str(n) for n in names], dtype=object)
+    dup = pd.Series(out).duplicated(keep=False).to_numpy()
+    if dup.any() and qualifiers is not None:
+        q = np.array([str(x) for x in qualifiers], dtype=object)
+        ok = dup & (q != "") & (q != "nan") & (q != "None")
+        out[ok] = [f"{n} ({c})" for n, c in zip(out[ok], q[ok])]
+    dup = pd.Series(out).duplicated(keep=False).to_numpy()
+    if dup.any():
+        k = pd.Series(out).groupby(out).cumcount().to_numpy() + 1
+        out[dup] = [f"{n} #{j}" for n, j in zip(out[dup], k[dup])]
+    return out.astype(str)
 
 
 def _finite_mask(value: Any) -> np.ndarray:
@@ -674,6 +698,14 @@ class GroundSites:
     def names(self) -> np.ndarray:
         """Site names, object array of str, shape (n,)."""
         return self._df["name"].to_numpy(dtype=object)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Unique site labels (:func:`unique_labels`: repeated names get their country code, then a
+        counter): what passes, visible sets and latency results use to name sites."""
+        df = self._df
+        cc = df["country_code"].astype(str).to_numpy() if "country_code" in df.columns else None
+        return unique_labels(df["name"].to_numpy(dtype=object), cc)
 
     @property
     def lat_deg(self) -> np.ndarray:

@@ -7,6 +7,7 @@ result assembly (RTT, paths, path changes, unreachable reasons) into a
 """
 from __future__ import annotations
 
+import os
 import time as _time
 from typing import Any
 import numpy as np
@@ -329,7 +330,10 @@ def _route_parallel(network, sources, destinations, tg, workers, kw, t0) -> Late
     blocks = [tg[edges[i]:edges[i + 1]] for i in range(workers)]
     _PAR_JOB.update(network=network, sources=sources, destinations=destinations, blocks=blocks, kw=kw)
     try:
-        with mp.get_context("fork").Pool(workers) as pool:
+        from orbitlat._forking import pool_initializer
+
+        # workers die with this process and leave Ctrl-C to it (one line, not a traceback per worker)
+        with mp.get_context("fork").Pool(workers, initializer=pool_initializer, initargs=(os.getpid(),)) as pool:
             parts = pool.map(_route_block, range(workers))
     finally:
         _PAR_JOB.clear()

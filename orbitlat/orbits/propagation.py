@@ -548,22 +548,28 @@ def _propagate_satrecarray(sats: list, tg: TimeGrid, frame: str, want_vel: bool,
         pos = _shared_array((n_t, n_sat, 3), np.float64)
         vel = _shared_array((n_t, n_sat, 3), np.float64) if want_vel else None
         err = _shared_array((n_t, n_sat), np.uint8)
+        from orbitlat._forking import child_setup, stop_children
+
         bounds = np.linspace(0, n_sat, workers + 1).astype(int)
         pids = []
-        for w in range(1, workers):
-            pid = os.fork()
-            if pid == 0:  # child: compute its share, then leave without running any cleanup
-                code = 0
-                try:
-                    _sgp4_chunk(sats, tg, bounds[w], bounds[w + 1], frame, pos, vel, err, want_vel)
-                except BaseException:  # pragma: no cover - reported by exit code
-                    code = 1
-                os._exit(code)
-            pids.append(pid)
+        me = os.getpid()
         try:
+            for w in range(1, workers):
+                pid = os.fork()
+                if pid == 0:  # child: compute its share, then leave without running any cleanup
+                    code = 0
+                    try:
+                        child_setup(me)
+                        _sgp4_chunk(sats, tg, bounds[w], bounds[w + 1], frame, pos, vel, err, want_vel)
+                    except BaseException:  # pragma: no cover - reported by exit code
+                        code = 1
+                    os._exit(code)
+                pids.append(pid)
             _sgp4_chunk(sats, tg, bounds[0], bounds[1], frame, pos, vel, err, want_vel)
-        finally:
-            codes = [os.waitpid(pid, 0)[1] for pid in pids]
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM) or failed: no worker outlives this call
+            stop_children(pids)
+            raise
+        codes = [os.waitpid(pid, 0)[1] for pid in pids]
         if any(codes):
             raise RuntimeError(f"an sgp4 worker process failed (wait statuses {codes}); rerun with workers=1.")
     bad = err != 0

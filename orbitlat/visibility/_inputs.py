@@ -93,7 +93,7 @@ def _as_site_index(sites: Any, min_elevation_deg: Any = None, spherical: bool = 
             idx = SiteIndex.from_latlon(sites.lat_deg, sites.lon_deg, sites.alt_km, min_elevation_deg=mask,
                                         az_mask_deg=az, spherical=spherical)
             idx.floor_deg = mask  # GroundSites semantics: max(min_elevation_deg, az_mask(az))
-        return idx, np.asarray(sites.names, dtype=object)
+        return idx, np.asarray(sites.labels, dtype=object)  # unique labels: one rule with latency
     if sites is None or (hasattr(sites, "__len__") and not isinstance(sites, str) and len(sites) == 0):
         raise OrbitlatError(
             "no sites given: pass a GroundSites (e.g. GroundSites.cities(top=100)) or an "

@@ -16,6 +16,7 @@ import warnings
 from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
+from orbitlat._forking import child_setup, stop_children
 from orbitlat.constants import MU_EARTH_KM3_S2, OMEGA_EARTH_RAD_S, WGS84_A_KM
 from orbitlat.visibility.engine import SiteIndex, max_slant_range_km, visible_pairs
 from orbitlat.errors import OrbitlatError, PropagationWarning
@@ -897,11 +898,13 @@ class _SegmentRunner:
                 buf = mmap.mmap(-1, max(self.counts.nbytes, 1))
                 self.shared = np.frombuffer(buf, dtype=np.int32, count=self.counts.size).reshape(self.counts.shape)
             self.tmp = tempfile.TemporaryDirectory(prefix="orbitlat-passes-")
+            me = os.getpid()
             for w in range(1, self.n_seg):
                 pid = os.fork()
                 if pid == 0:  # child: compute, save, leave without running any cleanup
                     code = 0
                     try:
+                        child_setup(me)
                         pieces, failed, stats = self.run_segment(self.bounds[w], self.bounds[w + 1], self.shared)
                         np.savez(os.path.join(self.tmp.name, f"seg{w}.npz"), failed=failed,
                                  stats=np.array([stats["short_passes"], stats["dips"], stats["dropped_peaks"]]),
@@ -944,12 +947,7 @@ class _SegmentRunner:
 
     def __exit__(self, *exc):
         if self.pids:  # interrupted: do not leave workers behind
-            for pid in self.pids.values():
-                try:
-                    os.kill(pid, 9)
-                    os.waitpid(pid, 0)
-                except OSError:  # pragma: no cover
-                    pass
+            stop_children(self.pids.values())
             self.pids = {}
         if self.shared is not None and self.counts is not None:
             self.counts[...] = self.shared
