@@ -16,7 +16,7 @@ from typing import Optional
 
 from orbitlat.cli._runtime import fail
 
-__all__ = ["check_writable", "check_table_out", "check_image_out", "check_file_out", "check_mask", "check_int",
+__all__ = ["check_writable", "check_folder_out", "check_table_out", "check_image_out", "check_file_out", "check_mask", "check_int",
            "check_float", "check_input_file", "IMAGE_SUFFIXES"]
 
 #: File types the map options write (matplotlib backends available without extra packages).
@@ -48,6 +48,25 @@ def check_writable(path: Path, option: str) -> None:
             os.unlink(probe)
         except OSError:  # pragma: no cover
             pass
+
+
+def check_folder_out(path: Path, option: str = "--out") -> None:
+    """An output folder (created if missing): not a file, and its nearest existing ancestor accepts new files."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        fail(f"{option} {path} exists and is not a folder; give a folder (e.g. report/).")
+    anc = (path.parent if str(path.parent) else Path(".")).absolute()
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir():
+        fail(f"{option} {path}: {anc} is not a folder.")
+    try:
+        d = tempfile.mkdtemp(dir=anc, prefix=".orbitlat-probe-")
+    except OSError as exc:
+        fail(f"{option} {path}: cannot write in the folder {anc} ({exc.strerror or exc}); choose a folder you can "
+             "write to.")
+    else:
+        os.rmdir(d)
 
 
 def check_table_out(path: Optional[Path], option: str = "--out", fmt: Optional[str] = None,

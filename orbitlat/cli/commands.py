@@ -38,8 +38,8 @@ try:
 except ImportError:  # pragma: no cover - exercised only without the cli extra
     typer = None
 
-from orbitlat.cli._options import (check_file_out, check_float, check_image_out, check_input_file, check_int,
-                                   check_mask, check_table_out)
+from orbitlat.cli._options import (check_file_out, check_float, check_folder_out, check_image_out, check_input_file,
+                                   check_int, check_mask, check_table_out)
 from orbitlat.cli._runtime import (EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, Fail as _Fail, fail as _fail,  # noqa: F401
                                    guard as _guard, one_line as _one_line, print_err as _print_err, print_warning)
 
@@ -787,16 +787,21 @@ if typer is not None:
                                                 "(default: gateways at the built-in data-centre sites)."),
         constellations: Optional[str] = typer.Option(None, "--constellations", help="Comma-separated presets to "
                                                      "compare (default starlink_gen1,kuiper,oneweb)."),
+        force: bool = typer.Option(False, "--force", help="Replace --out even if it holds files that are not an "
+                                   "orbitlat report (they are removed)."),
         progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
     ):
         """The main job: an offline HTML report (coverage, latency to Stargate and to an orbital data centre).
+
+        The report is built beside --out and swapped in whole when complete: an interrupted run leaves
+        --out as it was. A non-empty --out that is not an orbitlat report is refused unless --force.
 
         Compares Starlink Gen1, Kuiper and OneWeb coverage; users' round-trip times to Stargate
         (Abilene TX) over fiber, bent pipe and ISLs, and to a Suncatcher-like orbital data centre
         through relays; the orbital data centre's sunlight over the year; conclusions from the numbers.
         The full run takes about 20-30 s on a quiet 2-core machine (well within 5 minutes); --quick a few seconds.
         """
-        from orbitlat.report.build import build_report
+        from orbitlat.report.build import build_report, check_report_folder
         from orbitlat.ground.sites import GroundSites
 
         kw: dict[str, Any] = {}
@@ -808,8 +813,8 @@ if typer is not None:
             kw["gateways"] = GroundSites.gateways(gateways, unique_locations=True)
         if constellations:
             kw["constellations"] = tuple(x.strip() for x in constellations.split(",") if x.strip())
-        if out.exists() and not out.is_dir():
-            _fail(f"--out {out} exists and is not a folder.")
+        check_folder_out(out, "--out")
+        check_report_folder(out, force=force)
         t0 = time.perf_counter()
         with _Progress(progress) as p:
             t = p.task("report", total=None)
@@ -817,7 +822,7 @@ if typer is not None:
             def cb(label, i, n):
                 p.update(t, description=f"report: {label}", total=n, completed=i)
 
-            path = build_report(out, quick=quick, progress=cb, **kw)
+            path = build_report(out, quick=quick, progress=cb, force=force, **kw)
         print(f"wrote {path} in {time.perf_counter() - t0:.1f} s")
 
     # -------------------------------------------------------------------- tle

@@ -9,10 +9,10 @@ row per (time, sat). :func:`atomic_write` is the replace-in-one-step primitive f
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 import numpy as np
+from orbitlat.atomic import atomic_write  # re-exported: the one way orbitlat writes files
 from orbitlat.errors import OrbitlatError
 
 __all__ = ["TABLE_FORMATS", "table_format", "write_table", "ephemeris_table", "atomic_write", "escape_formulas"]
@@ -50,52 +50,6 @@ def table_format(path: str | os.PathLike, fmt: str | None = None) -> str:
             "(NetCDF), or give the format explicitly."
         )
     return TABLE_FORMATS[ext]
-
-def _umask() -> int:
-    """The process umask, read without changing it where Linux allows (/proc/self/status)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    old = os.umask(0o022)  # elsewhere: the classic read-and-restore
-    os.umask(old)
-    return old
-
-
-def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None]) -> Path:
-    """Write ``path`` through ``writer(tmp)`` on a temporary sibling, then ``os.replace`` it in one step.
-
-    The temporary file is removed on any failure or interruption (Ctrl-C, SIGTERM in the
-    ``orbitlat`` command), so no ``.part`` file is left; the new file gets mode ``0o666 & ~umask``
-    like any newly created file (``mkstemp`` alone would give 0600). A target that is a folder, or
-    a folder that does not exist or cannot be written to, raises :class:`OrbitlatError` before
-    ``writer`` runs.
-    """
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OrbitlatError(f"{path} is a folder; give a file name inside it.")
-    if not parent.exists():
-        raise OrbitlatError(f"{path}: the folder {parent} does not exist; create it first.")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=path.name + ".", suffix=".part")
-    except OSError as exc:
-        raise OrbitlatError(f"{path}: cannot write in the folder {parent} ({exc.strerror or exc}); choose a folder "
-                            "you can write to.") from None
-    os.close(fd)
-    try:
-        writer(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
 
 _atomic_write = atomic_write
 

@@ -180,7 +180,7 @@ def _finish(ax, created: bool, extent, title):
     elif created:
         ax.set_global()
     if title is not None:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=10, parse_math=False)  # a "$" in user text is a dollar sign
 
 def _colorbar(fig, ax, mappable, created: bool, label: str):
     if created:
