@@ -872,17 +872,22 @@ if typer is not None:
         url: Optional[str] = typer.Option(None, "--url", help="Fetch from this URL instead (a mirror)."),
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Cache folder (default $ORBITLAT_CACHE "
                                                  "or ~/.cache/orbitlat)."),
-        force: bool = typer.Option(False, "--force", help="Fetch even if the cached copy is less than 2 h old."),
-        timeout: float = typer.Option(30.0, "--timeout", help="Network timeout, s."),
+        force: bool = typer.Option(False, "--force", help="Fetch even if the cached copy is less than 2 h old, and "
+                                   "accept a catalog refused as suspicious (many fewer satellites than the cached "
+                                   "ones, or older element sets)."),
+        timeout: float = typer.Option(30.0, "--timeout", help="Seconds for the whole transfer (not per read)."),
+        max_mb: float = typer.Option(64.0, "--max-mb", help="Largest response accepted, MiB."),
     ):
         """Fetch a CelesTrak group into the local cache; verified before use, never replacing good data with bad."""
-        import json
+        from orbitlat.orbits.fetch import fetch_tle, read_cache_meta
 
-        from orbitlat.orbits.fetch import fetch_tle
-
-        path = fetch_tle(group, fmt=fmt, cache_dir=cache_dir, url=url, force=force, timeout=timeout)
-        meta_p = path.with_name(path.name + ".meta.json")
-        meta = json.loads(meta_p.read_text()) if meta_p.exists() else {}
+        check_float(timeout, "--timeout", 0.0, 86400.0, lo_open=True, unit="s")
+        check_float(max_mb, "--max-mb", 0.0, 1e6, lo_open=True, unit="MiB")
+        if fmt not in ("tle", "json", "csv"):
+            _fail(f"--format {fmt!r}: use tle (3LE text), json or csv (OMM).")
+        path = fetch_tle(group, fmt=fmt, cache_dir=cache_dir, url=url, force=force, accept_suspicious=force,
+                         timeout=timeout, max_bytes=max(1, int(max_mb * 2**20)))
+        meta = read_cache_meta(path, path.with_name(path.name + ".meta.json")) or {}
         print(f"{path}: {meta.get('count', '?')} satellites, epochs {meta.get('epoch_min', '?')} .. "
               f"{meta.get('epoch_max', '?')}, fetched {meta.get('fetched_at', '?')} from {meta.get('url', '?')}")
 
