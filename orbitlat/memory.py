@@ -24,7 +24,7 @@ from typing import Iterable
 
 from orbitlat.errors import MemoryEstimateError, OrbitlatError
 
-__all__ = ["available_bytes", "check_memory", "format_bytes", "parse_bytes", "MEMORY_LIMIT_ENV", "HEADROOM"]
+__all__ = ["available_bytes", "check_memory", "fits", "format_bytes", "parse_bytes", "MEMORY_LIMIT_ENV", "HEADROOM"]
 
 MEMORY_LIMIT_ENV = "ORBITLAT_MEMORY_LIMIT"
 #: Share of the available memory a single request may plan to use (the rest: Python, libraries,
@@ -114,6 +114,12 @@ def available_bytes() -> int | None:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):  # pragma: no cover
         return None
+
+
+def fits(needed_bytes: float, *, available: int | None = None) -> bool:
+    """True if ``needed_bytes`` fits in :data:`HEADROOM` of the available memory (or it is unknown)."""
+    avail = available_bytes() if available is None else int(available)
+    return avail is None or needed_bytes <= HEADROOM * avail
 
 
 def check_memory(needed_bytes: float, what: str, hints: Iterable[str], *, available: int | None = None) -> None:

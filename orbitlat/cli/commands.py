@@ -281,6 +281,19 @@ def _build_sites(cities: Optional[int], city: List[str], site: List[str], sites_
     return GroundSites.from_dataframe(df.reset_index(drop=True), min_elevation_deg=np.full(len(df), mask))
 
 
+def _height_stats(pos, valid, block: int = 256) -> tuple[float, float, float]:
+    """min, mean, max of |r| - a (km) over valid satellites, a block of time steps at a time (no big temporaries)."""
+    import numpy as np
+
+    lo, hi, tot, n = np.inf, -np.inf, 0.0, 0
+    for k in range(0, pos.shape[0], block):
+        h = np.linalg.norm(pos[k:k + block][:, valid], axis=-1) - 6378.137
+        h = h[np.isfinite(h)]
+        if h.size:
+            lo, hi, tot, n = min(lo, float(h.min())), max(hi, float(h.max())), tot + float(h.sum()), n + h.size
+    return lo, (tot / n if n else float("nan")), hi
+
+
 def _check_positive_int(value: int, what: str) -> None:
     check_int(value, what, 1)
 
@@ -357,22 +370,49 @@ if typer is not None:
             _fail(f"--czml needs an ITRS (Earth-fixed) or GCRS ephemeris; got --frame {frame}.")
         c = _load_constellation(preset, tle)
         start = _start_for(c, start)
+        from orbitlat.memory import fits, format_bytes
+        from orbitlat.orbits.propagation import estimate_memory
+        from orbitlat.time import to_timegrid
+
+        tg = to_timegrid(start=start, duration=duration, step=step)
+        need = estimate_memory(c.size, len(tg))
+        _print_table(c.shells.reset_index().round(2), title=f"{c.name}: {c.size} satellites")
+        if out is not None and czml is None and not fits(need):
+            # too big for memory: propagate in time chunks straight into the file
+            from orbitlat.export.stream import write_ephemeris
+
+            with _Progress(progress) as p:
+                t = p.task(f"propagating {c.size} satellites into {out}", total=len(tg))
+                t0 = time.perf_counter()
+                summ = write_ephemeris(c, out, times=tg, backend=backend, frame=frame, fmt=fmt,
+                                       progress=lambda i, n: p.update(t, completed=i))
+                dt = time.perf_counter() - t0
+            h = summ["height_km"]
+            print("\n".join([
+                f"the whole ephemeris needs about {format_bytes(need)}, more than fits in memory: streamed to {out} "
+                f"in chunks of {summ['chunk_steps']:,} steps",
+                f"propagated {c.size} satellites x {summ['n_times']} times ({summ['backend']}, {summ['frame']}) in "
+                f"{dt:.2f} s",
+                f"time span {summ['start']} .. {summ['end']}",
+                (f"height above the equatorial radius, km: min {h[0]:.1f}, mean {h[1]:.1f}, max {h[2]:.1f}" if h
+                 else "no satellite propagated"),
+                f"failed satellites: {summ['n_failed']}",
+            ] + ([f"source: {c.attrs['source']}"] if c.attrs.get("source") else [])))
+            print(f"wrote {out}")
+            return
         with _Progress(progress) as p:
             t = p.task(f"propagating {c.size} satellites", total=1)
             t0 = time.perf_counter()
-            eph = c.propagate(start=start, duration=duration, step=step, backend=backend, frame=frame)
+            eph = c.propagate(times=tg, backend=backend, frame=frame)
             dt = time.perf_counter() - t0
             p.advance(t)
-        pos = eph.position.to_numpy()
-        alt = np.linalg.norm(pos, axis=-1) - 6378.137
         valid = ~eph.failed.to_numpy()
-        _print_table(c.shells.reset_index().round(2), title=f"{c.name}: {c.size} satellites")
+        lo, mean, hi = _height_stats(eph.position.to_numpy(), valid)
         lines = [
             f"propagated {c.size} satellites x {eph.sizes['time']} times ({eph.attrs['backend']}, {eph.attrs['frame']}) "
             f"in {dt:.2f} s",
             f"time span {eph.time.values[0]} .. {eph.time.values[-1]}",
-            f"height above the equatorial radius, km: min {np.nanmin(alt[:, valid]):.1f}, mean "
-            f"{np.nanmean(alt[:, valid]):.1f}, max {np.nanmax(alt[:, valid]):.1f}" if valid.any()
+            f"height above the equatorial radius, km: min {lo:.1f}, mean {mean:.1f}, max {hi:.1f}" if valid.any()
             else "no satellite propagated",
             f"failed satellites: {int((~valid).sum())}",
         ]
@@ -431,6 +471,27 @@ if typer is not None:
         c = _load_constellation(preset, tle)
         s = _build_sites(cities, city, site, sites, min_elevation, default_cities=5)
         start = _start_for(c, start)
+        if out is not None and sched is None:
+            from orbitlat.memory import fits, format_bytes
+            from orbitlat.visibility.windows import estimate_passes
+
+            est = estimate_passes(c, s, start=start, duration=duration, step=step)
+            if not fits(est["bytes"]):  # too big for memory: blocks of sites straight into the file
+                from orbitlat.export.stream import write_passes
+
+                with _Progress(progress) as p:
+                    t = p.task(f"passes of {c.size} satellites over {len(s)} sites into {out}", total=len(s))
+                    res = write_passes(c, s, out, fmt=fmt, start=start, duration=duration, step=step,
+                                       refine_tol_s=tolerance, workers=workers,
+                                       progress=lambda i, n: p.update(t, completed=i))
+                print(f"about {est['passes']:,.0f} passes need about {format_bytes(est['bytes'])}, more than fits in "
+                      f"memory: streamed to {out} in blocks of {res['site_block']:,} sites (rows sorted by rise time "
+                      "within each block)")
+                _print_table(res["per_site"], title=f"{c.name}: passes above {min_elevation:g}° from {start} for "
+                             f"{duration}", index=True, max_rows=max(limit, 1))
+                print(f"{res['passes']} passes over {len(s)} sites")
+                print(f"wrote {out}")
+                return
         with _Progress(progress) as p:
             t = p.task(f"passes of {c.size} satellites over {len(s)} sites"
                        + (f" on Dask ({sched})" if sched else ""), total=1)
@@ -628,6 +689,38 @@ if typer is not None:
             check_input_file(gateways, "--gateways", "gateway file")
             gw = GroundSites.gateways(gateways, unique_locations=True, min_elevation_deg=min_elevation)
         cluster = ol.presets.get(odc) if scenario == "orbital-dc" else None
+        if scenario == "city-pair" and sched is None:
+            from orbitlat.latency.routing import estimate_route_memory
+            from orbitlat.memory import fits, format_bytes
+            from orbitlat.time import to_timegrid
+
+            n_t = len(to_timegrid(start=start, duration=duration, step=step))
+            need = estimate_route_memory(len(u), len(u), n_t, paths=None)
+            if not fits(need):  # the (time, src, dst) matrix does not fit: per-city summaries, in blocks
+                if series is not None:
+                    _fail(f"--series: the full (time, src, dst) RTT of {len(u):,} cities needs about "
+                          f"{format_bytes(need)}, more than fits in memory; drop --series (the per-city summary is "
+                          "computed in blocks) or use fewer --users.")
+                from orbitlat.latency.scenarios import city_pair_summary
+
+                with _Progress(progress) as p:
+                    t = p.task(f"city pairs: {len(u)} cities over {c.size} satellites, in blocks", total=len(u))
+                    t0 = time.perf_counter()
+                    summ = city_pair_summary(c, u, start=start, duration=duration, step=step,
+                                             min_elevation_deg=min_elevation, workers=workers or 1,
+                                             progress=lambda i, n: p.update(t, completed=i))
+                g = summ.attrs["global"]
+                print(f"the (time, src, dst) RTT matrix of {len(u):,} cities needs about {format_bytes(need)}, more "
+                      f"than fits in memory: summarised per city in blocks of {summ.attrs['block']:,} cities")
+                _print_table(summ, title=f"city-pair RTT (ms) per city, to every other city (population-weighted), "
+                             f"{c.name}", index=True, max_rows=40)
+                if "p50" in g:
+                    print(f"all pairs, weighted by both populations: p50 {g['p50']:.1f} ms, p95 {g['p95']:.1f} ms, "
+                          f"p99 {g['p99']:.1f} ms, reachable {g['reachable']:.3f}")
+                print(f"computed in {time.perf_counter() - t0:.1f} s")
+                if out is not None:
+                    _write(summ, out, fmt)
+                return
         with _Progress(progress) as p:
             t = p.task(f"{scenario}: routing {len(u)} users over {c.size} satellites"
                        + (f" on Dask ({sched})" if sched else ""), total=1)

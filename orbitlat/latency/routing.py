@@ -21,7 +21,39 @@ from orbitlat.latency.access import _Access, _gateway_access, _terminal_access
 from orbitlat.latency.results import LatencyResult, REASONS, _unique_labels, regions
 from orbitlat.latency.shortest import _WARM_START, _WarmTrees, _shortest
 
-__all__ = ["route"]
+__all__ = ["route", "estimate_route_memory"]
+
+#: Path matrices hold up to this many nodes per (src, dst) pair in the estimate (LEO routes: 5-20 hops).
+_PATH_NODES = 24
+
+
+def estimate_route_memory(n_src: int, n_dst: int, n_times: int, *, paths: str | None = "changes") -> float:
+    """Peak bytes of :func:`route`: the RTT array (time, src, dst) and its copies in the result and the
+    summaries (3 x 8 B per sample), per-pair arrays (fiber, bound, changes: 32 B) and, with ``paths``,
+    two path matrices per step (2 x 8 B x hops per pair).
+
+    >>> round(estimate_route_memory(20_000, 20_000, 25, paths=None) / 2**30)  # 20,000 cities, all pairs
+    268
+    """
+    pairs = float(n_src) * float(n_dst)
+    per_pair = 24.0 * n_times + 32.0 + (16.0 * _PATH_NODES if paths is not None else 0.0)
+    return pairs * per_pair
+
+
+def check_route_memory(n_src: int, n_dst: int, n_times: int, *, paths: str | None, all_pairs: bool) -> None:
+    from orbitlat.memory import check_memory
+
+    hints = [f"a shorter span or a coarser step (now {n_times:,} steps)"]
+    if all_pairs:
+        hints.insert(0, f"fewer users (now {n_src:,}: memory grows with their square)")
+        hints.append("orbitlat.latency.scenarios.city_pair_summary, which keeps per-city summaries instead of the "
+                     "(time, src, dst) matrix (the CLI switches to it by itself)")
+    else:
+        hints.insert(0, f"fewer users (now {n_src:,})")
+    if paths is not None:
+        hints.append("paths=None (no path matrices)")
+    check_memory(estimate_route_memory(n_src, n_dst, n_times, paths=paths),
+                 f"routing {n_src:,} x {n_dst:,} pairs over {n_times:,} steps", hints)
 
 
 def route(network: Network, sources, destinations=None, *, gateways=None, backhaul: FiberModel | None = None,
@@ -104,6 +136,8 @@ def route(network: Network, sources, destinations=None, *, gateways=None, backha
         return _route_parallel(network, sources, destinations, tg, workers, kw, t0)
     hop = float(hop_delay_ms)
     N = network.n_sat
+    check_route_memory(len(src_sites), network.n_odc if to_odc else len(dst_sites), len(tg), paths=paths,
+                       all_pairs=all_pairs)
     # ground node table: sources, then destinations (if distinct), then gateways
     ground = [src_sites.df.assign(role="source")]
     dst_off = 0 if all_pairs else len(src_sites)

@@ -60,7 +60,7 @@ from orbitlat.errors import EpochWarning, OrbitlatError, PropagationWarning
 from orbitlat.time import TimeGrid, to_timegrid
 
 __all__ = ["propagate", "kepler_j2_rates", "FRAMES", "BACKENDS", "SGP4_ERRORS", "valid_sats", "APOGEE_BAND_FRACTION",
-           "apogee_limit_km"]
+           "apogee_limit_km", "estimate_memory"]
 
 FRAMES = ("ITRS", "GCRS", "TEME")
 BACKENDS = ("auto", "sgp4", "kepler-j2", "boinor")
@@ -136,6 +136,7 @@ def propagate(constellation: Constellation, times: Any = None, *, start: Any = N
             "Build one with orbitlat.orbits.presets.get(...), Constellation.from_tle(...) or the walker builders."
         )
     tg = times if isinstance(times, TimeGrid) else to_timegrid(times, start=start, duration=duration, step=step)
+    check_memory_for(constellation.size, len(tg), velocity=velocity)
     frame_u = str(frame).upper()
     if frame_u not in FRAMES:
         raise OrbitlatError(f"frame={frame!r} is not supported; valid frames are {', '.join(FRAMES)}.")
@@ -163,6 +164,32 @@ def propagate(constellation: Constellation, times: Any = None, *, start: Any = N
     if backend == "sgp4":
         ds.attrs["sgp4_kernel"] = kernel
     return ds
+
+
+def estimate_memory(n_sat: int, n_times: int, *, velocity: bool = True) -> float:
+    """Peak bytes of :func:`propagate` for ``n_sat`` satellites at ``n_times`` instants.
+
+    Positions (and velocities) are float64 ``(time, sat, 3)``: 24 bytes per sample each; the
+    per-sample error codes, failure masks and the dataset's own masks add 3 bytes.
+
+    >>> round(estimate_memory(4408, 172_801) / 2**30, 1)  # Starlink Gen1, 2 days every second
+    36.2
+    """
+    return float(n_sat) * float(n_times) * (24.0 * (2 if velocity else 1) + 3.0)
+
+
+def check_memory_for(n_sat: int, n_times: int, *, velocity: bool = True) -> None:
+    """Refuse, before any allocation, a propagation that does not fit in memory (the estimate and what to change)."""
+    from orbitlat.memory import check_memory
+
+    hints = [f"a shorter span or a coarser step (now {n_times:,} instants)",
+             f"fewer satellites (now {n_sat:,})"]
+    if velocity:
+        hints.append("velocity=False (half the memory)")
+    hints.append("streaming to disk in time chunks (`orbitlat propagate ... --out eph.nc` does it; in Python, "
+                 "propagate each TimeGrid.chunks(n) piece)")
+    check_memory(estimate_memory(n_sat, n_times, velocity=velocity),
+                 f"propagating {n_sat:,} satellites x {n_times:,} instants", hints)
 
 
 def valid_sats(eph: xr.Dataset) -> np.ndarray:
