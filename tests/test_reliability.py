@@ -209,9 +209,14 @@ def test_item03_far_from_epoch_positions_are_flagged(tmp_path, monkeypatch, kern
 
     monkeypatch.setenv("ORBITLAT_SGP4_KERNEL", kernel)
     c = ol.Constellation.from_tle(_iss_2056(tmp_path))
-    with pytest.warns(PropagationWarning, match="1 of 1 satellites failed .*code 7") as rec:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
         eph = c.propagate(start="2026-01-01", duration="1h", step="10min", backend="sgp4")
     assert any(issubclass(w.category, EpochWarning) for w in rec)
+    assert any(issubclass(w.category, PropagationWarning) and "1 of 1 satellites failed" in str(w.message)
+               and "code 7" in str(w.message) for w in rec)
     assert bool(eph.failed[0]) and int(eph.error_code[0]) == 7 and eph.attrs["n_failed"] == 1
     assert np.isnan(eph.position.values).all()
     assert "physical band" in SGP4_ERRORS[7] and APOGEE_BAND_FRACTION == 0.10
@@ -287,3 +292,530 @@ def test_item05_gps_full_coverage_averages_to_exactly_one():
     assert s["area_mean"] == 1.0 and s["population_weighted"] == 1.0
     assert float(r.ds.area_covered_fraction.max()) <= 1.0
     assert (r.by_latitude(30.0)["covered_fraction"] == 1.0).all()
+
+
+# =============================================================================
+# 6. one rule for repeated names: the same input once (said so), different inputs labelled apart
+# =============================================================================
+def test_item06_unique_labels_rule():
+    from orbitlat.ground.sites import unique_labels
+
+    assert unique_labels(["San José", "San José", "Lima"], ["CR", "US", "PE"]).tolist() == [
+        "San José (CR)", "San José (US)", "Lima"]
+    assert unique_labels(["x", "x"], ["a", "a"]).tolist() == ["x (a) #1", "x (a) #2"]
+
+
+def test_item06_passes_and_latency_label_sites_alike():
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.visibility.windows import passes
+
+    # two different cities share a name (GeoNames: San José, Costa Rica and California)
+    s = GroundSites(["San José", "San José"], [9.93, 37.34], [-84.08, -121.89], country_code=["CR", "US"])
+    c = ol.presets.get("gps")
+    df = passes(c, s, start="2026-01-01", duration="2h", step="60s", min_elevation_deg=10.0)
+    assert set(df["site_name"].astype(str)) == {"San José (CR)", "San José (US)"}
+    res = ol.latency.via_isl(ol.presets.get("iridium"), s, GroundSites.datacenter("stargate"), start="2026-01-01",
+                             duration="10min", step="10min", min_elevation_deg=10.0, paths=None)
+    assert list(res.rtt["src"].to_numpy()) == ["San José (CR)", "San José (US)"]
+
+
+def test_item06_cli_same_city_twice_is_used_once(run):
+    res = run("passes", "gps", "--city", "London", "--city", "london", "--duration", "1h", "--limit", "0")
+    assert "orbitlat: warning: --city london: 'London' is already among the sites; using it once." in res.stderr
+    assert "over 1 sites" in res.stdout
+
+
+def _compare_args():
+    return ["--resolution", "30", "--duration", "20min", "--step", "10min", "--users", "3", "--latency-duration",
+            "10min", "--latency-step", "10min", "--min-elevation", "10", "--no-progress"]
+
+
+def test_item06_compare_files_with_the_same_stem(run, tmp_path):
+    from conftest import synthetic_tle_text
+
+    for d, first in (("a", 30000), ("b", 40000)):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "x.tle").write_text(synthetic_tle_text(3, first_id=first))
+    out = tmp_path / "c.csv"
+    res = run("compare", "--tle", tmp_path / "a" / "x.tle", "--tle", tmp_path / "b" / "x.tle", "--tle",
+              tmp_path / "a" / "x.tle", *_compare_args(), "--out", out)
+    assert "is given twice; comparing it once" in res.stderr
+    df = pd.read_csv(out)
+    assert df["constellation"].tolist() == ["x (a)", "x (b)"]
+
+
+# =============================================================================
+# 7. latency --tle works (the preset is only the default when no --tle is given)
+# =============================================================================
+def test_item07_latency_with_tle(run, tmp_path):
+    from conftest import synthetic_tle_text
+
+    p = tmp_path / "s.tle"
+    p.write_text(synthetic_tle_text(24))
+    res = run("latency", "--tle", p, "--users", "3", "--duration", "10min", "--step", "10min", "--no-progress")
+    assert "s, 3 users -> Stargate" in res.stdout or "3 users" in res.stdout
+    bad_input(run("latency", "iridium", "--tle", p, ok=False), "not both")
+
+
+# =============================================================================
+# 8. passes to NetCDF (pandas 3 strings and categoricals)
+# =============================================================================
+def test_item08_passes_round_trip_netcdf(run, tmp_path):
+    import xarray as xr
+
+    from orbitlat.export.tables import write_table
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.visibility.windows import passes
+
+    df = passes(ol.presets.get("gps"), GroundSites.cities(top=2), start="2026-01-01", duration="2h", step="60s")
+    write_table(df, tmp_path / "p.nc")
+    ds = xr.open_dataset(tmp_path / "p.nc")
+    assert ds.sizes["row"] == len(df) > 0
+    assert (ds["site_name"].values == df["site_name"].astype(str).values).all()
+    assert (ds["rise"].values == df["rise"].values).all()
+    for ext in ("nc", "csv"):
+        run("passes", "gps", "--cities", "2", "--duration", "2h", "--out", tmp_path / f"q.{ext}")
+    q = xr.open_dataset(tmp_path / "q.nc")
+    assert q.sizes["row"] == len(pd.read_csv(tmp_path / "q.csv")) > 0
+
+
+# =============================================================================
+# 9. --tle reads what `tle inspect` reads; other texts are named for what they are
+# =============================================================================
+def _omm_files(tmp_path):
+    import csv
+    import io
+    import json
+
+    from sgp4 import exporter
+    from sgp4.api import Satrec
+
+    lines = ["ISS (ZARYA)", "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927",
+             "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537"]
+    rec = exporter.export_omm(Satrec.twoline2rv(lines[1], lines[2]), lines[0])
+    (tmp_path / "iss.json").write_text(json.dumps([rec]))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rec))
+    w.writeheader()
+    w.writerow(rec)
+    (tmp_path / "iss.csv").write_text(buf.getvalue())
+    (tmp_path / "iss16.tle").write_bytes(("\n".join(lines) + "\n").encode("utf-16"))
+    (tmp_path / "iss.xml").write_text('<?xml version="1.0"?>\n<ndm><omm id="CCSDS_OMM_VERS" version="2.0"/></ndm>\n')
+    (tmp_path / "err.json").write_text("<html><head><title>502 Bad Gateway</title></head></html>")
+    (tmp_path / "nogp.tle").write_text("No GP data found")
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", ["iss.json", "iss.csv", "iss16.tle"])
+def test_item09_tle_option_reads_omm_and_utf16(run, tmp_path, name):
+    p = _omm_files(tmp_path) / name
+    res = run("propagate", "--tle", p, "--duration", "10min", "--step", "5min")
+    assert "propagated 1 satellites x 3 times" in res.stdout
+    assert "1 satellites" in run("tle", "inspect", p).stdout
+
+
+@pytest.mark.parametrize("name, match", [
+    ("iss.xml", "CCSDS OMM in XML, which orbitlat does not read"),
+    ("err.json", "an HTML page ('502 Bad Gateway')"),
+    ("nogp.tle", "CelesTrak's answer \"No GP data found\""),
+])
+def test_item09_non_element_texts_are_named(run, tmp_path, name, match):
+    p = _omm_files(tmp_path) / name
+    bad_input(run("propagate", "--tle", p, ok=False), match)
+    bad_input(run("tle", "inspect", p, ok=False), match)
+
+
+def test_item09_fetch_of_no_gp_data_is_named(server, tmp_path):
+    from orbitlat.orbits.fetch import FetchError, fetch_tle
+
+    base, routes = server
+    routes["/nogp"] = (200, b"No GP data found")
+    with pytest.raises(FetchError, match="No GP data found"):
+        fetch_tle("nosuchgroup", url=base + "/nogp", cache_dir=tmp_path)
+
+
+# =============================================================================
+# 10. the report is built beside its folder and swapped in whole
+# =============================================================================
+def _snapshot(d):
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
+
+
+def test_item10_foreign_folder_refused_and_force_replaces(run, tmp_path):
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "index.html").write_text("my own page")
+    bad_input(run("report", "--quick", "--out", out, ok=False), "is not empty and is not an orbitlat report")
+    assert (out / "index.html").read_text() == "my own page"
+    (out / "stale.png").write_bytes(b"old")
+    run("report", "--quick", "--out", out, "--force")
+    names = {p.name for p in out.iterdir()}
+    assert "stale.png" not in names and ".orbitlat-report.json" in names and "index.html" in names
+    # the fractions of coverage.csv are shares: never above 1 (item 5)
+    cov = pd.read_csv(out / "coverage.csv", index_col=0)
+    shares = [c for c in cov.columns if "time" in c or "always" in c]
+    assert shares and float(cov[shares].to_numpy().max()) <= 1.0
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no temporary sibling left
+
+
+def test_item10_interrupted_build_leaves_the_old_report(tmp_path):
+    from orbitlat.report.build import build_report
+
+    out = tmp_path / "rep"
+    build_report(out, quick=True)
+    before = _snapshot(out)
+
+    def stop(label, i, n):
+        if label == "bent pipe":  # halfway: coverage figures are written, latency not yet
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_report(out, quick=True, progress=stop)
+    assert _snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]
+
+
+# =============================================================================
+# 11. SIGTERM is treated like Ctrl-C; workers die with their parent; one line, not tracebacks
+# =============================================================================
+def _cli_process(args, tmp_path, **kw):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ORBITLAT_PROGRESS="0", TMPDIR=str(tmp_path), PYTHONPATH=os.pathsep.join(
+        [str(__import__("pathlib").Path(ol.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))
+    env.update(kw)
+    return subprocess.Popen([sys.executable, "-c", "from orbitlat.cli import main; main()", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+                            start_new_session=True)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie (exited, not yet reaped by init) counts as gone
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for(cond, timeout=60.0, dt=0.05):
+    import time
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        v = cond()
+        if v:
+            return v
+        time.sleep(dt)
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="uses /proc and fork")
+def test_item11_sigterm_during_forked_passes_cleans_up(tmp_path):
+    import signal
+
+    p = _cli_process(["passes", "starlink_gen1", "--cities", "400", "--duration", "1d", "--workers", "2", "--out",
+                      tmp_path / "p.csv"], tmp_path)
+    kids = _wait_for(lambda: _children(p.pid), timeout=120)
+    assert kids, "the passes worker was not forked"
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    lines = [x for x in err.decode().splitlines() if x.strip()]
+    assert lines == ["orbitlat: terminated (SIGTERM); temporary files removed, nothing written"]
+    assert _wait_for(lambda: not any(_alive(k) for k in kids), timeout=10)
+    assert not list(tmp_path.glob("orbitlat-passes-*")) and not list(tmp_path.glob("*.part"))
+    assert not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="uses /proc and fork")
+def test_item11_ctrl_c_with_routing_workers_is_one_line(tmp_path):
+    import os
+    import signal
+
+    p = _cli_process(["latency", "starlink_gen1", "--users", "500", "--duration", "12h", "--step", "2min",
+                      "--workers", "2"], tmp_path)
+    kids = _wait_for(lambda: _children(p.pid), timeout=120)
+    assert kids
+    os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130
+    assert [x for x in err.decode().splitlines() if x.strip()] == [
+        "orbitlat: interrupted (Ctrl-C); temporary files removed, nothing written"]
+    assert _wait_for(lambda: not any(_alive(k) for k in kids), timeout=10)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="uses prctl and /proc")
+def test_item11_workers_die_with_a_killed_parent(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    code = ("import orbitlat as ol\nfrom orbitlat.ground.sites import GroundSites\n"
+            "from orbitlat.visibility.windows import passes\n"
+            "passes(ol.presets.get('starlink_gen1'), GroundSites.cities(top=400), start='2026-01-01', duration='1d',"
+            " step='60s', workers=2)\n")
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    p = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    kids = _wait_for(lambda: _children(p.pid), timeout=120)
+    assert kids
+    p.send_signal(signal.SIGKILL)  # no cleanup can run in the parent
+    p.wait(timeout=30)
+    assert _wait_for(lambda: not any(_alive(k) for k in kids), timeout=10), "an orphaned worker kept running"
+
+
+# =============================================================================
+# 12. outputs checked up front; the umask is respected
+# =============================================================================
+def test_item12_out_onto_a_folder_fails_before_the_work(run, tmp_path):
+    import time
+
+    t0 = time.perf_counter()
+    line = bad_input(run("passes", "starlink_gen1", "--cities", "1000", "--out", tmp_path, ok=False), "is a folder")
+    assert time.perf_counter() - t0 < 10 and "unexpected" not in line and ".part" not in line
+    bad_input(run("propagate", "iridium", "--czml", tmp_path, ok=False), "--czml")
+
+
+def test_item12_read_only_folder_fails_up_front(run, tmp_path):
+    import os
+
+    bad_input(run("propagate", "iridium", "--out", "/proc/eph.csv", ok=False), "cannot write in the folder /proc")
+    bad_input(run("coverage", "iridium", "--map", "/proc/m.png", ok=False), "cannot write in the folder /proc")
+    if os.geteuid() != 0:  # root writes into read-only permission bits; /proc covers that case
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        bad_input(run("propagate", "iridium", "--out", ro / "e.csv", ok=False), "cannot write in the folder")
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_item12_files_follow_the_umask(tmp_path, umask, mode):
+    import os
+
+    from orbitlat.export.tables import write_table
+
+    p = tmp_path / "t.csv"
+    p.write_text("x\n")
+    p.chmod(0o600 if mode != 0o600 else 0o644)  # replacing a file with other bits
+    old = os.umask(umask)
+    try:
+        write_table(pd.DataFrame({"a": [1]}), p)
+    finally:
+        os.umask(old)
+    assert (p.stat().st_mode & 0o777) == mode
+    assert not list(tmp_path.glob("*.part"))
+
+
+# =============================================================================
+# 13. tle fetch: verified on read, bounded, consistent, no ratchet, no older catalog
+# =============================================================================
+def _tles(n: int, first_id: int = 50000, epoch: str = "2026-05-30T00:00") -> bytes:
+    from orbitlat.orbits.tle import make_tle_lines
+
+    out = []
+    for k in range(n):
+        l1, l2 = make_tle_lines(norad_id=first_id + k, epoch=np.datetime64(epoch), mean_motion_rev_day=15.05,
+                                ecc=0.0001, inc_deg=53.0, raan_deg=5.0 * k, argp_deg=0.0, mean_anomaly_deg=7.0 * k)
+        out += [f"SAT-{k}", l1, l2]
+    return ("\n".join(out) + "\n").encode()
+
+
+def test_item13_corrupted_cache_is_not_trusted(server, tmp_path):
+    from orbitlat.orbits.fetch import FetchError, cached_tle, fetch_tle
+
+    base, routes = server
+    routes["/g"] = (200, _tles(20))
+    p = fetch_tle("starlink", url=base + "/g", cache_dir=tmp_path)
+    p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])  # damaged on disk, still "valid TLE" up to a point
+    with pytest.raises(FetchError, match="does not match the sha256"):
+        cached_tle("starlink", cache_dir=tmp_path)
+    # a fresh cache is normally reused; a damaged one is fetched again
+    p = fetch_tle("starlink", url=base + "/g", cache_dir=tmp_path)
+    assert p.read_bytes() == _tles(20) and cached_tle("starlink", cache_dir=tmp_path) == p
+
+
+@pytest.mark.parametrize("meta", ["{not json", '{"fetched_at": "2099-01-01T00:00:00+00:00", "count": 10}',
+                                  '["a", 1]', '{"count": "many", "fetched_at": 5}'])
+def test_item13_malformed_or_future_meta_never_blocks(server, tmp_path, meta):
+    from orbitlat.orbits.fetch import fetch_tle
+
+    base, routes = server
+    routes["/g"] = (200, _tles(20))
+    fetch_tle("starlink", url=base + "/g", cache_dir=tmp_path)
+    (tmp_path / "starlink.tle.meta.json").write_text(meta)
+    routes["/g"] = (200, _tles(21))
+    p = fetch_tle("starlink", url=base + "/g", cache_dir=tmp_path)  # not frozen, not broken
+    assert p.read_bytes() == _tles(21)
+
+
+def test_item13_no_ratchet_of_partial_downloads(server, tmp_path):
+    from orbitlat.orbits.fetch import FetchError, fetch_tle
+
+    base, routes = server
+    routes["/full"] = (200, _tles(50))
+    routes["/p60"] = (200, _tles(30))
+    routes["/p40"] = (200, _tles(20))
+    fetch_tle("starlink", url=base + "/full", cache_dir=tmp_path)
+    for part in ("/p60", "/p40"):  # each cut at a record boundary: valid TLE text
+        with pytest.raises(FetchError, match="held 50"):
+            fetch_tle("starlink", url=base + part, cache_dir=tmp_path, force=True)
+    assert (tmp_path / "starlink.tle").read_bytes() == _tles(50)
+    fetch_tle("starlink", url=base + "/p60", cache_dir=tmp_path, force=True, accept_suspicious=True)
+    assert (tmp_path / "starlink.tle").read_bytes() == _tles(30)
+
+
+def test_item13_older_catalog_does_not_replace_a_newer_one(server, tmp_path):
+    from orbitlat.orbits.fetch import FetchError, fetch_tle
+
+    base, routes = server
+    routes["/new"] = (200, _tles(20, epoch="2026-05-30T00:00"))
+    routes["/old"] = (200, _tles(20, epoch="2026-05-20T00:00"))
+    fetch_tle("starlink", url=base + "/new", cache_dir=tmp_path)
+    with pytest.raises(FetchError, match="older than the cached ones"):
+        fetch_tle("starlink", url=base + "/old", cache_dir=tmp_path, force=True)
+
+
+class _RawServer:
+    """A TCP server that answers each connection with ``script(conn)`` (bytes and pauses of our choosing)."""
+
+    def __init__(self, script):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/x"
+        self.script = script
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                conn.recv(65536)
+                self.script(conn, self.stop)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def test_item13_timeout_bounds_the_whole_transfer(tmp_path):
+    import time
+
+    from orbitlat.orbits.fetch import FetchError, fetch_tle
+
+    def trickle(conn, stop):  # headers, then one byte every 0.1 s: every single read is quick
+        body = _tles(5)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for b in body:
+            if stop.is_set():
+                return
+            conn.sendall(bytes([b]))
+            time.sleep(0.1)
+
+    srv = _RawServer(trickle)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(FetchError, match="did not finish within 1 s"):
+            fetch_tle("starlink", url=srv.url, cache_dir=tmp_path, timeout=1.0)
+        assert time.monotonic() - t0 < 3.0
+    finally:
+        srv.close()
+    assert not list(tmp_path.iterdir()) or not list(tmp_path.glob("*.tle"))
+
+
+def test_item13_size_bound_and_truncated_body(tmp_path):
+    from orbitlat.orbits.fetch import FetchError, fetch_tle
+
+    body = _tles(20)
+
+    def short(conn, stop):  # announces the whole body, sends 60 % of it at a record boundary, closes
+        cut = body[: body.rfind(b"SAT-12")]
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + cut)
+
+    def endless(conn, stop):  # no length, never ends
+        conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+        while not stop.is_set():
+            conn.sendall(body)
+
+    for script, kw, match in ((short, {}, "truncated|before the end"), (endless, {"max_bytes": 100_000}, "exceeds 100,000 bytes")):
+        srv = _RawServer(script)
+        try:
+            with pytest.raises(FetchError, match=match):
+                fetch_tle("starlink", url=srv.url, cache_dir=tmp_path, timeout=10.0, **kw)
+        finally:
+            srv.close()
+    assert not list(tmp_path.glob("starlink.tle*"))
+
+
+def test_item13_data_and_meta_stay_a_consistent_pair(server, tmp_path, monkeypatch):
+    import orbitlat.orbits.fetch as F
+
+    base, routes = server
+    routes["/a"] = (200, _tles(20))
+    routes["/b"] = (200, _tles(21))
+    F.fetch_tle("starlink", url=base + "/a", cache_dir=tmp_path)
+    real = F.atomic_write
+    calls = []
+
+    def crash_on_data(path, writer):  # the process dies between the metadata and the data replace
+        calls.append(path)
+        if str(path).endswith(".tle"):
+            raise KeyboardInterrupt
+        return real(path, writer)
+
+    monkeypatch.setattr(F, "atomic_write", crash_on_data)
+    with pytest.raises(KeyboardInterrupt):
+        F.fetch_tle("starlink", url=base + "/b", cache_dir=tmp_path, force=True)
+    monkeypatch.setattr(F, "atomic_write", real)
+    data = tmp_path / "starlink.tle"
+    entry = F.read_cache_meta(data, tmp_path / "starlink.tle.meta.json")
+    assert data.read_bytes() == _tles(20) and entry is not None and entry["count"] == 20  # the previous entry
+    assert F.cached_tle("starlink", cache_dir=tmp_path) == data
+
+
+def test_item13_cli_force_accepts_a_drop(run, server, tmp_path):
+    base, routes = server
+    routes["/full"] = (200, _tles(50))
+    routes["/part"] = (200, _tles(30))
+    import datetime
+    import json
+
+    run("tle", "fetch", "starlink", "--url", base + "/full", "--cache-dir", tmp_path)
+    meta_p = tmp_path / "starlink.tle.meta.json"
+    meta = json.loads(meta_p.read_text())
+    three_h = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=3)
+    meta["fetched_at"] = three_h.isoformat()  # older than CelesTrak's 2 h: fetched again without --force
+    meta_p.write_text(json.dumps(meta))
+    bad_input(run("tle", "fetch", "starlink", "--url", base + "/part", "--cache-dir", tmp_path, ok=False), "held 50")
+    assert "30 satellites" in run("tle", "fetch", "starlink", "--url", base + "/part", "--cache-dir", tmp_path,
+                                  "--force").stdout

@@ -83,6 +83,8 @@ def check_table_out(path: Optional[Path], option: str = "--out", fmt: Optional[s
         return None
     from orbitlat.export.tables import table_format
 
+    if Path(path).is_dir():
+        check_writable(Path(path), option)  # says it is a folder
     f = table_format(path, fmt)
     if f not in kinds:
         fail(f"{option} {path}: {f} output is not available here; use {' or '.join(kinds)}.")

@@ -10,7 +10,9 @@ options inherit the same contract:
 - **SIGTERM is treated like Ctrl-C** (what ``kill``, systemd, Slurm and CI send): both unwind the
   command, so temporary files are removed and worker processes stopped, then print one line
   (``orbitlat: interrupted`` / ``orbitlat: terminated``) and exit 130 / 143 (128 + signal);
-- **warnings** print as ``orbitlat: warning: ...`` one-liners, without Python's file paths.
+- **warnings** print as ``orbitlat: warning: ...`` one-liners, without Python's file paths;
+- **usage errors** (an unknown option, a value of the wrong type) are one line too, exit 2
+  (:func:`one_line_group`, the click group class of the ``orbitlat`` app).
 """
 from __future__ import annotations
 
@@ -151,3 +153,42 @@ def guard(fn):
             raise SystemExit(EXIT_UNEXPECTED) from None
 
     return wrapper
+
+
+def one_line_group():
+    """A typer group class whose usage errors print as one ``orbitlat: error: ...`` line (exit 2)."""
+    from typer.core import TyperGroup
+
+    try:  # typer >= 0.2x vendors its own click
+        from typer import _click as click
+    except ImportError:  # pragma: no cover - older typer on the click package
+        import click
+    try:
+        from typer import Abort as _ABORT
+    except ImportError:  # pragma: no cover
+        _ABORT = click.exceptions.Abort
+
+    class OneLineGroup(TyperGroup):
+        def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+            if not standalone_mode:
+                return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                    standalone_mode=False, **extra)
+            try:
+                rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                                  **extra)
+            except click.exceptions.NoArgsIsHelpError as exc:  # `orbitlat` alone: the help, as click does
+                exc.show()
+                sys.exit(exc.exit_code)
+            except click.exceptions.UsageError as exc:
+                where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+                print_err(one_line(exc.format_message()) + where)
+                sys.exit(EXIT_BAD_INPUT)
+            except click.exceptions.ClickException as exc:
+                print_err(one_line(exc.format_message()))
+                sys.exit(exc.exit_code)
+            except _ABORT:
+                print("orbitlat: interrupted (Ctrl-C)", file=sys.stderr)
+                sys.exit(EXIT_INTERRUPTED)
+            sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+    return OneLineGroup

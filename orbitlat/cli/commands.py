@@ -41,7 +41,8 @@ except ImportError:  # pragma: no cover - exercised only without the cli extra
 from orbitlat.cli._options import (check_file_out, check_float, check_folder_out, check_image_out, check_input_file,
                                    check_int, check_mask, check_table_out)
 from orbitlat.cli._runtime import (EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, Fail as _Fail, fail as _fail,  # noqa: F401
-                                   guard as _guard, one_line as _one_line, print_err as _print_err, print_warning)
+                                   guard as _guard, one_line as _one_line, one_line_group, print_err as _print_err,
+                                   print_warning)
 
 #: Scenario names of ``orbitlat latency``.
 SCENARIOS = ("isl", "bent-pipe", "orbital-dc", "city-pair")
@@ -315,6 +316,7 @@ if typer is not None:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        cls=one_line_group(),
     )
     tle_app = typer.Typer(help="TLE catalogs: inspect a file (epochs, inferred shells) or fetch one from CelesTrak.",
                           no_args_is_help=True)

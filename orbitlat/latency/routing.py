@@ -33,7 +33,7 @@ def estimate_route_memory(n_src: int, n_dst: int, n_times: int, *, paths: str | 
     two path matrices per step (2 x 8 B x hops per pair).
 
     >>> round(estimate_route_memory(20_000, 20_000, 25, paths=None) / 2**30)  # 20,000 cities, all pairs
-    268
+    235
     """
     pairs = float(n_src) * float(n_dst)
     per_pair = 24.0 * n_times + 32.0 + (16.0 * _PATH_NODES if paths is not None else 0.0)
