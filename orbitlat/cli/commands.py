@@ -303,6 +303,8 @@ PROGRESS_HELP = "Show progress bars on stderr (default: when stderr is a termina
 SCHEDULER_HELP = ("Run on Dask (orbitlat.scale), chunked in time: threads, processes, sync, or a "
                   "distributed scheduler address such as tcp://host:8786. Default: the single-process code "
                   "on this machine's cores. Same results either way.")
+TERRESTRIAL_HELP = ("Terrestrial model for the fiber baseline and gateway backhaul: routed (shortest route over "
+                    "submarine cables and backbone links, the default) or simple (great circle x a fitted stretch).")
 FORMAT_HELP = "Format of --out: csv, parquet or netcdf (default: from the file extension)."
 
 
@@ -606,11 +608,22 @@ if typer is not None:
                 _write(df, out, fmt)
 
     # -------------------------------------------------------------------- latency
+    def _check_terrestrial(name: str) -> None:
+        from orbitlat.latency.terrestrial.base import MODEL_NAMES
+
+        if name not in MODEL_NAMES:
+            _fail(f"--terrestrial {name!r} is not known; use one of {', '.join(MODEL_NAMES)} (routed: cables and "
+                  "backbone, the default; simple: great circle x a fitted stretch).")
+
     def _run_latency(c, scenario: str, users, dc, gateways, odc, *, start, duration, step, min_elevation, workers,
-                     scheduler=None):
+                     scheduler=None, terrestrial="routed"):
         from orbitlat import latency as L
 
         kw = dict(start=start, duration=duration, step=step, paths=None, min_elevation_deg=min_elevation)
+        if scenario in ("isl", "bent-pipe", "city-pair"):
+            kw["fiber"] = terrestrial  # the fiber_rtt_ms baseline
+        if scenario in ("isl", "bent-pipe"):
+            kw["backhaul"] = terrestrial  # gateway -> data centre
         name, args, extra = {
             "isl": ("via_isl", (c, users, dc, gateways), {}),
             "bent-pipe": ("bent_pipe", (c, users, dc, gateways), {}),
@@ -655,6 +668,7 @@ if typer is not None:
         workers: Optional[int] = typer.Option(None, "--workers", help="Processes sharing the time steps "
                                               "(default 1)."),
         progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
+        terrestrial: str = typer.Option("routed", "--terrestrial", help=TERRESTRIAL_HELP),
     ):
         """Round-trip times from users worldwide to a data centre (terrestrial or orbital), p50/p95/p99."""
         import orbitlat as ol
@@ -665,6 +679,7 @@ if typer is not None:
             _fail(f"--scenario {scenario!r} is not known; use one of {', '.join(SCENARIOS)}.")
         if by not in ("global", "region", "user"):
             _fail(f"--by {by!r}: use global, region or user.")
+        _check_terrestrial(terrestrial)
         _check_out(out, fmt=fmt)
         _check_out(series, option="--series")
         _check_png(map_png)
@@ -727,7 +742,8 @@ if typer is not None:
             t = p.task(f"{scenario}: routing {len(u)} users over {c.size} satellites"
                        + (f" on Dask ({sched})" if sched else ""), total=1)
             res = _run_latency(c, scenario, u, dc, gw, cluster, start=start, duration=duration, step=step,
-                               min_elevation=min_elevation, workers=workers, scheduler=sched)
+                               min_elevation=min_elevation, workers=workers, scheduler=sched,
+                               terrestrial=terrestrial)
             p.advance(t)
         summ = res.summary(by=by if scenario != "city-pair" or by != "global" else "user")
         dst = "all pairs" if scenario == "city-pair" else (odc if scenario == "orbital-dc" else dc.names[0])
@@ -738,8 +754,13 @@ if typer is not None:
 
             f = res.rtt["fiber_rtt_ms"].to_numpy()[:, 0]
             w = res._weights()
-            print(f"fiber baseline, population-weighted p50 {float(weighted_quantile(f, w, 0.5)):.1f} ms, "
-                  f"p95 {float(weighted_quantile(f, w, 0.95)):.1f} ms")
+            import numpy as np
+
+            ok = np.isfinite(f)
+            print(f"fiber baseline ({terrestrial} terrestrial model), population-weighted p50 "
+                  f"{float(weighted_quantile(f[ok], w[ok], 0.5)):.1f} ms, "
+                  f"p95 {float(weighted_quantile(f[ok], w[ok], 0.95)):.1f} ms"
+                  + (f" ({int((~ok).sum())} users beyond the terrestrial network)" if (~ok).any() else ""))
         un = len(res.unreachable)
         if un:
             print(f"{un} (time, user, destination) samples had no path: "
@@ -885,6 +906,7 @@ if typer is not None:
         force: bool = typer.Option(False, "--force", help="Replace --out even if it holds files that are not an "
                                    "orbitlat report (they are removed)."),
         progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
+        terrestrial: str = typer.Option("routed", "--terrestrial", help=TERRESTRIAL_HELP),
     ):
         """The main job: an offline HTML report (coverage, latency to Stargate and to an orbital data centre).
 
@@ -900,6 +922,8 @@ if typer is not None:
         from orbitlat.ground.sites import GroundSites
 
         kw: dict[str, Any] = {}
+        _check_terrestrial(terrestrial)
+        kw["terrestrial"] = terrestrial
         if users is not None:
             _check_positive_int(users, "--users")
             kw["users"] = users

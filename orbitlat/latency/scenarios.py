@@ -12,6 +12,8 @@ import pandas as pd
 import xarray as xr
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency.terrestrial.simple import FiberModel
+from orbitlat.latency.terrestrial.base import terrestrial_model
+from orbitlat.errors import OrbitlatError
 from orbitlat.latency.network import Network
 from orbitlat.latency._inputs import _constellation, _sites
 from orbitlat.latency.results import LatencyResult
@@ -44,14 +46,23 @@ def _colocated_gateways(dc):
     df["kind"] = "gateway"
     return _sites(df, "gateways")
 
-def fiber_baseline(users, datacenter=None, fiber: FiberModel | None = None) -> xr.DataArray:
-    """Terrestrial fiber RTT (src, dst) from users to data centres, ms (:class:`orbitlat.latency.terrestrial.FiberModel`)."""
+def fiber_baseline(users, datacenter=None, fiber: Any = None) -> xr.DataArray:
+    """Terrestrial RTT (src, dst) from users to data centres, ms.
+
+    ``fiber``: ``"routed"`` (default: shortest routes over cables and backbone,
+    :class:`orbitlat.latency.terrestrial.RoutedModel`), ``"simple"`` (great circle × stretch,
+    :class:`~orbitlat.latency.terrestrial.FiberModel`) or a model instance. attrs name the model, the
+    delays it includes and its calibration; users the model cannot attach (far from any network node)
+    get NaN, counted in ``terrestrial_unreachable_pairs``.
+    """
+    from orbitlat.latency.assembly import terrestrial_matrix
+
     u = _sites(users, "users")
     d = _default_dc(datacenter)
-    f = FiberModel() if fiber is None else fiber
-    v = f.rtt_ms_between(u.lat_deg[:, None], u.lon_deg[:, None], d.lat_deg[None, :], d.lon_deg[None, :])
+    f = terrestrial_model(fiber)
+    v, attrs = terrestrial_matrix(f, u, d)
     return xr.DataArray(v, dims=("src", "dst"), coords={"src": u.names, "dst": d.names}, name="fiber_rtt_ms",
-                        attrs={"units": "ms", "stretch": f.stretch, "overhead_ms": f.overhead_ms})
+                        attrs={"units": "ms", **attrs})
 
 def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
               gateway: Any = "best", min_elevation_deg: float | None = 25.0,
@@ -172,6 +183,7 @@ def city_pair_summary(constellation: Any, sites, *, block: int | None = None,
     w = np.where(np.isfinite(pop), pop, 0.0) if np.isfinite(pop).any() and np.nansum(pop) > 0 else np.ones(n)
     kwargs["paths"] = None
     kwargs.setdefault("workers", 1)
+    kwargs.setdefault("fiber", "simple")  # the summary has no fiber baseline: take the cheapest model for it
     from orbitlat.latency._inputs import _times
 
     tg = _times(net, kwargs.pop("times", None), kwargs.pop("start", None), kwargs.pop("duration", None),
@@ -232,22 +244,32 @@ def _destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_km
     return np.degrees(p2), (np.degrees(l2) + 180.0) % 360.0 - 180.0
 
 def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), bearing_deg: float = 288.0,
-              distances_km: Sequence[float] | None = None, *, fiber: FiberModel | None = None,
+              distances_km: Sequence[float] | None = None, *, fiber: Any = None,
               min_elevation_deg: float = 25.0, isl: Any = "plus_grid", **kwargs) -> tuple[pd.DataFrame, float]:
     """Distance beyond which the ISL route beats a fiber route (Handley, HotNets 2018: about 3,000 km).
 
     Sites are placed along a great circle from ``origin`` (default London, heading
     towards New York); for each, the median ISL RTT over the time grid is compared
     with the fiber RTT. ``fiber`` defaults to an ideal straight fiber
-    (``FiberModel(stretch=1, overhead_ms=0)``, "any possible fiber route").
+    (``FiberModel(stretch=1, overhead_ms=0)``, "any possible fiber route": Handley's definition,
+    and points along a bearing may lie at sea, where no real network goes).
+
+    ``fiber="routed"`` (or a :class:`~orbitlat.latency.terrestrial.RoutedModel`) compares against the
+    real terrestrial network instead: the destinations are the world's 1,000 largest cities
+    (``GroundSites.cities``) between the smallest and largest of ``distances_km`` from ``origin``,
+    and the crossover is the smallest 500 km distance bin from which the ISL median wins for at least
+    half the cities of every farther bin.
 
     Returns
     -------
     (table, crossover_km)
-        ``table``: distance_km, isl_p50_ms, fiber_ms, isl_wins; ``crossover_km``: the
-        smallest distance from which the ISL median wins at every larger distance
+        ``table``: distance_km, isl_p50_ms, fiber_ms, isl_wins (and ``name`` in the routed form);
+        ``crossover_km``: the smallest distance from which the ISL median wins at every larger distance
         (linear interpolation between samples), NaN if it never does.
     """
+    if isinstance(fiber, str) or (fiber is not None and not isinstance(fiber, FiberModel)):
+        return _crossover_cities(constellation, origin, terrestrial_model(fiber), distances_km,
+                                 min_elevation_deg=min_elevation_deg, isl=isl, **kwargs)
     from orbitlat.ground.sites import GroundSites
 
     f = FiberModel(stretch=1.0, overhead_ms=0.0) if fiber is None else fiber
@@ -274,3 +296,37 @@ def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), b
     g0, g1 = fib[k - 1] - p50[k - 1], fib[k] - p50[k]
     x = dist[k - 1] + (dist[k] - dist[k - 1]) * (-g0) / (g1 - g0) if np.isfinite(g0) and g1 != g0 else dist[k]
     return table, float(x)
+
+
+def _crossover_cities(constellation, origin, model, distances_km, *, min_elevation_deg, isl, bin_km: float = 500.0,
+                      **kwargs) -> tuple[pd.DataFrame, float]:
+    """The crossover against a terrestrial model between real cities (see :func:`crossover`)."""
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.latency.terrestrial.simple import great_circle_km
+
+    dist = np.arange(250.0, 10001.0, 250.0) if distances_km is None else np.asarray(distances_km, float)
+    cities = GroundSites.cities(top=1000)
+    d = great_circle_km(origin[0], origin[1], cities.lat_deg, cities.lon_deg)
+    keep = (d >= dist.min()) & (d <= dist.max())
+    if hasattr(model, "reachable"):
+        keep &= model.reachable(cities.lat_deg, cities.lon_deg)
+    if not keep.any():
+        raise OrbitlatError(f"no city lies {dist.min():g}-{dist.max():g} km from {origin}; widen distances_km.")
+    dst = GroundSites(np.asarray(cities.names)[keep].tolist(), cities.lat_deg[keep], cities.lon_deg[keep])
+    src = GroundSites(["origin"], [origin[0]], [origin[1]])
+    net = Network(_constellation(constellation), isl=isl)
+    kwargs.setdefault("paths", None)
+    res = route(net, src, dst, min_elevation_deg=min_elevation_deg, fiber=model, **kwargs)
+    p50 = res.rtt_ms.isel(src=0).median("time", skipna=True).to_numpy()
+    fib = res.rtt["fiber_rtt_ms"].isel(src=0).to_numpy()
+    table = pd.DataFrame({"name": dst.names, "distance_km": d[keep], "isl_p50_ms": p50, "fiber_ms": fib,
+                          "isl_wins": p50 < fib}).sort_values("distance_km", ignore_index=True)
+    b = np.floor(table["distance_km"] / bin_km) * bin_km
+    share = table.groupby(b)["isl_wins"].mean()
+    wins = share.to_numpy() >= 0.5
+    if not wins[-1]:
+        return table, float("nan")
+    k = len(wins) - 1
+    while k > 0 and wins[k - 1]:
+        k -= 1
+    return table, float(share.index[k])

