@@ -15,11 +15,14 @@ Each child calls :func:`child_setup` first:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 
-__all__ = ["child_setup", "stop_children"]
+__all__ = ["child_setup", "stop_children", "forking", "pool_initializer"]
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -37,6 +40,22 @@ def _set_pdeathsig(sig: int) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def forking():
+    """Block SIGINT and SIGTERM in this thread while workers are forked (they inherit the block and
+    :func:`child_setup` lifts it after setting their own dispositions), so that a Ctrl-C arriving
+    at that moment is never handled by a half-started worker; it is delivered to the parent when
+    the block ends, not lost."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def child_setup(parent_pid: int | None = None) -> None:
     """Run first in a forked worker: die with the parent, ignore Ctrl-C, default SIGTERM.
 
@@ -49,6 +68,8 @@ def child_setup(parent_pid: int | None = None) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     except ValueError:  # pragma: no cover - not the main thread of the child
         pass
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)  # blocked by forking() in the parent
     if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)
 

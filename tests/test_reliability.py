@@ -486,9 +486,15 @@ def _cli_process(args, tmp_path, **kw):
     env = dict(os.environ, ORBITLAT_PROGRESS="0", TMPDIR=str(tmp_path), PYTHONPATH=os.pathsep.join(
         [str(__import__("pathlib").Path(ol.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))
     env.update(kw)
+    import signal
+
+    def default_signals():  # a shell starts background jobs with SIGINT ignored; a terminal's foreground job has it
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
     return subprocess.Popen([sys.executable, "-c", "from orbitlat.cli import main; main()", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_signals)
 
 
 def _children(pid: int) -> list[int]:

@@ -365,10 +365,12 @@ def _route_parallel(network, sources, destinations, tg, workers, kw, t0) -> Late
     blocks = [tg[edges[i]:edges[i + 1]] for i in range(workers)]
     _PAR_JOB.update(network=network, sources=sources, destinations=destinations, blocks=blocks, kw=kw)
     try:
-        from orbitlat._forking import pool_initializer
+        from orbitlat._forking import forking, pool_initializer
 
         # workers die with this process and leave Ctrl-C to it (one line, not a traceback per worker)
-        with mp.get_context("fork").Pool(workers, initializer=pool_initializer, initargs=(os.getpid(),)) as pool:
+        with forking():
+            pool = mp.get_context("fork").Pool(workers, initializer=pool_initializer, initargs=(os.getpid(),))
+        with pool:
             parts = pool.map(_route_block, range(workers))
     finally:
         _PAR_JOB.clear()

@@ -575,18 +575,20 @@ def _propagate_satrecarray(sats: list, tg: TimeGrid, frame: str, want_vel: bool,
         pos = _shared_array((n_t, n_sat, 3), np.float64)
         vel = _shared_array((n_t, n_sat, 3), np.float64) if want_vel else None
         err = _shared_array((n_t, n_sat), np.uint8)
-        from orbitlat._forking import child_setup, stop_children
+        from orbitlat._forking import child_setup, forking, stop_children
 
         bounds = np.linspace(0, n_sat, workers + 1).astype(int)
         pids = []
         me = os.getpid()
         try:
             for w in range(1, workers):
-                pid = os.fork()
+                with forking():
+                    pid = os.fork()
+                    if pid == 0:
+                        child_setup(me)  # signal dispositions set before the block ends
                 if pid == 0:  # child: compute its share, then leave without running any cleanup
                     code = 0
                     try:
-                        child_setup(me)
                         _sgp4_chunk(sats, tg, bounds[w], bounds[w + 1], frame, pos, vel, err, want_vel)
                     except BaseException:  # pragma: no cover - reported by exit code
                         code = 1

@@ -16,7 +16,7 @@ import warnings
 from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
-from orbitlat._forking import child_setup, stop_children
+from orbitlat._forking import child_setup, forking, stop_children
 from orbitlat.constants import MU_EARTH_KM3_S2, OMEGA_EARTH_RAD_S, WGS84_A_KM
 from orbitlat.visibility.engine import SiteIndex, max_slant_range_km, visible_pairs
 from orbitlat.errors import OrbitlatError, PropagationWarning
@@ -996,11 +996,13 @@ class _SegmentRunner:
             self.tmp = tempfile.TemporaryDirectory(prefix="orbitlat-passes-")
             me = os.getpid()
             for w in range(1, self.n_seg):
-                pid = os.fork()
+                with forking():
+                    pid = os.fork()
+                    if pid == 0:
+                        child_setup(me)  # signal dispositions set before the block ends
                 if pid == 0:  # child: compute, save, leave without running any cleanup
                     code = 0
                     try:
-                        child_setup(me)
                         pieces, failed, stats = self.run_segment(self.bounds[w], self.bounds[w + 1], self.shared)
                         np.savez(os.path.join(self.tmp.name, f"seg{w}.npz"), failed=failed,
                                  stats=np.array([stats["short_passes"], stats["dips"], stats["dropped_peaks"]]),
