@@ -254,6 +254,13 @@ def test_item03_cli_counts_the_failed_satellite(run, tmp_path):
     assert "failed satellites: 1" in res.stdout and "no satellite propagated" in res.stdout
 
 
+@pytest.mark.parametrize("cmd", [["passes", "gps"], ["latency", "gps", "--users", "2"], ["coverage", "gps"],
+                                 ["compare", "gps"]])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "91"])
+def test_item02_cli_masks(run, cmd, value):
+    bad_input(run(*cmd, "--min-elevation", value, ok=False), "not a valid elevation mask")
+
+
 # =============================================================================
 # 5. area/population-weighted fractions never exceed 1: one exact weighted mean
 # =============================================================================
