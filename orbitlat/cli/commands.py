@@ -616,10 +616,13 @@ if typer is not None:
                   "backbone, the default; simple: great circle x a fitted stretch).")
 
     def _run_latency(c, scenario: str, users, dc, gateways, odc, *, start, duration, step, min_elevation, workers,
-                     scheduler=None, terrestrial="routed"):
+                     scheduler=None, terrestrial="routed", overhead: str = "calibrated"):
         from orbitlat import latency as L
 
-        kw = dict(start=start, duration=duration, step=step, paths=None, min_elevation_deg=min_elevation)
+        if overhead not in OVERHEAD_NAMES:
+            _fail(f"--overhead {overhead!r} is not known; use one of {', '.join(OVERHEAD_NAMES)}.")
+        kw = dict(start=start, duration=duration, step=step, paths=None, min_elevation_deg=min_elevation,
+                  overhead=overhead)
         if scenario in ("isl", "bent-pipe", "city-pair"):
             kw["fiber"] = terrestrial  # the fiber_rtt_ms baseline
         if scenario in ("isl", "bent-pipe"):
@@ -635,6 +638,11 @@ if typer is not None:
 
             return parallel.latency(name, *args, scheduler=scheduler, **kw, **extra)
         return getattr(L, name)(*args, workers=workers or 1, **kw, **extra)
+
+    OVERHEAD_NAMES = ("calibrated", "none", "high")
+    OVERHEAD_HELP = ("Named delays added to propagation: calibrated (access overhead fitted on Starlink's measured "
+                     "US median, the default), none (propagation only), high (sensitivity). See "
+                     "orbitlat.latency.overhead.")
 
     @app.command()
     @_guard
@@ -658,6 +666,7 @@ if typer is not None:
         duration: str = typer.Option("2h", help="Span, e.g. 2h, 1d."),
         step: str = typer.Option("5min", help="Routing step."),
         min_elevation: float = typer.Option(25.0, "--min-elevation", help="User/gateway elevation mask, degrees."),
+        overhead: str = typer.Option("calibrated", "--overhead", help=OVERHEAD_HELP),
         by: str = typer.Option("global", "--by", help="Summary: global (population-weighted), region, or user."),
         map_png: Optional[Path] = typer.Option(None, "--map", help="Write a latency map of the median RTT (.png)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the summary table (.csv/.parquet/.nc)."),
@@ -743,12 +752,14 @@ if typer is not None:
                        + (f" on Dask ({sched})" if sched else ""), total=1)
             res = _run_latency(c, scenario, u, dc, gw, cluster, start=start, duration=duration, step=step,
                                min_elevation=min_elevation, workers=workers, scheduler=sched,
-                               terrestrial=terrestrial)
+                               terrestrial=terrestrial, overhead=overhead)
             p.advance(t)
         summ = res.summary(by=by if scenario != "city-pair" or by != "global" else "user")
         dst = "all pairs" if scenario == "city-pair" else (odc if scenario == "orbital-dc" else dc.names[0])
         _print_table(summ, title=f"{scenario} RTT (ms), {c.name}, {len(u)} users -> {dst}", index=True,
                      max_rows=40)
+        print(f"RTT = {res.rtt['rtt_ms'].attrs.get('long_name', 'round-trip time')} "
+              f"[overhead: {res.rtt.attrs.get('overhead', '?')}]")
         if scenario not in ("city-pair", "orbital-dc"):
             from orbitlat.latency.results import weighted_quantile
 
@@ -797,8 +808,10 @@ if typer is not None:
         step: str = typer.Option("120s", help="Coverage step."),
         min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask, degrees."),
         users: int = typer.Option(200, "--users", help="The N most populous cities for the RTT percentiles."),
-        scenario: str = typer.Option("isl", "--scenario", "-s", help="RTT scenario: isl, bent-pipe or orbital-dc."),
+        scenario: str = typer.Option("isl", "--scenario", "-s", help="RTT scenario: isl, bent-pipe or orbital-dc "
+                                     "(a constellation without ISLs, such as OneWeb, gets the bent pipe instead)."),
         datacenter: str = typer.Option("stargate", "--datacenter", help="Built-in data centre for isl/bent-pipe."),
+        overhead: str = typer.Option("calibrated", "--overhead", help=OVERHEAD_HELP),
         odc: str = typer.Option("suncatcher", "--odc", help="Orbital data centre preset (orbital-dc)."),
         latency_duration: str = typer.Option("1h", "--latency-duration", help="Routing span."),
         latency_step: str = typer.Option("10min", "--latency-step", help="Routing step."),
@@ -838,8 +851,10 @@ if typer is not None:
                 r = _coverage(c, g, start=st, duration=duration, step=step, min_elevation_deg=min_elevation)
                 p.advance(t)
                 p.update(t, description=f"latency ({scenario}): {n}")
-                res = _run_latency(c, scenario, u, dc, None, cluster, start=st, duration=latency_duration,
-                                   step=latency_step, min_elevation=min_elevation, workers=1)
+                has_isl = c.attrs.get("isl", "unknown") != "none"
+                sc = scenario if has_isl or scenario == "bent-pipe" else "bent-pipe"  # no ISLs: what it really is
+                res = _run_latency(c, sc, u, dc, None, cluster, start=st, duration=latency_duration,
+                                   step=latency_step, min_elevation=min_elevation, workers=1, overhead=overhead)
                 p.advance(t)
                 a, pw = r.area_weighted(), r.population_weighted()
                 x = res.rtt_ms.to_numpy()[:, :, 0]
@@ -849,7 +864,8 @@ if typer is not None:
                            "mean_in_view_people": pw["n_visible_mean"], "covered_area": a["covered_fraction"],
                            "covered_people": pw["covered_fraction"], "worst_gap_s": float(r.ds.gap_max_s.max()),
                            "rtt_p50_ms": q[0], "rtt_p95_ms": q[1], "rtt_p99_ms": q[2],
-                           "reachable": float((w * np.isfinite(x)).sum() / w.sum())}
+                           "reachable": float((w * np.isfinite(x)).sum() / w.sum()), "latency_path": sc,
+                           "isl": c.attrs.get("isl", "unknown")}
         df = pd.DataFrame.from_dict(rows, orient="index")
         df.index.name = "constellation"
         dst = odc if scenario == "orbital-dc" else dc.names[0]
@@ -899,12 +915,13 @@ if typer is not None:
         out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for index.html and its figures."),
         quick: bool = typer.Option(False, "--quick", help="Coarse settings (well under a minute; for tests)."),
         users: Optional[int] = typer.Option(None, "--users", help="Number of cities (default 1000, quick 60)."),
-        gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway CSV for the bent-pipe scenario "
-                                                "(default: gateways at the built-in data-centre sites)."),
+        gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway CSV for the bent-pipe and "
+                                                "as-deployed scenarios (default: the built-in Starlink gateways)."),
         constellations: Optional[str] = typer.Option(None, "--constellations", help="Comma-separated presets to "
                                                      "compare (default starlink_gen1,kuiper,oneweb)."),
         force: bool = typer.Option(False, "--force", help="Replace --out even if it holds files that are not an "
                                    "orbitlat report (they are removed)."),
+        overhead: str = typer.Option("calibrated", "--overhead", help=OVERHEAD_HELP),
         progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
         terrestrial: str = typer.Option("routed", "--terrestrial", help=TERRESTRIAL_HELP),
     ):
@@ -914,9 +931,10 @@ if typer is not None:
         --out as it was. A non-empty --out that is not an orbitlat report is refused unless --force.
 
         Compares Starlink Gen1, Kuiper and OneWeb coverage; users' round-trip times to Stargate
-        (Abilene TX) over fiber, bent pipe and ISLs, and to a Suncatcher-like orbital data centre
-        through relays; the orbital data centre's sunlight over the year; conclusions from the numbers.
-        The full run takes about 20-30 s on a quiet 2-core machine (well within 5 minutes); --quick a few seconds.
+        (Abilene TX) over fiber, bent pipe, ISLs and Starlink as deployed, and to a Suncatcher-like
+        orbital data centre through relays, with the calibrated access overhead and a sensitivity table;
+        the orbital data centre's sunlight over the year; conclusions from the numbers. The full run
+        takes about a minute on a quiet 2-core machine (well within 5 minutes); --quick about 15 s.
         """
         from orbitlat.report.build import build_report, check_report_folder
         from orbitlat.ground.sites import GroundSites
@@ -932,6 +950,9 @@ if typer is not None:
             kw["gateways"] = GroundSites.gateways(gateways, unique_locations=True)
         if constellations:
             kw["constellations"] = tuple(x.strip() for x in constellations.split(",") if x.strip())
+        if overhead not in OVERHEAD_NAMES:
+            _fail(f"--overhead {overhead!r} is not known; use one of {', '.join(OVERHEAD_NAMES)}.")
+        kw["overhead"] = overhead
         check_folder_out(out, "--out")
         check_report_folder(out, force=force)
         t0 = time.perf_counter()

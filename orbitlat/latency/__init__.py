@@ -52,6 +52,15 @@ Scenarios (one call each)
 - :func:`via_isl`: users → ISL constellation → gateway near the data centre → fiber → data centre.
 - :func:`orbital_datacenter`: users → relays over ISLs → orbital data centre; and direct while in view.
 - :func:`city_pairs`: RTT between ground sites (Hypatia style), with fiber and the vacuum bound.
+- :func:`as_deployed`: Starlink as operated: user → satellite → (ISLs only when that satellite sees
+  no gateway) → gateway → the user's PoP → destination; dish → PoP RTT (what Starlink publishes)
+  and dish → destination RTT.
+
+Every satellite scenario adds the named **access overhead** to propagation by default
+(``overhead="calibrated"``: 16.9 ms per user terminal, fitted so that the modelled US dish → PoP
+median equals Starlink's published 25.7 ms; :mod:`orbitlat.latency.overhead`); ``overhead="none"``
+gives pure propagation for physics studies, ``"high"`` a sensitivity case. :func:`route` itself and
+Hypatia mode (:mod:`orbitlat.latency.hypatia`) add nothing unless told.
 
 Each returns a :class:`LatencyResult`; :meth:`LatencyResult.summary` gives p50/p95/p99/max
 per user, per region (continent) and population-weighted over the globe, and
@@ -60,7 +69,8 @@ per user, per region (continent) and population-weighted over the globe, and
 What the model gives (measured with this module)
 ------------------------------------------------
 Median RTT over one day at 60 s steps to Stargate (Abilene, TX), Starlink Gen1 preset
-(FCC 2021, 4,408 satellites), 25° masks for terminals and gateways, propagation only:
+(FCC 2021, 4,408 satellites), 25° masks for terminals and gateways, propagation only
+(``overhead="none"``; the default adds 16.9 ms per user terminal to each satellite row):
 
 ==========================================================  =======  =======  =========
 path                                                         Lagos   Jakarta  São Paulo
@@ -91,9 +101,11 @@ from __future__ import annotations
 from orbitlat.latency.network import Network, NetworkStep, nearest_k_links, odc_links, plus_grid
 from orbitlat.latency.results import CONTINENTS, REASONS, LatencyResult, regions, weighted_quantile
 from orbitlat.latency.routing import route
-from orbitlat.latency.scenarios import bent_pipe, city_pairs, crossover, fiber_baseline, orbital_datacenter, via_isl
+from orbitlat.latency.scenarios import (as_deployed, assign_pops, bent_pipe, city_pairs, crossover,
+                                        dish_to_pop_by_country, fiber_baseline, orbital_datacenter, via_isl)
 from orbitlat.latency.terrestrial import FiberModel, RoutedModel
 
 __all__ = ["LatencyResult", "route", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "fiber_baseline",
-           "crossover", "weighted_quantile", "regions", "REASONS", "CONTINENTS", "Network", "NetworkStep",
-           "plus_grid", "nearest_k_links", "odc_links", "FiberModel", "RoutedModel"]
+           "crossover", "as_deployed", "assign_pops", "dish_to_pop_by_country", "weighted_quantile", "regions",
+           "REASONS", "CONTINENTS", "Network", "NetworkStep", "plus_grid", "nearest_k_links", "odc_links", "FiberModel",
+           "RoutedModel"]

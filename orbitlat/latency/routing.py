@@ -182,6 +182,11 @@ class Gateways:
         pipe rule, no ISLs); an int: that gateway only.
     min_elevation_deg : float, optional
         The gateways' elevation mask (default: each site's own).
+    isl : {"any", "fallback"}
+        ``"any"``: the shortest path may use ISLs anywhere. ``"fallback"``: as Starlink operates, a
+        user whose satellites see a gateway goes down through it (the best such bent pipe, no
+        ISLs); only a user none of whose satellites sees a gateway is routed over ISLs
+        (:func:`orbitlat.latency.shortest.best_paths`).
     """
 
     sites: Any
@@ -189,6 +194,12 @@ class Gateways:
     radius_km: float | None = None
     choice: Any = "best"
     min_elevation_deg: float | None = None
+    isl: str = "any"
+
+    def __post_init__(self):
+        if self.isl not in ("any", "fallback"):
+            raise OrbitlatError(f"Gateways(isl={self.isl!r}): use 'any' (shortest path, ISLs anywhere) or "
+                                "'fallback' (bent pipe when a user's satellite sees a gateway, ISLs otherwise).")
 
 
 @dataclass(frozen=True)
@@ -312,7 +323,8 @@ def route(network: Network, sources, destinations=None, *, times=None, start=Non
         network, sources, destinations, gateways=None if gw is None else gw.sites,
         backhaul=default_backhaul(None if gw is None else gw.backhaul),
         gateway_radius_km=None if gw is None else gw.radius_km, gateway_choice="best" if gw is None else gw.choice,
-        min_elevation_deg=opts.min_elevation_deg, gateway_min_elevation_deg=None if gw is None else gw.min_elevation_deg)
+        min_elevation_deg=opts.min_elevation_deg, gateway_min_elevation_deg=None if gw is None else gw.min_elevation_deg,
+        isl_use="any" if gw is None else gw.isl)
     tg = _times(network, times, start, duration, step)
     import os
 
@@ -414,7 +426,7 @@ def _route_parallel(network, sources, destinations, tg, workers, kw, t0) -> Late
     unreachable["reason"] = pd.Categorical(unreachable["reason"].astype(str), categories=list(REASONS))
     rtt.attrs["wall_s"] = _time.perf_counter() - t0
     rtt.attrs["workers"] = len(parts)
-    for k in ("routing_trees", "repaired_trees", "dijkstra_trees"):  # each block starts cold
+    for k in ("routing_trees", "repaired_trees", "dijkstra_trees", "isl_links_dropped_by_range"):  # summed
         if all(k in p.rtt.attrs for p in parts):
             rtt.attrs[k] = int(sum(p.rtt.attrs[k] for p in parts))
     changes.name = "path_changes"

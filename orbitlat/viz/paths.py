@@ -14,7 +14,7 @@ __all__ = ["path_map"]
 
 _SAT_KINDS = {"satellite", "sat", "space", "orbital_datacenter", "odc"}
 
-_GROUND_MARKERS = {"datacenter": "*", "gateway": "^", "user": "o"}
+_GROUND_MARKERS = {"datacenter": "*", "gateway": "^", "user": "o", "pop": "s"}
 
 def _path_nodes(path, kinds, names):
     """(lat, lon, kind, name, alt) arrays from the accepted path inputs."""
