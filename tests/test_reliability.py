@@ -452,10 +452,11 @@ def test_item10_foreign_folder_refused_and_force_replaces(run, tmp_path):
     out = tmp_path / "rep"
     out.mkdir()
     (out / "index.html").write_text("my own page")
-    bad_input(run("report", "--quick", "--out", out, ok=False), "is not empty and is not an orbitlat report")
+    small = ["--quick", "--constellations", "gps", "--users", "10"]  # the smallest report: a few seconds
+    bad_input(run("report", *small, "--out", out, ok=False), "is not empty and is not an orbitlat report")
     assert (out / "index.html").read_text() == "my own page"
     (out / "stale.png").write_bytes(b"old")
-    run("report", "--quick", "--out", out, "--force")
+    run("report", *small, "--out", out, "--force")
     names = {p.name for p in out.iterdir()}
     assert "stale.png" not in names and ".orbitlat-report.json" in names and "index.html" in names
     # the fractions of coverage.csv are shares: never above 1 (item 5)
@@ -469,7 +470,8 @@ def test_item10_interrupted_build_leaves_the_old_report(tmp_path):
     from orbitlat.report.build import build_report
 
     out = tmp_path / "rep"
-    build_report(out, quick=True)
+    small = dict(quick=True, constellations=("gps",), users=10, sun_sample_days=30)  # the smallest report
+    build_report(out, **small)
     before = _snapshot(out)
 
     def stop(label, i, n):
@@ -477,7 +479,7 @@ def test_item10_interrupted_build_leaves_the_old_report(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        build_report(out, quick=True, progress=stop)
+        build_report(out, progress=stop, **small)
     assert _snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["rep"]
 
