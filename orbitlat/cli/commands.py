@@ -732,9 +732,11 @@ if typer is not None:
                 with _Progress(progress) as p:
                     t = p.task(f"city pairs: {len(u)} cities over {c.size} satellites, in blocks", total=len(u))
                     t0 = time.perf_counter()
+                    if overhead not in OVERHEAD_NAMES:
+                        _fail(f"--overhead {overhead!r} is not known; use one of {', '.join(OVERHEAD_NAMES)}.")
                     summ = city_pair_summary(c, u, start=start, duration=duration, step=step,
                                              min_elevation_deg=min_elevation, workers=workers or 1,
-                                             progress=lambda i, n: p.update(t, completed=i))
+                                             overhead=overhead, progress=lambda i, n: p.update(t, completed=i))
                 g = summ.attrs["global"]
                 print(f"the (time, src, dst) RTT matrix of {len(u):,} cities needs about {format_bytes(need)}, more "
                       f"than fits in memory: summarised per city in blocks of {summ.attrs['block']:,} cities")
@@ -743,7 +745,7 @@ if typer is not None:
                 if "p50" in g:
                     print(f"all pairs, weighted by both populations: p50 {g['p50']:.1f} ms, p95 {g['p95']:.1f} ms, "
                           f"p99 {g['p99']:.1f} ms, reachable {g['reachable']:.3f}")
-                print(f"computed in {time.perf_counter() - t0:.1f} s")
+                print(f"computed in {time.perf_counter() - t0:.1f} s [overhead: {summ.attrs.get('overhead', '?')}]")
                 if out is not None:
                     _write(summ, out, fmt)
                 return

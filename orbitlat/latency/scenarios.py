@@ -200,10 +200,11 @@ def city_pair_summary(constellation: Any, sites, *, block: int | None = None,
                       quantiles: Sequence[float] = (0.5, 0.95, 0.99), isl: Any = "plus_grid",
                       gsl_rule: str = "elevation", max_range_km: float | None = None,
                       min_elevation_deg: float | None = 25.0, network_options: dict | None = None,
-                      bin_ms: float = 0.01, progress=None, **kwargs) -> pd.DataFrame:
+                      overhead: Any = None, bin_ms: float = 0.01, progress=None, **kwargs) -> pd.DataFrame:
     """City-pair RTTs summarised per city, computed for blocks of source cities (never the whole matrix).
 
-    The same routes as :func:`city_pairs` (terminals at both ends), run as ``route(block, all cities)``
+    The same routes and delays as :func:`city_pairs` (terminals at both ends; ``overhead`` as there),
+    run as ``route(block, all cities)``
     for blocks of ``block`` source cities; each block's (time, block, city) RTTs are reduced and
     dropped. Memory: one block, ``block x n x steps`` values.
 
@@ -229,6 +230,7 @@ def city_pair_summary(constellation: Any, sites, *, block: int | None = None,
     net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
     pop = s.population.astype(float)
     w = np.where(np.isfinite(pop), pop, 0.0) if np.isfinite(pop).any() and np.nansum(pop) > 0 else np.ones(n)
+    named = _overhead(kwargs, overhead)
     kwargs["paths"] = None
     kwargs.setdefault("workers", 1)
     kwargs.setdefault("fiber", "simple")  # the summary has no fiber baseline: take the cheapest model for it
@@ -277,7 +279,7 @@ def city_pair_summary(constellation: Any, sites, *, block: int | None = None,
             glob[nm] = (k + 0.5) * bin_ms
         glob["reachable"] = min(1.0, float(cum[-1] / w_all)) if w_all > 0 else float("nan")  # a share: <= 1
     df.attrs = {"scenario": "city pairs (per-city summary)", "global": glob, "block": int(block),
-                "n_times": len(tg), "min_elevation_deg": min_elevation_deg}
+                "n_times": len(tg), "min_elevation_deg": min_elevation_deg, **named}
     return df
 
 
