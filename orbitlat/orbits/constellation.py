@@ -513,6 +513,15 @@ class Constellation:
         return cls._from_catalog_df(df, name or _source_name(src, "omm"))
 
     @classmethod
+    def from_file(cls, src: Any, *, name: str | None = None, **kwargs) -> "Constellation":
+        """Satellites from an element-set file or text in any format orbitlat reads: TLE/3LE or OMM
+        JSON/CSV, told apart by the content (:func:`orbitlat.orbits.omm.read_elements`)."""
+        from orbitlat.orbits.omm import read_elements
+
+        df = read_elements(src, **kwargs)
+        return cls._from_catalog_df(df, name or _source_name(src, "tle"))
+
+    @classmethod
     def _from_catalog_df(cls, df: pd.DataFrame, name: str) -> "Constellation":
         from sgp4.api import Satrec
 

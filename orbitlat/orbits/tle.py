@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from orbitlat.errors import OrbitlatError, TLEError
-from orbitlat.orbits._records import _NEWLINE_RE, _OBJECT_ID_RE, _RAD2DEG, _XPDOTP, _decode, _epoch_ns, _frame, _satrec_row, _text_from_src
+from orbitlat.orbits._records import _NEWLINE_RE, _OBJECT_ID_RE, _RAD2DEG, _XPDOTP, _decode, _epoch_ns, _frame, _satrec_row, _text_from_src, sniff_elements
 from orbitlat.units import accepts_units
 
 __all__ = ["tle_checksum", "read_tle", "write_tle", "make_tle_lines", "make_tle_records"]
@@ -354,6 +354,17 @@ def read_tle(src: Any, *, source: str | None = None, allow_duplicates: bool = Fa
         if path_label is not None:
             label = label or path_label
             attrs_source = attrs_source or path_label
+        if text.strip():
+            first = 1 + len(re.match(r"[\ufeff\s]*", text).group(0).replace("\r\n", "\n").replace("\r", "\n")
+                            .split("\n")) - 1  # the first non-blank line
+            try:
+                kind = sniff_elements(text)
+            except ValueError as exc:
+                raise TLEError(str(exc), first, label) from None
+            if kind != "tle":
+                raise TLEError(f"this is OMM {kind.upper()}, not TLE text; read it with "
+                               "orbitlat.orbits.omm.read_omm (Constellation.from_omm), or Constellation.from_file "
+                               "which reads either", first, label)
         lines = _NEWLINE_RE.split(text)
         attrs_source = attrs_source or "<text>"
     elif src is None or isinstance(src, (int, float, complex, bool)) or not isinstance(src, Iterable):

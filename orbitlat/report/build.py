@@ -133,21 +133,44 @@ def _versions() -> dict[str, str]:
     return out
 
 def _weighted_share(mask: np.ndarray, weights: np.ndarray) -> float:
-    w = np.asarray(weights, dtype=np.float64)
-    return float((w * mask).sum() / w.sum()) if w.sum() > 0 else float("nan")
+    from orbitlat.ground.grids import weighted_mean
+
+    return weighted_mean(np.asarray(mask, dtype=np.float64), weights)
 
 # ---------------------------------------------------------------------------
 # the driver
 # ---------------------------------------------------------------------------
+#: Written into every report folder; a non-empty folder without it is not replaced unless ``force=True``.
+REPORT_MARKER = ".orbitlat-report.json"
+
+
+def _is_report_folder(out: Path) -> bool:
+    """True for an orbitlat report folder: the marker, or (reports written before it) index.html with a
+    numbers.json holding a ``run`` entry."""
+    if (out / REPORT_MARKER).is_file():
+        return True
+    try:
+        numbers = json.loads((out / "numbers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(numbers, dict) and "run" in numbers and (out / "index.html").is_file()
+
+
 def build_report(outdir: str | os.PathLike, *, quick: bool = False, config: ReportConfig | None = None,
-                 progress: Callable[[str, int, int], None] | None = None, **overrides: Any) -> Path:
+                 progress: Callable[[str, int, int], None] | None = None, force: bool = False,
+                 **overrides: Any) -> Path:
     """Run the default study and write the HTML report; return the path of ``index.html``.
 
     Parameters
     ----------
     outdir : path
-        Folder for ``index.html``, its PNG figures, CSV tables and ``numbers.json``
-        (created if missing; files of an earlier run are overwritten).
+        Folder for ``index.html``, its PNG figures, CSV tables and ``numbers.json``. The report is
+        built in a temporary sibling folder and swapped in whole when it is complete
+        (:func:`orbitlat.atomic.staged_folder`): an interrupted run leaves ``outdir`` as it was,
+        and a new run leaves no file of an earlier one. A folder that is not empty and is not an
+        orbitlat report (no :data:`REPORT_MARKER`) is refused unless ``force=True``.
+    force : bool
+        Replace ``outdir`` even if it holds other files (they are removed).
     quick : bool
         Coarse settings for tests and a first look (well under a minute).
     config : ReportConfig, optional
@@ -173,10 +196,26 @@ def build_report(outdir: str | os.PathLike, *, quick: bool = False, config: Repo
         cfg = dataclasses.replace(cfg, **overrides)
     _check_config(cfg)
     out = Path(outdir)
+    check_report_folder(out, force=force)
+    from orbitlat.atomic import staged_folder
+
+    with staged_folder(out) as tmp:
+        _Report(cfg, tmp, progress).run()
+        (tmp / REPORT_MARKER).write_text(json.dumps({"generator": "orbitlat report", "version": _versions()["orbitlat"]}),
+                                         encoding="utf-8")
+    return out / "index.html"
+
+
+def check_report_folder(out: str | os.PathLike, *, force: bool = False) -> None:
+    """Refuse, before any work, an output that is a file, or a non-empty folder that is not an orbitlat
+    report (unless ``force``)."""
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise OrbitlatError(f"{out} exists and is not a folder; give a folder for the report (e.g. report/).")
-    out.mkdir(parents=True, exist_ok=True)
-    return _Report(cfg, out, progress).run()
+    if out.is_dir() and not force and any(out.iterdir()) and not _is_report_folder(out):
+        raise OrbitlatError(f"{out} is not empty and is not an orbitlat report (no {REPORT_MARKER}); the report "
+                            "replaces its folder whole, so choose a new or empty folder, or pass --force "
+                            "(force=True) to replace its content.")
 
 def _check_config(cfg: ReportConfig) -> None:
     from orbitlat.orbits import presets
@@ -321,7 +360,7 @@ class _Report:
                 "covered time (area)": a["covered_fraction"],
                 "covered time (people)": p["covered_fraction"],
                 "≥2 in view time (people)": p["covered_fraction_k"],
-                "area always covered": float(self.grid.weights @ cont),
+                "area always covered": _weighted_share(cont, self.grid.area_km2),
                 "people always covered": _weighted_share(cont, self.grid.population),
                 "longest gap, people-weighted mean (s)": p["gap_max_s"],
                 "continuous up to latitude (°)": float(lat[~cont].min()) if (~cont).any() else 90.0,

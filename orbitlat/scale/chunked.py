@@ -250,6 +250,10 @@ def _resolve(scheduler: Any) -> _Runner:
             return _Runner(kind, label=f"local {kind}")
         if "://" in s or _ADDRESS.match(s):
             d = _distributed()
+            from orbitlat.scale.probe import probe_scheduler
+
+            # seconds, not minutes: refused, silent or non-Dask peers are named before a Client connects
+            probe_scheduler(s, timeout=float(os.environ.get("ORBITLAT_SCHEDULER_TIMEOUT", "5")))
             try:
                 client = d.Client(s, set_as_default=False, timeout="20s")
             except (OSError, TimeoutError) as exc:

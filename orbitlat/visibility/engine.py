@@ -72,10 +72,9 @@ class SiteIndex:
         m = self.xyz_km.shape[0]
         if m == 0:
             raise OrbitlatError("no sites given: a visibility query needs at least one site.")
-        self.min_elevation_deg = np.broadcast_to(np.asarray(self.min_elevation_deg, dtype=np.float64), (m,)).copy()
-        if np.any((self.min_elevation_deg < -5) | (self.min_elevation_deg > 90)):
-            bad = self.min_elevation_deg[(self.min_elevation_deg < -5) | (self.min_elevation_deg > 90)][0]
-            raise OrbitlatError(f"elevation mask {bad:g}° is out of range; valid masks are -5° to 90°.")
+        from orbitlat.ground.sites import check_mask_deg
+
+        self.min_elevation_deg = np.broadcast_to(check_mask_deg(self.min_elevation_deg), (m,)).copy()
         if self.az_mask_deg is not None:
             az = np.asarray(self.az_mask_deg, dtype=np.float64)
             if az.ndim == 1:
@@ -84,8 +83,7 @@ class SiteIndex:
                 raise OrbitlatError(
                     f"az_mask_deg has shape {np.shape(self.az_mask_deg)}; expected (n_az,) or (n_sites={m}, n_az)."
                 )
-            if np.any((az < -5) | (az > 90)):
-                raise OrbitlatError("az_mask_deg values must lie within -5° to 90°.")
+            check_mask_deg(az, "az_mask_deg")
             self.az_mask_deg = az
             # the scalar mask is the lowest point of the azimuth mask (used for pruning)
             self.min_elevation_deg = np.minimum(self.min_elevation_deg, az.min(axis=1))

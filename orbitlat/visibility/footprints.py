@@ -314,13 +314,12 @@ def _check_positions(sat_xyz_km) -> np.ndarray:
 
 
 def _check_mask(min_elevation_deg) -> float:
-    try:
-        m = float(min_elevation_deg)
-    except (TypeError, ValueError):
-        raise OrbitlatError(f"min_elevation_deg={min_elevation_deg!r} must be one number of degrees.") from None
-    if not -5.0 <= m <= 90.0:
-        raise OrbitlatError(f"min_elevation_deg={m:g} is out of range; valid masks are -5° to 90°.")
-    return m
+    from orbitlat.ground.sites import check_mask_deg
+
+    m = check_mask_deg(min_elevation_deg)
+    if m.ndim != 0:
+        raise OrbitlatError(f"min_elevation_deg={min_elevation_deg!r} must be one number of degrees.")
+    return float(m)
 
 
 @accepts_units

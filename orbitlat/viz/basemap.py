@@ -203,7 +203,7 @@ def _finish(ax, created: bool, extent, title, *, gridlines: bool = True):
     elif created:
         ax.set_global()
     if title is not None:
-        ax.set_title(title, fontsize=11, pad=6)
+        ax.set_title(title, fontsize=11, pad=6, parse_math=False)  # a "$" in user text is a dollar sign
     if gridlines:
         layout.graticule(ax, labels=created, extent=e)
     fig = ax.figure

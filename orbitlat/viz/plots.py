@@ -164,9 +164,23 @@ def save_figure(fig, path: str | os.PathLike, *, dpi: float | None = None, forma
     metadata = dict(_NO_METADATA.get(fmt, {}))
     metadata.update(kwargs.pop("metadata", {}) or {})
     res = SAVE_DPI if dpi is None else float(dpi)
-    with mpl.rc_context({"svg.hashsalt": "orbitlat", "path.simplify": True}):
-        fig.savefig(out, dpi=res, format=fmt, metadata=metadata, **kwargs)
-    return out
+    literal_text(fig)
+    from orbitlat.atomic import atomic_write
+
+    def write(tmp: Path) -> None:
+        with mpl.rc_context({"svg.hashsalt": "orbitlat", "path.simplify": True}):
+            fig.savefig(tmp, dpi=res, format=fmt, metadata=metadata, **kwargs)
+
+    return atomic_write(out, write)
+
+
+def literal_text(fig) -> None:
+    """Draw every text of ``fig`` literally: a ``$`` in a title, a site or a constellation name is a
+    dollar sign, not the start of TeX math (matplotlib's mathtext). Run by :func:`save_figure`."""
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        t.set_parse_math(False)
 
 
 # ---------------------------------------------------------------------------
@@ -315,7 +329,7 @@ def rtt_timeseries(rtt_ms: Any, *, times: Any = None, labels: Sequence[str] | No
     ax.grid(True, alpha=0.3)
     n_missing = int(np.isnan(vals).sum())
     if title is not None:
-        ax.set_title(title)
+        ax.set_title(title, parse_math=False)
     if n_missing:  # say so: gaps are steps without a path, not lost data
         ax.text(0.99, 0.01, f"{n_missing} step(s) without a path (gaps)", transform=ax.transAxes,
                 ha="right", va="bottom", fontsize=8, color="0.3")
@@ -463,6 +477,6 @@ def cdf_plot(values: Any, *, weights: Any = None, label: str | None = None, perc
     ax.set_xlabel(xlabel)
     ax.grid(True, alpha=0.3)
     if title is not None:
-        ax.set_title(title)
+        ax.set_title(title, parse_math=False)
     ax.legend(fontsize=8, loc="best", framealpha=0.9)  # where it covers the fewest points
     return fig

@@ -111,7 +111,7 @@ def sky_plot(azimuth_deg: Any, elevation_deg: Any, *, labels: Sequence[str] | No
     if min_elevation_deg is not None or low.any():
         ax.legend(loc="lower left", bbox_to_anchor=(-0.12, -0.1), fontsize=7)
     if title is not None:
-        ax.set_title(title, fontsize=10, pad=14)
+        ax.set_title(title, fontsize=10, pad=14, parse_math=False)
     return fig
 
 @accepts_units
