@@ -275,5 +275,8 @@ def test_coverage_estimate_and_refusal():
     with pytest.raises(OrbitlatError, match=r"refused before starting: coverage .* days.* limit for one machine"):
         ol.coverage.coverage(c, Grid.equal_area(0.25), start="2026-01-01", duration="365d", step="10s",
                              min_elevation_deg=25.0)
-    with pytest.raises(OrbitlatError, match="this machine has about 1,000 MB available"):
-        check_budget(Estimate("x", 5000.0, 1.0), memory_mb=1000.0)
+    from orbitlat.errors import MemoryEstimateError
+
+    with pytest.raises(MemoryEstimateError, match=r"refused before starting: x, estimated to run 1 s, needs about "
+                                                  r"4\.9 GiB of memory, more than the 800\.0 MiB"):
+        check_budget(Estimate("x", 5000.0, 1.0), available_bytes=1000 * 2**20)

@@ -19,6 +19,7 @@ from orbitlat.errors import OrbitlatError
 from orbitlat.ground.grids import Grid
 from orbitlat.coverage.figures import _SegmentAccumulator, _finish_segment, _span_weights
 from orbitlat.coverage.result import CoverageResult, _coverage_dataset
+from orbitlat.units import accepts_units
 
 __all__ = ["coverage", "compare", "estimate"]
 
@@ -29,6 +30,10 @@ _S_PER_RUN = {"numba": 35e-9, "numpy": 150e-9}
 _S_PER_SAT_STEP = {"kepler-j2": 0.25e-6, "sgp4": 0.6e-6}
 #: ... and per (grid point, step) folded into the figures of merit.
 _S_PER_POINT_STEP = 20e-9
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # ---------------------------------------------------------------------------
@@ -136,6 +141,7 @@ def estimate(constellation, grid: Grid, *, start: Any = None, duration: Any = No
                     f"{n_sat:,} satellites x {P:,} points x {n_t:,} steps")
 
 
+@accepts_units
 def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = None, step: Any = None,
              times: Any = None, min_elevation_deg: float = 10.0, k: int = 2, mode: str = "fast",
              chunk_steps: int | None = None, keep_series: bool = False, backend: str = "auto",

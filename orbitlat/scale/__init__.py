@@ -9,3 +9,7 @@ from orbitlat.scale.chunked import (LOCAL_SCHEDULERS, SCENARIOS, Shipped, covera
 
 __all__ = ["coverage", "visible_sets", "passes", "route", "latency", "using", "tune_workers", "Shipped", "SCENARIOS",
            "LOCAL_SCHEDULERS"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

@@ -93,9 +93,15 @@ import numpy as np
 
 from orbitlat.coverage.figures import _finish_segment, _Segment, _SegmentAccumulator
 from orbitlat.errors import EpochWarning, OrbitlatError, PropagationWarning
+from orbitlat.units import accepts_units
 
 __all__ = ["coverage", "visible_sets", "passes", "route", "latency", "using", "tune_workers", "Shipped", "SCENARIOS",
            "LOCAL_SCHEDULERS"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Dask's local schedulers accepted by name.
 LOCAL_SCHEDULERS = ("threads", "processes", "sync")
@@ -244,6 +250,10 @@ def _resolve(scheduler: Any) -> _Runner:
             return _Runner(kind, label=f"local {kind}")
         if "://" in s or _ADDRESS.match(s):
             d = _distributed()
+            from orbitlat.scale.probe import probe_scheduler
+
+            # seconds, not minutes: refused, silent or non-Dask peers are named before a Client connects
+            probe_scheduler(s, timeout=float(os.environ.get("ORBITLAT_SCHEDULER_TIMEOUT", "5")))
             try:
                 client = d.Client(s, set_as_default=False, timeout="20s")
             except (OSError, TimeoutError) as exc:
@@ -658,6 +668,7 @@ def _default_chunk_steps(c, grid, mask: float, earth_radius_km: float, use_rings
     return int(np.clip(250_000 / per_step, 1, 64))
 
 
+@accepts_units
 def coverage(constellation, grid, *, start: Any = None, duration: Any = None, step: Any = None, times: Any = None,
              min_elevation_deg: float = 10.0, k: int = 2, mode: str = "fast", chunk_steps: int | None = None,
              keep_series: bool = False, backend: str = "auto", earth_radius_km: float | None = None,
@@ -833,6 +844,7 @@ def _visible_leaf(job: Shipped, sites: Shipped, t0: int, utc: np.ndarray, kw: di
             "caught": _split_warnings(wl, (EpochWarning,)), "compute_s": _time.perf_counter() - tic}
 
 
+@accepts_units
 def visible_sets(constellation, sites, times: Any = None, *, start: Any = None, duration: Any = None,
                  step: Any = None, min_elevation_deg: Any = None, rule: str = "elevation", max_range_km: Any = None,
                  spherical: bool = False, backend: str = "auto", warn_epoch_days: float = 14.0,
@@ -958,6 +970,7 @@ def _merge_pass_boundary(open_, new):
     return pd.concat(parts, ignore_index=True) if parts else new.iloc[:0]
 
 
+@accepts_units
 def passes(constellation, sites, times: Any = None, *, start: Any = None, duration: Any = None, step: Any = None,
            min_elevation_deg: Any = None, refine_tol_s: float = 0.1, spherical: bool = False, margin_deg: Any = None,
            chunk: int | None = None, return_counts: bool = False, backend: str = "auto",

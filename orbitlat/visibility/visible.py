@@ -15,8 +15,13 @@ import xarray as xr
 from orbitlat.visibility.engine import SiteIndex, visible_pairs
 from orbitlat.errors import OrbitlatError, PropagationWarning
 from orbitlat.visibility._inputs import _as_site_index, _check_eph, _check_rule, _propagate_quiet, _resolve_source, _sat_names, _valid_sats, _warn_epoch
+from orbitlat.units import accepts_units
 
 __all__ = ["VisibleSets", "visible_sets", "iter_visible"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # =============================================================================
@@ -92,6 +97,7 @@ def _mask_attr(index: SiteIndex) -> Any:
         return "per-site azimuth masks"
     return float(m[0]) if np.all(m == m[0]) else "per-site masks"
 
+@accepts_units
 def visible_sets(eph: xr.Dataset, sites: Any, *, min_elevation_deg: Any = None, rule: str = "elevation",
                  max_range_km: Any = None, spherical: bool = False) -> VisibleSets:
     """Which satellites each site sees at every time step of an ephemeris (sparse).
@@ -151,6 +157,7 @@ def _vs_attrs(index, rule, rng_lim, valid, sat_names) -> dict:
         "failed_sats": [str(sat_names[k]) for k in failed],
     }
 
+@accepts_units
 def iter_visible(source: Any, sites: Any, times: Any = None, *, start: Any = None, duration: Any = None,
                  step: Any = None, chunk: int = 60, min_elevation_deg: Any = None, rule: str = "elevation",
                  max_range_km: Any = None, spherical: bool = False, backend: str = "auto",
