@@ -245,6 +245,7 @@ def test_bad_placements_are_refused():
     check_shells({"relays": kuiper, "compute": ol.presets.get("suncatcher")})  # 650 km SSO: clear of Kuiper
     # absurd sizes: refused with the estimate before anything is propagated
     big = walker.walker_delta(30, 200_000, 400, 1, altitude_km=1200)
-    with pytest.raises(OrbitlatError, match=r"refused before starting: nearest_compute .* limit for one machine"):
+    with pytest.raises(OrbitlatError, match=r"refused before starting: nearest_compute \(200,000 satellites .*"
+                                            r"estimated to run .* days"):
         nearest_compute(Dedicated(big), GroundSites.cities(top=20000), None, start="2026-01-01", duration="60d",
                         step="10s")
