@@ -81,6 +81,7 @@ def _prop_chunk(chunk_steps: int, n_t: int, n_sat: int) -> int:
     return base
 
 
+@accepts_units
 def estimate(constellation, grid: Grid, *, start: Any = None, duration: Any = None, step: Any = None,
              times: Any = None, min_elevation_deg: float = 10.0, mode: str = "fast", keep_series: bool = False,
              backend: str = "auto", workers: int | None = None, earth_radius_km: float = WGS84_A_KM):

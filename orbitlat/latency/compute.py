@@ -45,8 +45,13 @@ from orbitlat.latency._inputs import _MS_PER_KM, _constellation, _sites
 from orbitlat.latency.network import Network
 from orbitlat.latency.placements import OnRelays, Placement, check_shells, terminal_links
 from orbitlat.latency.results import REASONS, LatencyResult, _unique_labels, regions
+from orbitlat.units import accepts_units
 
 __all__ = ["nearest_compute", "estimate"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 #: Steps per propagation chunk are a divisor of this (so Dask's 60-step time blocks cut at the same
 #: places as one process: kepler-j2 rounds per propagation call).
@@ -75,6 +80,7 @@ def estimate(placement: Placement, users, relays=None, *, n_steps: int):
                     f"{n_sat:,} satellites ({n_comp:,} compute) x {M:,} users x {n_steps:,} steps")
 
 
+@accepts_units
 def nearest_compute(placement: Placement, users=None, relays: Any = None, *, times: Any = None, start: Any = None,
                     duration: Any = None, step: Any = None, isl: Any = "plus_grid", network_options: dict | None = None,
                     min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",

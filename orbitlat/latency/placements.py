@@ -45,9 +45,14 @@ import numpy as np
 
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["Placement", "Clusters", "OnRelays", "Dedicated", "terminal_links", "check_shells", "from_preset",
            "DEFAULT_TERMINALS", "DEFAULT_RELAY_TERMINALS"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 #: Laser terminals per compute node for links to relays (see the module docs).
 DEFAULT_TERMINALS = 4
@@ -69,6 +74,7 @@ def _check_count(value: Any, name: str, allow_none: bool = True) -> int | None:
 # =============================================================================
 # laser links with terminal limits
 # =============================================================================
+@accepts_units
 def terminal_links(comp_xyz_km, relay_xyz_km, *, terminals: int | None = DEFAULT_TERMINALS,
                    relay_terminals: int | None = DEFAULT_RELAY_TERMINALS, max_range_km: float = 5000.0,
                    grazing_altitude_km: float = 80.0, radius_km: float = WGS84_A_KM):
@@ -209,6 +215,9 @@ class Placement:
     kind = "placement"
 
     def __post_init__(self):
+        from orbitlat.units import convert_fields
+
+        convert_fields(self)
         _check_count(self.terminals, "terminals")
         _check_count(self.relay_terminals, "relay_terminals")
         if not (isinstance(self.laser_range_km, (int, float, np.integer, np.floating))
@@ -270,6 +279,9 @@ class Clusters(Placement):
     kind = "clusters"
 
     def __post_init__(self):
+        from orbitlat.units import convert_fields
+
+        convert_fields(self)  # this class's unit fields too (idempotent: plain numbers pass through)
         super().__post_init__()
         cl = [self.clusters] if not isinstance(self.clusters, (list, tuple)) else list(self.clusters)
         if not cl:
@@ -312,6 +324,9 @@ class OnRelays(Placement):
     kind = "on_relays"
 
     def __post_init__(self):
+        from orbitlat.units import convert_fields
+
+        convert_fields(self)  # this class's unit fields too (idempotent: plain numbers pass through)
         super().__post_init__()
         s = self.share
         if isinstance(s, bool) or not isinstance(s, (int, float, np.integer, np.floating)) or not 0 < float(s) <= 1:
@@ -362,6 +377,9 @@ class Dedicated(Placement):
     kind = "dedicated"
 
     def __post_init__(self):
+        from orbitlat.units import convert_fields
+
+        convert_fields(self)  # this class's unit fields too (idempotent: plain numbers pass through)
         super().__post_init__()
         if self.constellation is None:
             raise OrbitlatError("Dedicated needs the compute constellation (a Constellation or a compute preset "
@@ -416,6 +434,7 @@ def from_preset(name: str, **rules) -> Placement:
 # =============================================================================
 # shells that would share orbits
 # =============================================================================
+@accepts_units
 def check_shells(parts: dict, *, min_gap_km: float = 1.0, max_inc_diff_deg: float = 1.0) -> None:
     """Refuse constellations whose shells share an orbit shell: altitude bands closer than ``min_gap_km``
     and inclinations within ``max_inc_diff_deg`` (two fleets flying through each other).

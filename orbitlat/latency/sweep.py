@@ -52,8 +52,13 @@ import pandas as pd
 
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency.placements import Clusters, Dedicated, OnRelays, Placement
+from orbitlat.units import accepts_units
 
 __all__ = ["Design", "designs", "sweep", "design_row", "answer", "KINDS"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 KINDS = ("clusters", "dedicated", "on_relays")
 #: Representative satellites per design for the sunlight figures (the rest share their orbits' light).
@@ -75,6 +80,12 @@ class Design:
     share: float = 1.0
 
     def __post_init__(self):
+        from orbitlat.units import convert_fields
+
+        if not isinstance(self.inc_deg, str):
+            convert_fields(self)
+        else:
+            convert_fields(self, skip=("inc_deg",))
         if self.kind not in KINDS:
             raise OrbitlatError(f"kind={self.kind!r} is not a design kind; use one of {', '.join(KINDS)}.")
         for name in ("n_clusters", "planes", "per_plane", "cluster_size"):
@@ -273,6 +284,7 @@ def _sunlight(design: Design, relays, start, sample_days: int, step) -> dict:
             "longest_eclipse_min": float(y.daily["max_eclipse_s"].max()) / 60.0}
 
 
+@accepts_units(skip=("sunlight_sample_days",))
 def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *, start: Any = "2026-01-01",
           duration: Any = "1d", step: Any = "5min", overhead: Any = None, delays: Any = None,
           datacenter: Any = "stargate",

@@ -98,6 +98,7 @@ def sun_synchronous(altitude_km, *, ltan_hours: float = 18.0, planes: int = 1, s
     )
 
 
+@accepts_units
 def sun_synchronous_stack(altitudes_km, sats_per_plane: int, *, ltan_hours: float = 18.0, epoch=None,
                           shell: str | None = None, name: str | None = None) -> Constellation:
     """Sun-synchronous planes stacked in altitude at one local time of the node.

@@ -24,8 +24,13 @@ import numpy as np
 from orbitlat.errors import OrbitlatError, PropagationWarning
 from orbitlat.orbits.constellation import Constellation
 from orbitlat.time import TimeGrid, to_timegrid
+from orbitlat.units import accepts_units
 
 __all__ = ["iter_positions", "positions", "chunk_steps_for", "POSITION_BYTES"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 #: Bytes of one satellite's position at one instant (three float64).
 POSITION_BYTES = 24
@@ -90,6 +95,7 @@ def positions(constellation: Constellation, tg: TimeGrid, *, backend: str = "aut
     return pos, failed
 
 
+@accepts_units
 def iter_positions(constellation: Constellation, times: Any = None, *, start: Any = None, duration: Any = None,
                    step: Any = None, chunk: int | None = None, memory_mb: float | None = None,
                    backend: str = "auto", frame: str = "ITRS", workers: int | None = None,

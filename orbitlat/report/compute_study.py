@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from orbitlat.units import accepts_units
+
 __all__ = ["report_designs", "DesignStudy", "answer_sentences"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Targets of the question (shares of people).
 TARGETS = (0.5, 0.9, 0.99)
@@ -71,6 +78,7 @@ def answer_sentences(ans: pd.DataFrame, table: pd.DataFrame, datacenter: str) ->
     return out
 
 
+@accepts_units(skip=("sunlight_sample_days",))
 def report_designs(*, users, relays, start: str, duration: str, step: str, datacenter: str, terrestrial: Any,
                    min_elevation_deg: float, quick: bool, save_figure, overhead: Any = None,
                    sunlight_sample_days: int = 30) -> DesignStudy:

@@ -16,8 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["Estimate", "check_budget", "MAX_HOURS", "format_seconds"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 #: Longest estimated run accepted on one machine, hours (longer: split the span or use a cluster).
 MAX_HOURS = 48.0
@@ -49,6 +54,7 @@ def format_seconds(s: float) -> str:
     return f"{s / 86400:.1f} days"
 
 
+@accepts_units
 def check_budget(estimate: Estimate, *, hint: str = "", available_bytes: int | None = None,
                  max_hours: float | None = MAX_HOURS) -> Estimate:
     """Refuse a request that cannot fit in memory or would run longer than ``max_hours``.

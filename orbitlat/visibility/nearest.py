@@ -42,8 +42,13 @@ import xarray as xr
 from orbitlat.constants import C_KM_S
 from orbitlat.errors import OrbitlatError
 from orbitlat.visibility.engine import SiteIndex, max_slant_range_km, visible_pairs
+from orbitlat.units import accepts_units
 
 __all__ = ["Access", "best_access", "nearest_visible", "MS_PER_KM"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 #: One-way light time per km in vacuum, ms (docs/references.md: c = 299,792.458 km/s).
 MS_PER_KM = 1000.0 / C_KM_S
@@ -122,6 +127,7 @@ def _cell_grid(xyz: np.ndarray, finite: np.ndarray, site_xyz: np.ndarray) -> tup
     return -r_hi, h, n
 
 
+@accepts_units
 def best_access(index: SiteIndex, sat_xyz_km, *, cost_ms: Any = None, rule: str = "elevation",
                 max_range_km: float | None = None, sat_valid: np.ndarray | None = None,
                 workers: int | None = None) -> Access:
@@ -243,6 +249,7 @@ def _best_by_pairs(index: SiteIndex, xyz: np.ndarray, cost: np.ndarray, rule: st
     out.total_ms[t, site] = total[pick]
 
 
+@accepts_units
 def nearest_visible(source: Any, sites: Any, *, start: Any = None, duration: Any = None, step: Any = None,
                     times: Any = None, min_elevation_deg: Any = None, rule: str = "elevation",
                     max_range_km: float | None = None, cost_ms: Any = None, spherical: bool = False,

@@ -19,8 +19,13 @@ from typing import Any
 import numpy as np
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["pareto_front", "pareto_plot"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 def pareto_front(table, x: str = "satellites", y: str = "p95_ms") -> np.ndarray:
@@ -38,6 +43,7 @@ def pareto_front(table, x: str = "satellites", y: str = "p95_ms") -> np.ndarray:
     return front
 
 
+@accepts_units
 def pareto_plot(table, *, x: str = "satellites", y: str = "p95_ms", color: str = "sunlit_fraction",
                 reference_ms: float | None = None, reference_label: str = "terrestrial", ax: Any = None,
                 label_front: bool = True, title: str | None = None):
