@@ -233,6 +233,10 @@ def test_bad_placements_are_refused():
         Dedicated("three_body", terminals=0)
     with pytest.raises(OrbitlatError, match="no compute node in reach"):
         nearest_compute(Dedicated("three_body", direct=False), users, None, duration="5min", step="5min")
+    # a placement that never reaches anyone: a cluster with 1 km lasers and no direct links
+    with pytest.raises(OrbitlatError, match=r"no compute node in reach: not one user .* formed no laser link"):
+        nearest_compute(Clusters([ol.presets.get("suncatcher")], laser_range_km=1.0, direct=False), users,
+                        "iridium", start="2026-01-01", duration="10min", step="5min")
     with pytest.raises(OrbitlatError, match="give relays="):
         nearest_compute(OnRelays(), users, None)
     with pytest.raises(OrbitlatError, match=r"shells \['nope'\] are not in the relay constellation"):

@@ -88,7 +88,8 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
                     datacenter: Any = "stargate",
                     fiber: Any = None, paths: str | None = None, backend: str = "auto",
                     check_overlap: bool = True, scheduler: Any = None, time_chunk: int | None = None,
-                    workers: int | None = None, search_threads: int | None = None) -> LatencyResult:
+                    workers: int | None = None, search_threads: int | None = None,
+                    require_reach: bool = True) -> LatencyResult:
     """Round trip from every user to its nearest compute node, at every time step.
 
     Parameters
@@ -131,6 +132,9 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
         Run on Dask in time blocks (:func:`orbitlat.scale.latency`); the same result.
     workers, search_threads : int, optional
         Threads for the per-user search (``search_threads`` is the name Dask tasks use).
+    require_reach : bool
+        Refuse (``OrbitlatError``) a placement that no user reaches at any step (Dask's time blocks
+        pass False; the whole run is checked after their merge).
 
     Returns
     -------
@@ -182,12 +186,16 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
     if scheduler is not None or time_chunk is not None:
         from orbitlat.scale import chunked as _par
 
-        return _par.latency("nearest_compute", placement, users_s, rel, times=tg, scheduler=scheduler,
+        res = _par.latency("nearest_compute", placement, users_s, rel, times=tg, scheduler=scheduler,
                             time_chunk=time_chunk, isl=isl, network_options=network_options,
                             min_elevation_deg=min_elevation_deg, gsl_rule=gsl_rule, max_range_km=max_range_km,
                             overhead=overhead, delays=delays, datacenter=datacenter, fiber=fiber, paths=paths,
-                            backend=backend,
-                            check_overlap=False, **({} if workers is None else {"search_threads": workers}))
+                            backend=backend, check_overlap=False, require_reach=False,
+                            **({} if workers is None else {"search_threads": workers}))
+        if require_reach and not np.isfinite(res.rtt["rtt_ms"].to_numpy()).any():
+            raise OrbitlatError(f"no compute node in reach: not one user reached a compute node at any of the {len(tg)} "
+                                "steps. Check the placement's orbits, its laser range and terminals, and the users' mask.")
+        return res
 
     from orbitlat.scale.resources import check_budget
 
@@ -196,6 +204,16 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
     run = _Run(placement, users_s, rel, comp_relays, tg, isl, network_options, min_elevation_deg, gsl_rule,
                max_range_km, delays, paths, backend, workers if search_threads is None else search_threads)
     run.go()
+    if require_reach and not np.isfinite(run.rtt).any():
+        links = int(run.links_per_step.max()) if run.links_per_step.size else 0
+        why = [f"the compute nodes formed {'no' if links == 0 else 'some'} laser link with a relay "
+               f"(range {placement.laser_range_km:g} km, {placement.terminals} terminals)" if rel is not None and
+               not isinstance(placement, OnRelays) else "",
+               "users may not link to compute nodes directly (direct=False)" if not placement.direct else
+               "no compute node rose above the users' elevation mask"]
+        raise OrbitlatError("no compute node in reach: not one user reached a compute node at any of the "
+                            f"{len(tg)} steps; " + "; ".join(w for w in why if w) + ". Check the placement's orbits, "
+                            "its laser range and terminals, and the users' mask.")
     res = run.result(datacenter, fiber, t0)
     res.rtt.attrs.update(named)
     res.attrs.update(named)
