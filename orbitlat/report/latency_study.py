@@ -259,11 +259,16 @@ def _sensitivity(rep, kw) -> None:
     rep.sens_table = pd.DataFrame.from_dict(table, orient="index")
     rep.sens_table.index.name = "scenario"
     links = {}
+    from orbitlat.latency.placements import DEFAULT_RELAY_TERMINALS, DEFAULT_TERMINALS
+
     for n in (*cfg.odc_links, None):
-        if n is None:
+        if n == DEFAULT_TERMINALS and skw["step"] == cfg.latency_step:  # the headline run is this case
             x = rep.series["orbital DC (relays)"][sub]
+        elif n is None:  # every relay in range, no terminal limits: only when asked
+            x = L.orbital_datacenter(relay, rep.users, cluster=odc, odc_terminals=None, odc_relay_terminals=None,
+                                     overhead=cfg.overhead, **skw).rtt_ms.to_numpy()[:, :, 0]
         else:
-            x = L.orbital_datacenter(relay, rep.users, cluster=odc, odc_max_links=int(n), overhead=cfg.overhead,
+            x = L.orbital_datacenter(relay, rep.users, cluster=odc, odc_terminals=int(n), overhead=cfg.overhead,
                                      **skw).rtt_ms.to_numpy()[:, :, 0]
         s = _stats(x, rep.pop)
         links["unlimited (every relay in range)" if n is None else f"{n} links"] = s
@@ -275,9 +280,10 @@ def _sensitivity(rep, kw) -> None:
         "step": skw["step"], "steps": int(rep.series["ISL to Stargate"][sub].shape[0]),
         "overhead": {f"{n}|{o}": v["p50 (ms)"] for (n, o), v in raw.items()},
         "odc_links": {k_: {kk: float(vv) for kk, vv in v.items()} for k_, v in links.items()},
-        "links_model": "Network(odc_max_links=k): each step the data centre links to its k nearest relays in "
-                       "range (no terminal limit on the relays); the placements model of issue 13 replaces it "
-                       "once on main",
+        "links_model": f"links as built (orbitlat.latency.placements.terminal_links): the data centre has k laser "
+                       f"terminals, each to a distinct relay in range, and a relay gives at most "
+                       f"{DEFAULT_RELAY_TERMINALS} of its own, assigned shortest first each step; the headline uses "
+                       f"k = {DEFAULT_TERMINALS}; 'unlimited' links to every relay in range",
     }
 
 
@@ -503,7 +509,8 @@ def html_section(rep) -> str:
                f"gateway) → gateway → the user's point of presence ({len(rep.pops)} Starlink PoPs, "
                f"{e(str(cfg.pop_assignment))}) → fiber → data centre.</li>"
                f"<li><b>orbital DC</b>: user → {e(cfg.relay)} relays → laser link to the {e(cfg.odc)} cluster "
-               "(or directly while it is in view); 'direct link only' counts just the direct link.</li></ul>")
+               "(links as built: 4 laser terminals on the cluster, each to a distinct relay, one per relay; or "
+               "directly while it is in view); 'direct link only' counts just the direct link.</li></ul>")
     out.append("<p>Population-weighted over every (time, user) sample; 'reachable' is the population-weighted share "
                "of samples with a path (percentiles are over the reachable samples).</p>")
     out.append(_table_html(rep.lat_table, pct_cols=("reachable",)))
