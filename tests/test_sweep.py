@@ -130,29 +130,3 @@ def test_cli_sweep(tmp_path):
     assert "fewest satellites" in r.output and len(pd.read_csv(out)) == 2
     bad = CliRunner().invoke(app, ["sweep", "--kind", "zeppelin"])
     assert bad.exit_code == 2 and "--kind 'zeppelin' is not known" in bad.output
-
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(0, 500), min_size=1, max_size=30), st.floats(0, 1), st.integers(0, 2**31 - 1))
-def test_quantiles_with_unreachable_samples(vals, q, seed):
-    """Finite samples: exactly the package's weighted quantile; NaN samples act as the largest values."""
-    from orbitlat.latency.sweep import _quantile_inf
-
-    rng = np.random.default_rng(seed)
-    v = np.array(vals)
-    w = rng.uniform(0.1, 5, v.size)
-    assert _quantile_inf(v, w, q) == pytest.approx(float(weighted_quantile(v, w, q)), rel=1e-12, abs=1e-12)
-    big = np.concatenate([v, [np.nan]])
-    wb = np.concatenate([w, [w.sum()]])  # half the weight unreachable
-    got = _quantile_inf(big, wb, q)
-    # the midpoint rule puts the largest finite sample at (its cumulative weight - half its own) / total;
-    # beyond it the quantile lies between it and an unreachable sample: infinite
-    o = np.argsort(v, kind="stable")
-    last = (w[o].sum() - 0.5 * w[o][-1]) / wb.sum()
-    if q > last + 1e-12:
-        assert got == np.inf
-    elif q < last - 1e-12:  # positions over all samples = positions over the finite ones x W_finite / W_all
-        assert got == pytest.approx(float(weighted_quantile(v, w, q * wb.sum() / w.sum())), rel=1e-12, abs=1e-12)

@@ -200,38 +200,15 @@ def designs(kind: str = "clusters", **axes: Sequence[Any]) -> list[Design]:
 # =============================================================================
 # one row per design
 # =============================================================================
-def _quantile_inf(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """Weighted quantile with the midpoint rule of :func:`orbitlat.latency.weighted_quantile`, where
-    NaN (no path) counts as +inf: the same value for all-finite samples; inf once q reaches the
-    unreachable mass."""
-    v = np.where(np.isnan(values), np.inf, values).ravel()
-    w = np.broadcast_to(weights, np.shape(values)).ravel().astype(float)
-    keep = w > 0
-    v, w = v[keep], w[keep]
-    if v.size == 0:
-        return float("nan")
-    o = np.argsort(v, kind="stable")
-    v, w = v[o], w[o]
-    cw = np.cumsum(w)
-    pos = (cw - 0.5 * w) / cw[-1]
-    if q <= pos[0]:
-        return float(v[0])
-    if q >= pos[-1]:
-        return float(v[-1])
-    hi = int(np.searchsorted(pos, q, side="left"))
-    lo = hi - 1
-    t = (q - pos[lo]) / (pos[hi] - pos[lo])
-    if not np.isfinite(v[hi]):
-        return float(v[lo]) if t <= 0 else float("inf")
-    return float(v[lo] + t * (v[hi] - v[lo]))
-
-
 def _pooled_quantiles(rtt: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> list[float]:
-    """Weighted quantiles of (step, user) samples with NaN (no path) counted as +inf."""
+    """Weighted quantiles of (step, user) samples with NaN (no path) counted as +inf
+    (:func:`orbitlat.stats.weighted_quantile`, ``nan="inf"``: the one definition of every table)."""
+    from orbitlat.stats import weighted_quantile
+
     W = np.broadcast_to(w, rtt.shape)
     if W.sum() <= 0:
         return [float("nan")] * len(qs)
-    return [_quantile_inf(rtt, W, q) for q in qs]
+    return [float(x) for x in np.atleast_1d(weighted_quantile(rtt, W, np.asarray(qs, float), nan="inf"))]
 
 
 def design_row(result, *, design: Design | None = None, relays=None, sunlight: dict | None = None) -> dict:
