@@ -82,12 +82,16 @@ fiber, simple model (great circle x 1.962 + 8.38 ms)         217 ms   316 ms   1
 fiber, routed model (the default since issue 12)              217 ms   276 ms   158 ms
 bent pipe, best of 222 Starlink gateway sites + fiber        216 ms   301 ms   161 ms
 ISLs (+Grid), down at a gateway at the data centre            84 ms   118 ms    64 ms
-orbital data centre (Suncatcher-like, 650 km dawn–dusk SSO)   76 ms    76 ms    76 ms
+orbital data centre (Suncatcher-like, 650 km dawn–dusk SSO)   83 ms    83 ms    86 ms
+  ... linked to every relay in range (orbitlat 0.1)           76 ms    76 ms    76 ms
 ==========================================================  =======  =======  =========
 
 The orbital data centre is equally far from everyone on average (it circles the poles),
-with a wide spread (p95 about 120 ms); a direct link to it exists only about 1 % of the
-day (RTT about 6–7 ms then). London → New York over ISLs: 43 ms (vacuum bound 37 ms,
+with a wide spread (p95 about 127-130 ms with its links as built: 4 laser terminals, one
+per relay; 120-123 ms linked to every relay in range); with four links, 7 % of these cities'
+day has no path (the relays it links to can sit in shells whose +Grid does not reach the
+user's satellites). A direct link to it exists only about 1 % of the day (RTT about 6–7 ms
+then). London → New York over ISLs: 43 ms (vacuum bound 37 ms,
 simple fiber model 115 ms, routed model 86 ms over Hibernia Express, Handley's measured Internet 76 ms).
 
 >>> import orbitlat as ol
