@@ -81,7 +81,7 @@ _legacy = {
     "network": "orbitlat.latency.network",
     "fiber": "orbitlat.latency.terrestrial.simple",
     "hypatia": "orbitlat.latency.hypatia",
-    "parallel": "orbitlat.scale",
+    "parallel": "orbitlat.parallel",
 }
 
 

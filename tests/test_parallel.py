@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import orbitlat as ol
-from orbitlat import scale as parallel
+from orbitlat import parallel
 from orbitlat.coverage.figures import _finish_segment, _SegmentAccumulator
-from orbitlat.scale.chunked import _merge_segments
+from orbitlat.coverage.figures import merge_segments as _merge_segments
 from orbitlat.coverage.figures import _time_weights, gap_statistics
 from orbitlat.coverage.compute import coverage as single_coverage
 from orbitlat.visibility.engine import SiteIndex
@@ -403,15 +403,17 @@ def test_latency_route_with_outages_across_boundaries(cluster, iridium):
 # ---------------------------------------------------------------------------
 # shipping and bad input
 # ---------------------------------------------------------------------------
-def test_shipped_drops_unpicklable_satrecs_but_keeps_the_caller_cache():
+def test_constellation_pickles_without_unpicklable_satrecs_but_keeps_the_caller_cache():
     c = ol.presets.get("iridium")
     c.propagate(start="2026-01-01", duration="1min", step="1min", backend="sgp4")
     assert c._satrecs is not None
     with pytest.raises(Exception):
-        pickle.dumps(c)  # python-sgp4 Satrec objects do not pickle (docs/references.md)
-    back = pickle.loads(pickle.dumps(parallel.Shipped(c))).obj
+        pickle.dumps(c._satrecs)  # python-sgp4 Satrec objects do not pickle (docs/references.md)
+    back = pickle.loads(pickle.dumps(c))  # Constellation.__getstate__ leaves them out
     assert back._satrecs is None and c._satrecs is not None
     pd.testing.assert_frame_equal(back.table, c.table)
+    kw = dict(start="2026-01-01", duration="2min", step="1min", backend="sgp4")
+    assert np.array_equal(back.propagate(**kw)["position"].to_numpy(), c.propagate(**kw)["position"].to_numpy())
 
 
 def test_bad_input_raises_orbitlat_error(iridium):

@@ -28,7 +28,7 @@ def route(network: Network, sources, destinations=None, *, gateways=None, backha
           duration=None, step=None, min_elevation_deg: float | None = None,
           gateway_min_elevation_deg: float | None = None, hop_delay_ms: float = 0.0, paths: str | None = "changes",
           fiber: FiberModel | None = None, odc_direct: bool = True, progress: bool = False,
-          workers: int = 1) -> LatencyResult:
+          workers: int = 1, scheduler: Any = None, time_chunk: int | None = None, retries: int = 2) -> LatencyResult:
     """Route from ground ``sources`` to ``destinations`` at every time step.
 
     Parameters
@@ -62,8 +62,12 @@ def route(network: Network, sources, destinations=None, *, gateways=None, backha
     odc_direct : bool
         With ``destinations="odc"``, also report ``direct_rtt_ms`` (direct GSL only).
     workers : int
-        Processes to share the time steps (contiguous blocks of the grid, merged so the
-        result is the same as with one process). Uses ``fork``; 1 on platforms without it.
+        Processes on this machine to share the time steps (contiguous blocks of the grid,
+        merged so that the result is the same as with one process: :mod:`orbitlat.latency.blocks`).
+    scheduler, time_chunk, retries
+        Run the time blocks on a scheduler of :mod:`orbitlat.scale` (``"processes"``, a Dask
+        client, an address ...), ``time_chunk`` steps each, re-running a failed block up to
+        ``retries`` times; the same result (see :func:`orbitlat.latency.blocks.route_in_blocks`).
 
     Returns
     -------
@@ -92,15 +96,18 @@ def route(network: Network, sources, destinations=None, *, gateways=None, backha
     tg = _times(network, times, start, duration, step)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise OrbitlatError(f"workers={workers!r} must be a whole number of processes >= 1.")
-    import os
+    from orbitlat.scale.runners import current
 
     workers = min(int(workers), len(tg))
-    if workers > 1 and hasattr(os, "fork"):
+    if workers > 1 or scheduler is not None or time_chunk is not None or current() is not None:
+        from orbitlat.latency.blocks import route_in_blocks
+
         kw = dict(gateways=gateways, backhaul=backhaul, gateway_radius_km=gateway_radius_km,
                   gateway_choice=gateway_choice, min_elevation_deg=min_elevation_deg,
                   gateway_min_elevation_deg=gateway_min_elevation_deg, hop_delay_ms=hop_delay_ms, paths=paths,
                   fiber=fiber, odc_direct=odc_direct, progress=progress)
-        return _route_parallel(network, sources, destinations, tg, workers, kw, t0)
+        return route_in_blocks(network, sources, destinations, tg, kw, scheduler=scheduler, workers=workers,
+                               time_chunk=time_chunk, retries=retries, wall0=t0)
     hop = float(hop_delay_ms)
     N = network.n_sat
     # ground node table: sources, then destinations (if distinct), then gateways
@@ -308,77 +315,6 @@ def route(network: Network, sources, destinations=None, *, gateways=None, backha
                       attrs={"long_name": "number of path changes between consecutive steps"
                              + ("" if paths is not None else " (not tracked: paths=None)")})
     return LatencyResult(ds, paths_df, unreachable, pc, nodes, src_sites, attrs)
-
-_PAR_JOB: dict = {}
-
-def _path_key(p) -> str:
-    """A comparable key for a path cell: '' for no path (None or NaN alike), else the node tuple."""
-    return str(tuple(int(x) for x in p)) if isinstance(p, (tuple, list, np.ndarray)) else ""
-
-def _route_block(k: int):
-    job = _PAR_JOB
-    res = route(job["network"], job["sources"], job["destinations"], times=job["blocks"][k], workers=1, **job["kw"])
-    res.src_sites = None
-    return res
-
-def _route_parallel(network, sources, destinations, tg, workers, kw, t0) -> LatencyResult:
-    """Run contiguous time blocks in forked processes and merge them into one result."""
-    import multiprocessing as mp
-
-    edges = np.linspace(0, len(tg), workers + 1).astype(int)
-    blocks = [tg[edges[i]:edges[i + 1]] for i in range(workers)]
-    _PAR_JOB.update(network=network, sources=sources, destinations=destinations, blocks=blocks, kw=kw)
-    try:
-        with mp.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_route_block, range(workers))
-    finally:
-        _PAR_JOB.clear()
-    rtt = xr.concat([p.rtt for p in parts], dim="time", data_vars="minimal", coords="minimal",
-                    compat="override", combine_attrs="override")
-    changes = sum(p.path_changes for p in parts)
-    paths_mode = kw.get("paths")
-    frames = [parts[0].paths]
-    for prev, cur in zip(parts[:-1], parts[1:]):
-        if paths_mode is None:
-            break
-        t_first = cur.rtt["time"].to_numpy()[0]
-        first = cur.paths[cur.paths["time"] == t_first]
-        last = prev.paths.groupby(["src", "dst"], sort=False).tail(1)[["src", "dst", "path"]]
-        gone = prev.rtt["rtt_ms"].isel(time=-1).to_series()
-        gone = gone[~np.isfinite(gone)].index  # pairs unreachable at the block's last step
-        last = last.set_index(["src", "dst"])
-        last.loc[last.index.intersection(gone), "path"] = None
-        f = first.set_index(["src", "dst"])["path"]
-        keys = last.index.union(f.index)
-        a = last["path"].reindex(keys).map(_path_key)
-        b = f.reindex(keys).map(_path_key)
-        diff = a != b
-        if prev.rtt.attrs.get("all_pairs", False):
-            diff &= keys.get_level_values(0) != keys.get_level_values(1)
-        d = diff[diff]
-        if len(d):
-            add = xr.DataArray(np.zeros(changes.shape, np.int64), dims=changes.dims, coords=changes.coords)
-            s_i = pd.Index(changes["src"].to_numpy()).get_indexer(d.index.get_level_values(0))
-            d_i = pd.Index(changes["dst"].to_numpy()).get_indexer(d.index.get_level_values(1))
-            np.add.at(add.values, (s_i, d_i), 1)
-            changes = changes + add
-        if paths_mode == "changes":
-            keep = first.set_index(["src", "dst"]).index.isin(d.index)
-            rest = cur.paths[cur.paths["time"] != t_first]
-            frames.append(pd.concat([first[keep], rest]))
-        else:
-            frames.append(cur.paths)
-    paths_df = pd.concat(frames, ignore_index=True) if paths_mode is not None else parts[0].paths
-    unreachable = pd.concat([p.unreachable for p in parts], ignore_index=True)
-    unreachable["reason"] = pd.Categorical(unreachable["reason"].astype(str), categories=list(REASONS))
-    rtt.attrs["wall_s"] = _time.perf_counter() - t0
-    rtt.attrs["workers"] = len(parts)
-    for k in ("routing_trees", "repaired_trees", "dijkstra_trees"):  # each block starts cold
-        if all(k in p.rtt.attrs for p in parts):
-            rtt.attrs[k] = int(sum(p.rtt.attrs[k] for p in parts))
-    changes.name = "path_changes"
-    return LatencyResult(rtt, paths_df, unreachable, changes, parts[0].nodes, _sites(sources, "sources"),
-                         dict(parts[0].attrs))
 
 def _assemble_paths(info, Afrom: _Access, Ato: _Access, reverse: bool, step: NetworkStep, src_gid, dst_gid,
                     gw_base: int, odc_base: int, ns: int, nd: int) -> np.ndarray:
