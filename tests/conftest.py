@@ -25,6 +25,21 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    """A real two-process ``distributed.LocalCluster`` and a client on it (skips without distributed)."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    # dashboard_address=":0": the scheduler's HTTP server (health routes, even without the bokeh
+    # dashboard) takes a free port; None would mean 8787 and clash with parallel test processes
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.ERROR) as cl:
+        with distributed.Client(cl, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=60)
+            yield cl, client
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

@@ -71,22 +71,23 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
     backend : str
         Propagation backend (see :func:`orbitlat.orbits.propagation.propagate`).
     workers : int, optional
-        Threads on this machine (default: all cores): time chunks run in parallel, or, when
-        the span is one chunk, the kernel blocks of that chunk.
+        Threads on this machine (default: all cores): the kernel blocks of the span (or, with
+        ``scheduler="threads"``, its time chunks) run on them.
     earth_radius_km : float
         Sphere radius of the fast mode.
     scheduler : None, str, distributed.Client or cluster
-        Where the chunks run (:mod:`orbitlat.scale.runners`): ``"sync"``, ``"threads"``,
+        Where the work runs (:mod:`orbitlat.scale.runners`): ``"sync"``, ``"threads"``,
         ``"processes"``, a ``distributed.Client``, a cluster, or an address such as
         ``"tcp://host:8786"``. ``None``: an :func:`orbitlat.scale.using` block's scheduler,
-        else threads here. The result is the same (see :mod:`orbitlat.coverage.plan` and
-        ``docs/scaling.md``); an explicit scheduler adds ``parallel_*`` attrs. An ephemeris
-        runs only here (a cluster would need it whole on every worker: pass the constellation).
+        else here, the whole span as one task on ``workers`` threads. The result is the same
+        (:mod:`orbitlat.coverage.plan`, ``docs/scaling.md``); an explicit scheduler adds
+        ``parallel_*`` attrs. An ephemeris runs only on this machine (a cluster would need it
+        whole on every worker: pass the constellation).
     time_chunk, point_chunk : int, optional
-        Time steps per task (rounded up to a multiple of the propagation chunk) and grid
-        points per band of points (whole rings on ring grids). Default: one task per
-        propagation chunk here, about four tasks per worker thread on Dask; bands of 250,000
-        points on Dask, none here.
+        Time steps per task (rounded up to a multiple of the propagation chunk, about 240
+        steps) and grid points per band of points (whole rings on ring grids). Defaults: with
+        ``"threads"``/``"processes"`` one task per propagation chunk, on Dask about four tasks
+        per worker thread and bands of 250,000 points; no bands on this machine.
     retries : int
         Times a task that raised is re-run.
 

@@ -115,8 +115,18 @@ def _path_state(res: LatencyResult, at_first: bool) -> dict:
         rows = p.groupby(["src", "dst"], sort=False).tail(1)
         r = res.rtt["rtt_ms"].isel(time=-1)
         ok = {(s, d) for (s, d), v in r.to_series().items() if np.isfinite(v)}
-        rows = rows[[(s, d) in ok for s, d in zip(rows["src"], rows["dst"])]]
+        rows = rows[np.array([(s, d) in ok for s, d in zip(rows["src"], rows["dst"])], dtype=bool)]
     return {(s, d): tuple(path) for s, d, path in zip(rows["src"], rows["dst"], rows["path"])}
+
+
+def _concat(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``a`` then ``b``; an empty side (whose columns may have other dtypes: a block with no
+    path at all builds its columns from empty lists) does not change the other's dtypes."""
+    if not len(b):
+        return a.reset_index(drop=True) if len(a) else a
+    if not len(a):
+        return b.reset_index(drop=True)
+    return pd.concat([a, b], ignore_index=True)
 
 
 def merge_blocks(L: LatencyResult, R: LatencyResult, paths: str | None = "changes") -> LatencyResult:
@@ -153,9 +163,9 @@ def merge_blocks(L: LatencyResult, R: LatencyResult, paths: str | None = "change
             right = p[keep]
         else:
             right = R.paths
-        paths_df = pd.concat([L.paths, right], ignore_index=True)
+        paths_df = _concat(L.paths, right)
     changes.name = "path_changes"
-    unreachable = pd.concat([L.unreachable, R.unreachable], ignore_index=True)
+    unreachable = _concat(L.unreachable, R.unreachable)
     unreachable["reason"] = pd.Categorical(unreachable["reason"].astype(str), categories=list(REASONS))
     return LatencyResult(rtt, paths_df, unreachable, changes, L.nodes, L.src_sites, dict(L.attrs))
 

@@ -1,4 +1,6 @@
-"""Scale-out: run any analysis, described as chunks + kernel + exact merge, here or on Dask. Layer 1.
+"""Scale-out: run any analysis, described as chunks + kernel + exact merge, here or on Dask.
+
+The layer just above the foundation, below orbits and ground (every analysis layer may use it).
 
 Owns the protocol (:class:`~orbitlat.scale.plan.Plan`: chunks, a per-chunk kernel, an exact
 associative merge and a finish step; :func:`~orbitlat.scale.plan.time_bounds` for time chunks

@@ -467,8 +467,6 @@ class Runner:
         return [o.part for o in outs], caught
 
     def _iterate_dask(self, plan: Plan, retries: int) -> Iterator[Any]:
-        from distributed import wait as dwait
-
         tok = uuid.uuid4().hex[:10]
         c = self.client
         shared = c.submit(_identity, _Box(plan.shared), key=f"{plan.name}-shared-{tok}", pure=False)
@@ -482,7 +480,6 @@ class Runner:
                                          key=f"{plan.name}-{nxt}-{tok}", retries=retries)
                     nxt += 1
                 f = futs.pop(i)
-                dwait(f)
                 o = f.result()
                 f.release()
                 if o.error is not None:
