@@ -366,8 +366,9 @@ def test_latency_route_with_outages_across_boundaries(cluster, iridium):
     from orbitlat.ground import GroundSites
 
     # At a 40° mask Iridium links these cities only now and then: pairs are unreachable on both
-    # sides of block boundaries, which must not count as path changes (latency.route's own
-    # fork-based merge, workers=2, does count them: 198 against 186 changes here).
+    # sides of block boundaries, which must not count as path changes (a merge that compared "no
+    # path" values by identity once counted 198 against 186 changes here; orbitlat.latency.blocks
+    # now holds the one merge that route(workers=) and every scheduler use).
     sites = GroundSites(*LAT_SITES_ARGS)
     kw = dict(start="2026-01-01", duration="4h", step="60s", min_elevation_deg=40.0)
     ref = ol.latency.route(Network(iridium), sites, None, **kw)

@@ -125,6 +125,21 @@ def test_merge_tree_on_processes_and_groups():
     assert Plan(_leaf, list(range(7)), merge=_tree, groups=groups).n_tasks == 7 + 2 + 2
 
 
+def test_an_ephemeris_is_not_shipped_to_a_cluster(cluster, iridium):
+    # coverage and passes on Dask take the constellation (tasks propagate their own chunks)
+    from orbitlat.coverage.compute import coverage
+    from orbitlat.ground.grids import Grid
+    from orbitlat.visibility.engine import SiteIndex
+    from orbitlat.visibility.windows import passes
+
+    _, client = cluster
+    eph = iridium.propagate(start="2026-01-01", duration="1h", step="60s")
+    with pytest.raises(OrbitlatError, match="takes a Constellation"):
+        coverage(eph, Grid.equal_area(20.0), scheduler=client)
+    with pytest.raises(OrbitlatError, match="takes a Constellation"):
+        passes(eph, SiteIndex.from_latlon([0.0], [0.0]), scheduler=client)
+
+
 def test_dask_builds_the_same_tree(cluster):
     _, client = cluster
     for n in (1, 2, 5, 8, 11):
@@ -265,8 +280,9 @@ def coverage_ref(iridium):
     return grid, coverage(iridium, grid, min_elevation_deg=20.0, k=2, keep_series=True, **_COV_SPAN)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
 @given(time_chunk=st.integers(1, 800), point_chunk=st.integers(1, 400), sched=st.sampled_from(["sync", "threads"]))
 def test_coverage_in_random_chunks_equals_one_task(iridium, coverage_ref, time_chunk, point_chunk, sched):
     # Equal-area grid and whole-second steps: every partial sum is an exact float, so the segment
@@ -369,8 +385,9 @@ def _assert_same_latency(got, ref):
     pd.testing.assert_frame_equal(got.unreachable, ref.unreachable, check_exact=True)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
 @given(time_chunk=st.integers(1, 160), paths=st.sampled_from(["changes", "all"]),
        sched=st.sampled_from(["sync", "threads"]))
 def test_route_in_random_blocks_equals_one_block(iridium, route_ref, time_chunk, paths, sched):
