@@ -488,3 +488,70 @@ def test_warm_start_property_nearest_k_links_change_every_step(seed, step_s, k, 
     finally:
         _routing._WARM_START = True
     _assert_same_routing(warm, cold)
+
+
+# ---------------------------------------------------------------------------
+# named delays (Delays) and grouped options (RouteOptions): exact arithmetic on fixed paths
+# ---------------------------------------------------------------------------
+def test_named_delays_add_exactly_on_fixed_paths(starlink, pairs_result):
+    # With only per-endpoint delays (access, gateway) every path keeps its cost order, so the
+    # same paths win and each RTT rises by exactly the named amounts: a city pair has two user
+    # terminals (2 x access). rtol 1e-12: floating-point summation order only.
+    from orbitlat.latency.routing import Delays, RouteOptions
+
+    opts = RouteOptions(paths="all", delays=Delays(access_ms=12.5))
+    r = latency.city_pairs(starlink, CITIES, duration="30 min", step="5 min", options=opts)
+    np.testing.assert_allclose(r.rtt_ms.to_numpy(), pairs_result.rtt_ms.to_numpy() + 2 * 12.5, rtol=1e-12)
+    assert r.rtt.rtt_ms.attrs["delays_included"] == "propagation, access"
+    assert r.rtt.attrs["access_ms"] == 12.5 and "12.5 ms access" in r.rtt.rtt_ms.attrs["long_name"]
+    # per space link: the old path is still feasible, so the new RTT is at most old + n_links x isl_hop,
+    # and at least old + the isl_hop of the fewest-link path (>= 1 link between these cities)
+    hop = 0.7
+    r2 = latency.city_pairs(starlink, CITIES, duration="30 min", step="5 min",
+                            options=RouteOptions(paths="all", delays=Delays(isl_hop_ms=hop)))
+    old = pairs_result.paths.set_index(["time", "src", "dst"])
+    new = r2.paths.set_index(["time", "src", "dst"])
+    n_links_old = old["hops"] - 2  # ground-sat and sat-ground links are not space links
+    n_links_new = new["hops"] - 2
+    assert (new["rtt_ms"] <= old["rtt_ms"] + hop * n_links_old + 1e-9).all()
+    assert (new["rtt_ms"] >= old["rtt_ms"] + hop - 1e-9).all()
+    # and on its own path the new RTT is that path's propagation + n_links x isl_hop exactly
+    same = (new["hops"] == old["hops"]).to_numpy() & np.array([a == b for a, b in zip(new["path"], old["path"])])
+    assert same.any()
+    np.testing.assert_allclose(new["rtt_ms"][same], old["rtt_ms"][same] + hop * n_links_new[same], rtol=1e-12)
+
+
+def test_gateway_and_access_delays_on_the_bent_pipe(starlink):
+    # user -> sat -> gateway -> fiber -> data centre: one terminal and one gateway on every path
+    users = CITIES.subset([0, 1])
+    gw = GroundSites(["Slough", "Hawthorne"], [51.51, 33.92], [-0.59, -118.33], kind="gateway")
+    dc = GroundSites(["DC"], [51.5], [-0.1], kind="datacenter")
+    kw = dict(duration="20 min", step="5 min", gateways=gw, min_elevation_deg=25.0, gateway_min_elevation_deg=25.0)
+    net = Network(starlink, isl="none")
+    r0 = latency.route(net, users, dc, **kw)
+    r1 = latency.route(net, users, dc, access_ms=20.0, gateway_ms=3.0, **kw)
+    assert np.isfinite(r0.rtt_ms.sel(src="London")).all()  # London always has a bent pipe via Slough
+    np.testing.assert_allclose(r1.rtt_ms.to_numpy(), r0.rtt_ms.to_numpy() + 23.0, rtol=1e-12)
+    assert r1.rtt.rtt_ms.attrs["delays_included"] == "propagation, access, gateway"
+    # the nearest-gateway rule applies them too
+    r2 = latency.route(net, users, dc, gateway_choice="nearest", access_ms=20.0, gateway_ms=3.0, **kw)
+    r3 = latency.route(net, users, dc, gateway_choice="nearest", **kw)
+    np.testing.assert_allclose(r2.rtt_ms.to_numpy(), r3.rtt_ms.to_numpy() + 23.0, rtol=1e-12)
+
+
+def test_route_options_equal_flat_keywords_and_unknown_keywords_are_refused(starlink):
+    from orbitlat.latency.routing import Delays, Gateways, RouteOptions
+
+    net = Network(starlink, isl="none")
+    gw = GroundSites(["Slough"], [51.51], [-0.59], kind="gateway")
+    dc = GroundSites(["DC"], [51.5], [-0.1], kind="datacenter")
+    kw = dict(duration="10 min", step="5 min")
+    a = latency.route(net, CITIES.subset([0]), dc, gateways=gw, gateway_choice=0, hop_delay_ms=0.2,
+                      min_elevation_deg=20.0, paths=None, **kw)
+    b = latency.route(net, CITIES.subset([0]), dc, **kw, options=RouteOptions(
+        min_elevation_deg=20.0, gateways=Gateways(gw, choice=0), delays=Delays(hop_delay_ms=0.2), paths=None))
+    np.testing.assert_array_equal(a.rtt_ms.to_numpy(), b.rtt_ms.to_numpy())
+    with pytest.raises(OrbitlatError, match="unknown option.*hop_delay"):
+        latency.route(net, CITIES, None, hop_dela_ms=1.0, **kw)
+    with pytest.raises(OrbitlatError, match="access_ms"):
+        Delays(access_ms=float("nan"))

@@ -84,7 +84,7 @@ class _Shared:
     network: Network
     sources: Any
     destinations: Any
-    kw: dict  # route()'s options (everything but the times and the parallelism)
+    kw: dict  # route()'s keywords for every block (its options; everything but the times and the parallelism)
     span_utc: np.ndarray  # the whole grid: blocks propagate its 60-step windows
 
 
@@ -170,10 +170,13 @@ def merge_blocks(L: LatencyResult, R: LatencyResult, paths: str | None = "change
     return LatencyResult(rtt, paths_df, unreachable, changes, L.nodes, L.src_sites, dict(L.attrs))
 
 
-def route_in_blocks(network: Network, sources, destinations, tg, kw: dict, *, scheduler: Any = None,
-                    workers: int = 1, time_chunk: int | None = None, retries: int = 2,
+def route_in_blocks(network: Network, sources, destinations, tg, kw: dict, *, paths: str | None = "changes",
+                    scheduler: Any = None, workers: int = 1, time_chunk: int | None = None, retries: int = 2,
                     wall0: float | None = None) -> LatencyResult:
     """:func:`~orbitlat.latency.routing.route` as a plan for :mod:`orbitlat.scale`: time blocks, merged.
+
+    ``kw`` are the keywords every block passes to ``route`` (its options, with ``workers=1``);
+    ``paths`` is their ``paths`` option (what the merge keeps).
 
     Here (``scheduler=None``, no :func:`orbitlat.scale.using` block) ``workers`` processes
     route one block each; on a scheduler the blocks are ``time_chunk`` steps (default: about
@@ -199,7 +202,7 @@ def route_in_blocks(network: Network, sources, destinations, tg, kw: dict, *, sc
             bounds = time_bounds(n, POSITIONS_CHUNK, None, r.workers, r.tasks_per_worker)
         shared = _Shared(network, sources, destinations, dict(kw), tg.utc)
         plan = Plan(route_block, [_Block(a, b) for a, b in zip(bounds[:-1], bounds[1:])], shared,
-                    merge=functools.partial(merge_blocks, paths=kw.get("paths", "changes")), name="orbitlat-route")
+                    merge=functools.partial(merge_blocks, paths=paths), name="orbitlat-route")
         res = r.run(plan, retries)[0]
         label, n_blocks, used = r.label, len(plan.chunks), min(r.workers, len(plan.chunks))
     res.src_sites = _sites(sources, "sources")

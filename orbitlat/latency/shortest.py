@@ -10,7 +10,7 @@ from orbitlat.latency.network import NetworkStep
 from orbitlat.latency._inputs import _MS_PER_KM
 from orbitlat.latency.access import _Access
 
-__all__ = []
+__all__ = ["best_paths"]
 
 
 def _core_edges(step: NetworkStep, hop_ms: float):
@@ -529,3 +529,57 @@ def _shortest(step: NetworkStep, hop_ms: float, src: _Access, dst: _Access, want
     Cr = np.full((cur.size, H), -1, np.int64)
     Cr[all_act, L[all_act] - 1 - k] = all_node
     return out, (si, di, Cr, dst.via[pidx] if pidx.size else pidx)
+
+
+def _bent_pipe_nearest(network, step, A_src: _Access, gw_idx, backhaul_ms, nearest_gw, hop, want, src_gid,
+                       gw_base, dst_gid, n_core, odc_base, extra_ms: float = 0.0):
+    """Bent pipe with each user's nearest gateway: user → sat → gateway(user) → fiber → data centre."""
+    vp = network.gsl(step, gw_idx, core=False)
+    n_gw = backhaul_ms.shape[0]
+    R = np.full((step.n_sat, n_gw), np.inf)
+    R[vp.sat, vp.site] = vp.range_km * _MS_PER_KM
+    m = A_src.core < step.n_sat
+    u, s, w = A_src.ep[m], A_src.core[m], A_src.w_ms[m]
+    g = nearest_gw[u]
+    ns, nd = A_src.n_ep, backhaul_ms.shape[1]
+    out = np.full((ns, nd), np.inf)
+    best = np.full((ns, nd), -1, np.int64)
+    for j in range(nd):  # data centres: a handful
+        tot = w + R[s, g] + backhaul_ms[g, j] + 2.0 * hop + extra_ms
+        np.minimum.at(out[:, j], u, tot)
+        if want and tot.size:
+            order = np.lexsort((tot, u))
+            firsts = order[np.r_[True, u[order][1:] != u[order][:-1]]]
+            ok = np.isfinite(tot[firsts])
+            best[u[firsts][ok], j] = s[firsts][ok]
+    P = None
+    if want:
+        ui, dj = np.nonzero(best >= 0)
+        P = np.full((ns, nd, 4), -1, np.int64)
+        P[ui, dj] = np.stack([src_gid[ui], best[ui, dj], gw_base + nearest_gw[ui], dst_gid[dj]], axis=1)
+    return out, P
+
+
+def best_paths(plan, network, step: NetworkStep, A_src: _Access, A_dst: _Access | None, delays, want_paths: bool,
+               warm: _WarmTrees | None):
+    """One step's shortest one-way delays (ns, nd) and, if wanted, the global-node paths (ns, nd, W).
+
+    Searches from the smaller side (the graph is symmetric); ``A_dst`` None is the bent-pipe
+    nearest-gateway rule. Space links carry ``hop_delay_ms`` plus half of ``isl_hop_ms`` one way.
+    """
+    from orbitlat.latency.assembly import _assemble_paths
+
+    hop = float(delays.hop_delay_ms)
+    N, M, ns, nd = plan.n_sat, plan.n_ground, plan.ns, plan.nd
+    if A_dst is None:
+        return _bent_pipe_nearest(network, step, A_src, plan.gw_idx, plan.backhaul_ms, plan.nearest_gw, hop,
+                                  want_paths, plan.src_gid, N + plan.gw_off, plan.dst_gid, step.n_sat, N + M,
+                                  extra_ms=0.5 * float(delays.gateway_ms))
+    reverse = A_dst.n_ep < A_src.n_ep
+    Afrom, Ato = (A_dst, A_src) if reverse else (A_src, A_dst)
+    d, info = _shortest(step, hop + 0.5 * float(delays.isl_hop_ms), Afrom, Ato, want_paths, warm)
+    one_way = d.T if reverse else d
+    P = None
+    if want_paths:
+        P = _assemble_paths(info, Afrom, Ato, reverse, step, plan.src_gid, plan.dst_gid, N + plan.gw_off, N + M, ns, nd)
+    return one_way, P
