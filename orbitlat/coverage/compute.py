@@ -99,6 +99,7 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
 
     from orbitlat.coverage.plan import coverage_plan
     from orbitlat.orbits.constellation import Constellation
+    from orbitlat.orbits.propagation import _check_backend
     from orbitlat.scale.plan import check_chunk, check_retries
     from orbitlat.scale.runners import current, runner
     from orbitlat.time import TimeGrid, to_timegrid
@@ -166,19 +167,6 @@ def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = No
                              earth_radius_km=float(earth_radius_km), runner=r, time_chunk=time_chunk,
                              point_chunk=point_chunk, explicit=explicit, wall0=t_start)
         return r.run(plan, retries)
-
-def _check_backend(c, backend: str) -> None:
-    """The propagator's own argument checks, up front (a task that raises would be retried in vain)."""
-    from orbitlat.orbits.propagation import BACKENDS
-
-    if backend not in BACKENDS:
-        raise OrbitlatError(f"backend={backend!r} is not known; valid backends are {', '.join(BACKENDS)}.")
-    cat = c.is_catalog
-    if backend not in ("auto", "sgp4") and cat.any():
-        raise OrbitlatError(
-            f"backend={backend!r} cannot propagate TLE/OMM satellites ({int(cat.sum())} here): their "
-            "elements are SGP4 mean elements. Use backend='sgp4'."
-        )
 
 def compare(constellations: Mapping[str, Any], grid: Grid, **kwargs) -> pd.DataFrame:
     """Several constellations on the same grid, span and mask: one row each.

@@ -156,6 +156,7 @@ def _visible_plan(source: Any, sites: Any, times: Any, start: Any, duration: Any
                   min_elevation_deg: Any, rule: str, max_range_km: Any, spherical: bool, backend: str,
                   warn_epoch_days: float, runner, time_chunk: int | None, what: str, stacklevel: int):
     """(plan, time grid, site names): the visible sets of ``source`` in time chunks, validated up front."""
+    from orbitlat.orbits.propagation import _check_backend
     from orbitlat.scale.plan import Plan, time_bounds
 
     eph, c, tg = _resolve_source(source, times, start, duration, step, what)
@@ -184,13 +185,6 @@ def _visible_plan(source: Any, sites: Any, times: Any, start: Any, duration: Any
 
 #: Steps per propagation call of :func:`iter_visible` (its default ``chunk``): the unit of chunk boundaries.
 VISIBLE_UNIT = 60
-
-
-def _check_backend(c, backend: str) -> None:
-    from orbitlat.orbits.propagation import BACKENDS
-
-    if backend not in BACKENDS:
-        raise OrbitlatError(f"backend={backend!r} is not known; valid backends are {', '.join(BACKENDS)}.")
 
 
 def visible_sets(source: Any, sites: Any, times: Any = None, *, start: Any = None, duration: Any = None,

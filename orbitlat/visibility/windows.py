@@ -803,10 +803,9 @@ def passes(source: Any, sites: Any, times: Any = None, *, start: Any = None, dur
         # radial rate: sqrt(mu/p)·e for the mean elements, plus short-period J2/drag wobble (~10 m/s)
         vrmax = np.sqrt(MU_EARTH_KM3_S2 / (a * (1 - e * e))) * e * 1.1 + 0.02
         valid = np.ones(n_sat, bool)
-        from orbitlat.orbits.propagation import BACKENDS
+        from orbitlat.orbits.propagation import _check_backend
 
-        if backend not in BACKENDS:
-            raise OrbitlatError(f"backend={backend!r} is not known; valid backends are {', '.join(BACKENDS)}.")
+        _check_backend(c, backend)
         # build (and cache) the SGP4 satellites before any fork (forked workers inherit them)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PropagationWarning)
