@@ -25,6 +25,18 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+def assert_same_latency(got, ref) -> None:
+    """Two LatencyResults equal bit for bit: RTTs and baselines, path changes, path rows, unreachable rows."""
+    import numpy as np
+    import pandas as pd
+
+    for v in ("rtt_ms", "fiber_rtt_ms", "bound_rtt_ms"):
+        assert np.array_equal(got.rtt[v].to_numpy(), ref.rtt[v].to_numpy(), equal_nan=True), v
+    assert np.array_equal(got.path_changes.to_numpy(), ref.path_changes.to_numpy())
+    pd.testing.assert_frame_equal(got.paths, ref.paths, check_exact=True)
+    pd.testing.assert_frame_equal(got.unreachable, ref.unreachable, check_exact=True)
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """A real two-process ``distributed.LocalCluster`` and a client on it (skips without distributed)."""

@@ -29,7 +29,7 @@ from orbitlat.visibility.engine import SiteIndex
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground import Grid
 
-from conftest import shared_path
+from conftest import assert_same_latency, shared_path
 
 SPAN = dict(start="2026-01-01", duration="12h", step="60s")  # 721 steps: several time chunks
 
@@ -339,14 +339,6 @@ LAT_SITES_ARGS = (["London", "New York", "Tokyo", "Sydney", "Nairobi", "Sao Paul
                   [-0.1278, -74.0060, 139.6917, 151.2093, 36.8172, -46.6361])
 
 
-def _assert_same_latency(got, ref):
-    for v in ("rtt_ms", "fiber_rtt_ms", "bound_rtt_ms"):
-        assert np.array_equal(got.rtt[v].to_numpy(), ref.rtt[v].to_numpy(), equal_nan=True), v
-    assert np.array_equal(got.path_changes.to_numpy(), ref.path_changes.to_numpy())
-    pd.testing.assert_frame_equal(got.paths, ref.paths, check_exact=True)
-    pd.testing.assert_frame_equal(got.unreachable, ref.unreachable, check_exact=True)
-
-
 def test_latency_city_pairs_on_cluster_equal_single_process(cluster, iridium):
     _, client = cluster
     from orbitlat.ground import GroundSites
@@ -357,7 +349,7 @@ def test_latency_city_pairs_on_cluster_equal_single_process(cluster, iridium):
     got = parallel.latency("city_pairs", iridium, sites, scheduler=client, time_chunk=60, **kw)
     assert got.rtt.attrs["parallel_tasks"] == 3
     assert int(ref.path_changes.sum()) > 100  # paths change often, including across the two block boundaries
-    _assert_same_latency(got, ref)
+    assert_same_latency(got, ref)
 
 
 def test_latency_route_with_outages_across_boundaries(cluster, iridium):
@@ -377,7 +369,7 @@ def test_latency_route_with_outages_across_boundaries(cluster, iridium):
     assert 0.5 < np.isnan(rtt).mean() < 1 and int(ref.path_changes.sum()) > 50
     both_out = [np.isnan(rtt[b - 1]) & np.isnan(rtt[b]) for b in (60, 120, 180)]
     assert all(m.sum() > 10 for m in both_out)
-    _assert_same_latency(got, ref)
+    assert_same_latency(got, ref)
 
 
 # ---------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from orbitlat.errors import OrbitlatError
 from orbitlat.scale.plan import Plan, time_bounds
 from orbitlat.scale.runners import current, iterate, run, runner, using
 
+from conftest import assert_same_latency
+
 LOCAL = ("sync", "threads", "processes")
 
 
@@ -377,14 +379,6 @@ def route_ref(iridium):
     return sites, kw, route(Network(iridium), sites, None, **kw)
 
 
-def _assert_same_latency(got, ref):
-    for v in ("rtt_ms", "fiber_rtt_ms", "bound_rtt_ms"):
-        assert np.array_equal(got.rtt[v].to_numpy(), ref.rtt[v].to_numpy(), equal_nan=True), v
-    assert np.array_equal(got.path_changes.to_numpy(), ref.path_changes.to_numpy())
-    pd.testing.assert_frame_equal(got.paths, ref.paths, check_exact=True)
-    pd.testing.assert_frame_equal(got.unreachable, ref.unreachable, check_exact=True)
-
-
 @pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
@@ -401,7 +395,7 @@ def test_route_in_random_blocks_equals_one_block(iridium, route_ref, time_chunk,
         ref = route(Network(iridium), sites, None, paths="all", **kw)
     got = route(Network(iridium), sites, None, paths=paths, scheduler=sched, time_chunk=time_chunk, **kw)
     assert int(ref.path_changes.sum()) > 30
-    _assert_same_latency(got, ref)
+    assert_same_latency(got, ref)
 
 
 def test_merge_blocks_is_associative(iridium, route_ref):
@@ -416,7 +410,7 @@ def test_merge_blocks_is_associative(iridium, route_ref):
     left, right = merge_blocks(merge_blocks(a, b), c), merge_blocks(a, merge_blocks(b, c))
     for got in (left, right):
         got.src_sites = ref.src_sites
-        _assert_same_latency(got, ref)
+        assert_same_latency(got, ref)
     with pytest.raises(OrbitlatError, match="not consecutive"):
         merge_blocks(b, a)
 
@@ -430,8 +424,8 @@ def test_latency_scenario_on_processes_equals_one_process(iridium):
     ref = city_pairs(iridium, sites, **kw)
     got = city_pairs(iridium, sites, workers=2, **kw)  # two blocks of 13 steps: not on the 60-step calls
     assert got.rtt.attrs["workers"] == 2 and got.rtt.attrs["scenario"] == "city pairs"
-    _assert_same_latency(got, ref)
+    assert_same_latency(got, ref)
     with using("processes", workers=2):
         got = city_pairs(iridium, sites, **kw)
     assert got.rtt.attrs["parallel_scheduler"] == "local processes"
-    _assert_same_latency(got, ref)
+    assert_same_latency(got, ref)

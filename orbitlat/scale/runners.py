@@ -336,76 +336,66 @@ class Runner:
             return out
 
     def _pool(self, plan: Plan, retries: int, indices: list) -> Iterator[tuple[int, _Out]]:
-        """Threads in this process; at most two tasks per thread in flight."""
-        todo = list(indices)
-        attempts = {i: 0 for i in indices}
-        limit = 2 * self.workers
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"orbitlat-{plan.name}") as ex:
-            running: dict[Future, int] = {}
-            try:
-                while todo or running:
-                    while todo and len(running) < limit:
-                        i = todo.pop(0)
-                        running[ex.submit(_call, plan.kernel, plan.chunks[i], plan.shared, False)] = i
-                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                    for f in done:
-                        i = running.pop(f)
-                        try:
-                            out = f.result()
-                        except Exception:
-                            if attempts[i] >= retries:
-                                raise
-                            attempts[i] += 1
-                            todo.insert(0, i)
-                            continue
-                        if out.error is not None:
-                            raise out.error
-                        yield i, out
-            finally:
-                for f in running:
-                    f.cancel()
+        """Threads in this process."""
+        def make(n):
+            return ThreadPoolExecutor(max_workers=n, thread_name_prefix=f"orbitlat-{plan.name}")
+
+        def submit(ex, i):
+            return ex.submit(_call, plan.kernel, plan.chunks[i], plan.shared, False)
+
+        yield from self._pooled(plan, retries, indices, make, submit)
 
     def _processes(self, plan: Plan, retries: int, indices: list) -> Iterator[tuple[int, _Out]]:
         """Worker processes: forked (the shared inputs inherited) where possible, else spawned."""
         token = uuid.uuid4().hex
         fork = "fork" in mp.get_all_start_methods()
         ctx = mp.get_context("fork" if fork else "spawn")
-        todo = list(indices)
-        attempts = {i: 0 for i in indices}
-        limit = 2 * self.workers
 
-        def new_pool():
-            n = max(1, min(self.workers, len(todo)))
+        def make(n):
             if fork:
                 return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
             return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
                                        initargs=(token, plan.shared))
 
-        _SHARED[token] = plan.shared
-        ex = new_pool()
+        def submit(ex, i):
+            return ex.submit(_process_task, token, plan.kernel, plan.chunks[i])
+
+        _SHARED[token] = plan.shared  # before the pool forks its workers
+        try:
+            yield from self._pooled(plan, retries, indices, make, submit)
+        finally:
+            _SHARED.pop(token, None)
+
+    def _pooled(self, plan: Plan, retries: int, indices: list, make, submit) -> Iterator[tuple[int, _Out]]:
+        """Tasks on an executor, at most two per worker in flight; failed ones go back for another try.
+
+        A dead worker process breaks a process pool: the tasks it lost run again on a new pool.
+        """
+        todo = list(indices)
+        attempts = {i: 0 for i in indices}
+        limit = 2 * self.workers
+        ex = make(max(1, min(self.workers, len(todo))))
         running: dict[Future, int] = {}
         try:
             while todo or running:
                 while todo and len(running) < limit:
                     i = todo.pop(0)
-                    running[ex.submit(_process_task, token, plan.kernel, plan.chunks[i])] = i
+                    running[submit(ex, i)] = i
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 broken = False
                 for f in done:
                     i = running.pop(f)
                     try:
                         out = f.result()
-                    except BrokenProcessPool:
-                        broken = True
+                    except Exception as exc:
+                        lost = isinstance(exc, BrokenProcessPool)
+                        broken |= lost
                         if attempts[i] >= retries:
-                            raise RuntimeError(
-                                f"a worker process of {plan.name!r} died (killed, or out of memory?) and the task "
-                                f"failed {retries + 1} times; rerun with scheduler='sync' to see the error.") from None
-                        attempts[i] += 1
-                        todo.insert(0, i)
-                        continue
-                    except Exception:
-                        if attempts[i] >= retries:
+                            if lost:
+                                raise RuntimeError(
+                                    f"a worker process of {plan.name!r} died (killed, or out of memory?) and the "
+                                    f"task failed {retries + 1} times; rerun with scheduler='sync' to see the "
+                                    "error.") from None
                             raise
                         attempts[i] += 1
                         todo.insert(0, i)
@@ -414,16 +404,14 @@ class Runner:
                         raise out.error
                     yield i, out
                 if broken:  # the pool is unusable: a new one for what is left
-                    for f, i in running.items():
-                        todo.insert(0, i)
+                    todo[:0] = list(running.values())
                     running = {}
                     ex.shutdown(wait=False, cancel_futures=True)
-                    ex = new_pool()
+                    ex = make(max(1, min(self.workers, len(todo))))
         finally:
             for f in running:
                 f.cancel()
             ex.shutdown(wait=True, cancel_futures=True)
-            _SHARED.pop(token, None)
 
     # -- Dask ---------------------------------------------------------------------------------
     def _submit_dask(self, plan: Plan, retries: int, tok: str):
