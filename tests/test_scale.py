@@ -178,7 +178,8 @@ def test_bad_input_is_never_retried(sched, tmp_path):
 
 def test_a_dead_worker_process_is_replaced(tmp_path):
     # chunk 100 kills its worker process the first time (os._exit, as the OOM killer would): the pool
-    # is rebuilt and the tasks it lost (that one, and any running beside it) run again
+    # breaks (BrokenProcessPool, docs/references.md "Scale-out"), is rebuilt, and the tasks it lost
+    # (that one, and any running beside it) run again
     p = Plan(_flaky, [0, 100, 2, 3], shared=(str(tmp_path), "exit"), finish=lambda parts: parts)
     assert run(p, "processes", workers=2, retries=1) == [0, 100, 2, 3]
     assert (tmp_path / "calls-100").read_text() == "xx"
@@ -211,6 +212,7 @@ def test_no_scheduler_is_active_inside_a_task():
 @pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="needs fork")
 def test_forked_workers_inherit_the_shared_inputs():
     # nothing shared is pickled for local processes: the workers inherit it when they are forked
+    # (the "fork" start method, docs/references.md "Scale-out")
     p = Plan(_uses_unpicklable, [1, 2, 3], shared=_NoPickle(), finish=lambda parts: parts)
     with pytest.raises(TypeError):
         pickle.dumps(_NoPickle())

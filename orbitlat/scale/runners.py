@@ -26,8 +26,9 @@ order in which tasks finish. ``retries`` re-runs a task that raised (on any runn
 recomputes tasks lost with a dead worker); an :class:`~orbitlat.errors.OrbitlatError` (bad
 input) is raised at once, never retried. Warnings raised in tasks are collected and each
 distinct one is re-emitted once in the caller (Python's warning state is process-wide before
-3.14, so while a thread pool runs, one collector records every warning of the process; it is
-entered before the first task starts and left after the last one ends). Inside a task no
+3.14, docs/references.md "Scale-out", so while a thread pool runs, one collector records every
+warning of the process; it is entered before the first task starts and left after the last one
+ends). Inside a task no
 scheduler is active, so an analysis called by a kernel runs in that task.
 
 >>> from orbitlat.scale.plan import Plan, _square_sum
