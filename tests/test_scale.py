@@ -24,7 +24,7 @@ from orbitlat.errors import OrbitlatError
 from orbitlat.scale.plan import Plan, time_bounds
 from orbitlat.scale.runners import current, iterate, run, runner, using
 
-from conftest import assert_same_latency
+from conftest import assert_same_latency, synthetic_tle_text
 
 LOCAL = ("sync", "threads", "processes")
 
@@ -217,6 +217,25 @@ def test_forked_workers_inherit_the_shared_inputs():
     with pytest.raises(TypeError):
         pickle.dumps(_NoPickle())
     assert run(p, "processes", workers=2) == [2, 4, 6]
+
+
+def test_networks_of_tle_satellites_pickle_and_route_the_same(tmp_path):
+    # a Network holds Constellations: their sgp4 Satrec caches (which do not pickle) stay behind, and
+    # the copy rebuilds them and routes bit for bit alike (nothing in scale special-cases a Network)
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.latency.network import Network
+    from orbitlat.latency.routing import route
+
+    f = tmp_path / "sats.tle"
+    f.write_text(synthetic_tle_text(40))
+    net = Network(ol.Constellation.from_tle(f), isl="nearest_k", isl_k=3)
+    sites = GroundSites(["A", "B"], [40.0, 45.0], [-3.0, 2.0])
+    kw = dict(start="2026-05-30", duration="5min", step="60s", min_elevation_deg=10.0, paths="all")
+    ref = route(net, sites, None, **kw)
+    assert net.constellation._satrecs is not None
+    back = pickle.loads(pickle.dumps(net))
+    assert back.constellation._satrecs is None and net.constellation._satrecs is not None
+    assert_same_latency(route(back, sites, None, **kw), ref)
 
 
 def test_iterate_is_lazy_and_ordered(tmp_path):
