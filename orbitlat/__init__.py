@@ -62,6 +62,7 @@ _lazy = {
     "sun": "orbitlat.visibility.sunlight",
     "maps": "orbitlat.viz.maps",
     "plots": "orbitlat.viz.plots",
+    "terrestrial": "orbitlat.latency.terrestrial",
 }
 
 # The flat module names of orbitlat 0.1 (before the layer packages), still reachable as attributes

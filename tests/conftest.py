@@ -14,7 +14,7 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("ORBITLAT_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 def shared_path(*parts: str) -> Path:
@@ -35,6 +35,12 @@ def assert_same_latency(got, ref) -> None:
     assert np.array_equal(got.path_changes.to_numpy(), ref.path_changes.to_numpy())
     pd.testing.assert_frame_equal(got.paths, ref.paths, check_exact=True)
     pd.testing.assert_frame_equal(got.unreachable, ref.unreachable, check_exact=True)
+    # attrs too, but for how the run was executed (time, blocks, the warm-started trees' work)
+    run_keys = {"wall_s", "routing_trees", "repaired_trees", "dijkstra_trees", "workers", "parallel_scheduler",
+                "parallel_time_chunk", "parallel_tasks"}
+    for a, b in ((got.rtt.attrs, ref.rtt.attrs), (got.attrs, ref.attrs)):
+        keys = (set(a) | set(b)) - run_keys
+        assert {k: a.get(k) for k in keys} == {k: b.get(k) for k in keys}
 
 
 @pytest.fixture(scope="module")

@@ -214,6 +214,64 @@ def test_population_on_a_fibonacci_grid_and_city_points(cities):
         g.with_population(pd.DataFrame({"lat": [0.0]}))
 
 
+def test_gpw_is_the_default_population_and_reproduces_the_source_file(shared_data):
+    # The shipped grid is GPW v4.11 (CIESIN 2018, CC BY 4.0) unchanged: re-read the reference copy
+    # independently (numpy.loadtxt of the ESRI ASCII grid) and compare cell by cell. GeoNames cities
+    # of 15,000+ hold about 3.9 of the 8 billion (README of ../shared/data); GPW holds 7.97 billion.
+    import gzip
+
+    from orbitlat.ground.population import gpw
+
+    raw = np.loadtxt(gzip.open(shared_data / "population" / "gpw_v4_population_count_rev11_2020_1_deg.asc.gz"),
+                     skiprows=6)
+    lat, lon, pop = gpw()
+    np.testing.assert_array_equal(pop, np.where(raw < 0, 0.0, raw))
+    assert lat[0] == 89.5 and lat[-1] == -89.5 and lon[0] == -179.5
+    total = float(pop.sum())
+    assert total == pytest.approx(7.97e9, rel=1e-3) and int((pop > 0).sum()) == 16988
+    for res in (1.0, 2.0, 6.0):
+        g = Grid.equal_area(res).with_population()
+        assert g.population.sum() + g.attrs["population_outside"] == pytest.approx(total, rel=1e-12)
+        assert g.attrs["population_outside"] == 0.0 and "GPW v4.11" in g.attrs["population_source"]
+    c = Grid.equal_area(2.0).with_population(source="cities")
+    assert 3.5e9 < c.population.sum() < 4.3e9 and "GeoNames" in c.attrs["population_source"]
+    with pytest.raises(OrbitlatError, match="source="):
+        Grid.equal_area(6.0).with_population(source="worldpop")
+
+
+def test_gpw_people_sit_where_they_live():
+    # Dhaka (23.8 N, 90.4 E) lies in one of the most crowded 1° cells on Earth (GPW: tens of millions);
+    # the Sahara cell at 23.5 N 10.5 E holds almost nobody; on a 1° equal-area grid both stay put.
+    from orbitlat.ground.population import gpw
+
+    lat, lon, pop = gpw()
+    cell = lambda la, lo: pop[int(np.argmin(np.abs(lat - la))), int(np.argmin(np.abs(lon - lo)))]
+    assert cell(23.5, 90.5) > 2e7 and cell(23.5, 10.5) < 1e4
+    g = Grid.equal_area(1.0).with_population()
+    i = int(np.argmin((g.lat_deg - 23.8) ** 2 + ((g.lon_deg - 90.4) * np.cos(np.radians(23.8))) ** 2))
+    assert g.population[i] > 5e6
+
+
+def test_population_cells_as_latency_users_match_national_censuses():
+    # Every populated cell is a user, at the people-weighted centroid of its cell, with its country
+    # from the nearest GeoNames city. Summed by country they match the 2020 census counts within the
+    # border-cell error (US Census 2020: 331.4 M; China's 7th census 2020: 1,411.8 M; IBGE Brazil
+    # 2020 estimate: 211.8 M): within 8 %.
+    from orbitlat.ground import GroundSites
+
+    u1 = GroundSites.population_cells()
+    assert len(u1) == 16988 and set(u1.kind) == {"user"}
+    assert u1.population.sum() == pytest.approx(7.97e9, rel=1e-3)
+    by = u1.df.groupby("country_code")["population"].sum()
+    for cc, census in (("US", 331.4e6), ("CN", 1411.8e6), ("BR", 211.8e6)):
+        assert by[cc] == pytest.approx(census, rel=0.08), cc
+    u3 = GroundSites.population_cells(3.0, min_population=1e5)
+    assert len(u3) < 2454 and u3.population.sum() > 0.99 * u1.population.sum()
+    assert np.all(np.diff(u3.population) <= 0)  # largest first
+    with pytest.raises(OrbitlatError, match="whole number of degrees"):
+        GroundSites.population_cells(2.5)
+
+
 def test_weighted_quantile():
     assert float(weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], 0.5)) == 2.5
     # a weight of 3 on the value 10 puts the median there

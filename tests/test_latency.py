@@ -30,7 +30,8 @@ def starlink():
 
 @pytest.fixture(scope="module")
 def pairs_result(starlink):
-    return latency.city_pairs(starlink, CITIES, duration="30 min", step="5 min", paths="all")
+    # propagation only (overhead="none"): the physics tests below recompute path lengths exactly
+    return latency.city_pairs(starlink, CITIES, duration="30 min", step="5 min", paths="all", overhead="none")
 
 
 def test_rtt_is_path_length_times_two_over_c(starlink, pairs_result):
@@ -90,12 +91,12 @@ def test_crossover_distance_versus_straight_fiber(starlink):
     # zig-zag over +Grid land a little beyond it. Measured (medians over an hour): Starlink Gen1
     # ~1,090 km; a 1,600-satellite 53° shell at 1,150 km (Handley's case) ~2,380 km.
     dist = np.arange(250.0, 5001.0, 250.0)
-    _, x = latency.crossover(starlink, distances_km=dist, duration="20 min", step="10 min")
+    _, x = latency.crossover(starlink, distances_km=dist, duration="20 min", step="10 min", overhead="none")
     print(f"Starlink Gen1: ISL beats straight fiber beyond {x:.0f} km")
     lo = _ideal_crossover_km(540.0)
     assert lo <= x <= 1.5 * lo
     c1150 = walker.walker_delta(53, 1600, 32, 1, altitude_km=1150)
-    _, x2 = latency.crossover(c1150, distances_km=dist, duration="20 min", step="10 min")
+    _, x2 = latency.crossover(c1150, distances_km=dist, duration="20 min", step="10 min", overhead="none")
     print(f"1,150 km shell: ISL beats straight fiber beyond {x2:.0f} km (Handley: about 3,000 km)")
     assert _ideal_crossover_km(1150.0) <= x2 <= 3500.0
 
@@ -165,7 +166,7 @@ def test_bent_pipe_path_and_delay_are_exact(starlink):
     gws = GroundSites(["GW Abilene", "GW Houston"], [32.45, 29.76], [-99.73, -95.37], kind="gateway")
     dc = GroundSites.datacenter("stargate")
     backhaul = fiber.FiberModel(overhead_ms=0.0)
-    r = latency.bent_pipe(starlink, users, dc, gws, duration="5 min", step="5 min", backhaul=backhaul)
+    r = latency.bent_pipe(starlink, users, dc, gws, duration="5 min", step="5 min", backhaul=backhaul, overhead="none")
     net = Network(starlink, isl="none")
     _, sat, _ = next(net.positions(TimeGrid.at(r.rtt["time"].to_numpy()[:1])))
     N = starlink.size
@@ -311,9 +312,12 @@ def test_fiber_calibration_rederives_the_shipped_constants(shared_data):
 
 def test_fiber_baseline_lagos_abilene():
     users = CITIES.subset([2])
-    f = latency.fiber_baseline(users)
+    f = latency.fiber_baseline(users, fiber="simple")  # the closed form 2 d s / (c / 1.468) + overhead
     d = fiber.great_circle_km(6.45407, 3.39467, 32.507, -99.778)
     assert float(f[0, 0]) == pytest.approx(fiber.FiberModel().rtt_ms(d))
+    # the default is the routed model (tests/test_terrestrial.py), never faster than fiber along the great circle
+    r = float(latency.fiber_baseline(users)[0, 0])
+    assert r >= 2 * d * 1.468 / C_KM_S * 1000 and latency.fiber_baseline(users).attrs["terrestrial_model"] == "routed"
 
 
 def test_two_workers_give_the_same_result(starlink):

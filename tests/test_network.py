@@ -191,3 +191,139 @@ def test_catalog_without_planes_needs_inference(shared_data):
         assert not np.isin(pairs.ravel(), stray).any()
         # each labelled satellite has its in-plane ring neighbours (planes of >= 3) plus inter-plane links
         assert len(pairs) >= c.size - stray.size
+
+
+# ---------------------------------------------------------------------------
+# ISLs you can trust: who carries lasers, refusal over OneWeb, the range rule, detours
+# ---------------------------------------------------------------------------
+def test_presets_say_whether_their_satellites_carry_isls():
+    # docs/references.md, "Inter-satellite links by operator": OneWeb's first generation is a bent
+    # pipe (SpaceNews 2018); Starlink (SPIE 2024), Kuiper (Amazon, Dec 2023) and Telesat (filing) use
+    # lasers; Iridium radio crosslinks (Fossa et al. 1998)
+    want = {"oneweb": "none", "starlink_gen1": "laser", "kuiper": "laser", "telesat": "laser", "iridium": "rf",
+            "suncatcher": "laser", "gps": "none", "galileo": "none"}
+    for name, kind in want.items():
+        c = presets.get(name)
+        assert c.attrs["isl"] == kind and c.attrs["isl_source"], name
+        assert set(c.table["has_isl"]) == {0.0 if kind == "none" else 1.0}, name
+        assert "Inter-satellite links" in presets.info(name)
+    eph = presets.get("oneweb").propagate(TimeGrid.at(["2026-01-01T00:00"]))
+    assert float(eph["has_isl"].max()) == 0.0  # rides along as a per-satellite coordinate
+    mixed = presets.get("oneweb") + presets.get("iridium")
+    assert mixed.attrs["isl"] == "mixed" and mixed.attrs["isl_satellites"] == 66
+
+
+def test_isl_routing_over_a_constellation_without_isls_is_refused_unless_forced():
+    from orbitlat import latency
+    from orbitlat.ground import GroundSites
+
+    ow = presets.get("oneweb")
+    for isl in ("plus_grid", "nearest_k", np.array([[0, 1]])):
+        with pytest.raises(OrbitlatError, match="no inter-satellite links.*isl='none'.*force_isl=True"):
+            Network(ow, isl=isl)
+    Network(ow, isl="none")  # a bent pipe is what OneWeb is
+    users = GroundSites(["London", "New York"], [51.5074, 40.7128], [-0.1278, -74.0060])
+    kw = dict(duration="10 min", step="10 min", overhead="none")
+    with pytest.raises(OrbitlatError, match="no inter-satellite links"):
+        latency.city_pairs(ow, users, **kw)
+    with pytest.raises(OrbitlatError, match="no inter-satellite links"):
+        latency.via_isl(ow, users, **kw)
+    r = latency.city_pairs(ow, users, network_options={"force_isl": True}, **kw)  # a what-if study
+    assert np.isfinite(r.rtt_ms.sel(src="London", dst="New York")).all()
+
+
+def test_starlink_catalog_v10_satellites_get_no_lasers(shared_data):
+    # Starlink v1.0 (Group 1 launches, international designators up to 2021-044) carry no laser
+    # terminals: in the 2026-05-30 catalog 14 (2019) + 260 (2020) + 442 (2021-005..044) = 716
+    # satellites. They keep their radio links to the ground but get no ISL and no data-centre laser.
+    from orbitlat import Constellation
+
+    c = Constellation.from_tle(shared_data / "tle" / "starlink_2026-05-30.tle")
+    no = np.flatnonzero(c.table["has_isl"].to_numpy() == 0.0)
+    assert no.size == 716 and c.attrs["isl"] == "mixed" and c.attrs["isl_satellites"] == c.size - 716
+    years = c.table["line1"].str[9:11].astype(int).to_numpy()
+    assert set(years[no]) == {19, 20, 21} and (years[c.table["has_isl"].to_numpy() == 1.0] >= 21).all()
+    with pytest.warns(UserWarning, match="no inferred plane"):
+        net = Network(c)
+    assert not np.isin(net.isl_pairs, no).any()
+    _, sat, _ = next(net.positions(TimeGrid.at([c.table["epoch"].max()])))
+    st_ = net.step(sat[0])
+    assert st_.link_km.max() <= 5400.0 and not np.isin(np.r_[st_.link_a, st_.link_b], no).any()
+
+
+def test_inferred_plus_grid_on_the_real_oneweb_catalog_obeys_the_range_rule(shared_data):
+    # OneWeb (1,200 km) from TLEs: shell inference pairs some satellites across the globe (raw +Grid
+    # pairs up to ~15,000 km apart). Each step keeps only links that clear the 80 km grazing altitude
+    # AND are at most 5,400 km long (the longest Starlink laser links, SPIE 2024: the default range
+    # rule); with the range rule off, line of sight alone allows links up to 2·sqrt((R+h)² − (R+80)²)
+    # (~7,900 km at 1,200 km, Hypatia's limit; docs/references.md).
+    from orbitlat import Constellation
+    from orbitlat.latency.network import DEFAULT_ISL_MAX_KM
+
+    c = Constellation.from_tle(shared_data / "tle" / "oneweb_2026-05-30.tle")
+    with pytest.warns(UserWarning, match="no inferred plane"):
+        net = Network(c, force_isl=True)
+        los_only = Network(c, force_isl=True, isl_max_km=None)
+    times = TimeGrid.span(c.table["epoch"].max(), "3 h", "30 min")
+    raw_max, kept_max, los_max, dropped = 0.0, 0.0, 0.0, 0
+    for tg, sat, _ in net.positions(times):
+        for j in range(len(tg)):
+            x = sat[j]
+            p = net.isl_pairs
+            raw_max = max(raw_max, float(np.nanmax(np.linalg.norm(x[p[:, 0]] - x[p[:, 1]], axis=1))))
+            st_ = net.step(x)
+            assert (st_.link_km <= DEFAULT_ISL_MAX_KM).all()
+            assert line_of_sight(x[st_.link_a], x[st_.link_b]).all()
+            kept_max, dropped = max(kept_max, st_.link_km.max()), dropped + st_.isl_dropped
+            los_max = max(los_max, los_only.step(x).link_km.max())
+    r_max = float(np.linalg.norm(sat, axis=-1).max())
+    assert raw_max > 12000.0  # the inferred topology does hold absurd pairs...
+    assert dropped > 0 and kept_max <= DEFAULT_ISL_MAX_KM  # ...which the rule removes, counted
+    assert DEFAULT_ISL_MAX_KM < los_max <= max_isl_length_km(r_max - WGS84_A_KM) + 1e-6
+
+
+def test_preset_plus_grids_lose_no_link_to_the_range_rule():
+    # the designed presets' +Grid links are all far shorter than 5,400 km, so the default rule changes nothing
+    for name in ("starlink_gen1", "kuiper", "telesat", "iridium"):
+        c = presets.get(name)
+        net = Network(c)
+        _, sat, _ = next(net.positions(TimeGrid.at(["2026-01-01T00:00"])))
+        assert net.step(sat[0]).isl_dropped == 0, name
+
+
+def test_routes_far_longer_than_their_geodesic_warn_and_suggest_nearest_k():
+    # A broken topology: the only ISLs form one chain the long way round, London -> Rio -> Cape Horn
+    # -> 60°S 150°E -> Tokyo (a satellite every ~2,000 km, each link within line of sight and range).
+    # London -> Tokyo (9,560 km, vacuum bound 63.8 ms) must follow it: several times the bound. The
+    # detour rule (> 3x the bound for pairs >= 3,000 km apart) flags both directions and suggests nearest_k.
+    import warnings
+
+    from orbitlat import latency
+    from orbitlat.ground import GroundSites
+    from orbitlat.ground.geodesy import geodetic_to_itrs
+    from orbitlat.latency.assembly import detours
+
+    c = presets.get("starlink_gen1")
+    t = TimeGrid.at(["2026-01-01T00:00"])
+    _, sat, _ = next(Network(c).positions(t))
+    u = sat[0] / np.linalg.norm(sat[0], axis=1)[:, None]
+    way = [(51.5, -0.13), (-22.9, -43.2), (-56.0, -67.3), (-60.0, 150.0), (35.7, 139.7)]
+    chain = []
+    for (la1, lo1), (la2, lo2) in zip(way[:-1], way[1:]):
+        a, b = (geodetic_to_itrs(la, lo, 0.0) for la, lo in ((la1, lo1), (la2, lo2)))
+        a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+        om = np.arccos(a @ b)
+        for f in np.linspace(0, 1, max(2, int(np.degrees(om) / 18) + 1)):
+            p = (np.sin((1 - f) * om) * a + np.sin(f * om) * b) / np.sin(om)
+            chain.append(int(np.argmax(u @ p)))  # the satellite nearest that point
+    chain = list(dict.fromkeys(chain))
+    pairs = np.array(list(zip(chain[:-1], chain[1:])))
+    users = GroundSites(["London", "Tokyo"], [51.5074, 35.6895], [-0.1278, 139.6917])
+    with pytest.warns(UserWarning, match="nearest_k"):
+        r = latency.route(Network(c, isl=pairs), users, None, times=t, paths=None)
+    d = detours(r.rtt)
+    assert len(d) == 2 and r.rtt.attrs["detour_pairs"] == 2 and (d["ratio"] > 3.3).all()  # 3.5x here
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the full +Grid routes sanely: no warning
+        ok = latency.route(Network(c), users, None, times=t, paths=None)
+    assert ok.rtt.attrs["detour_pairs"] == 0 and float(ok.rtt_ms.max()) < 1.5 * 63.8

@@ -53,7 +53,10 @@ def report(tmp_path_factory):
 def test_progress_and_output(report):
     out, res = report
     assert f"wrote {out / 'index.html'}" in res.stdout
-    assert "report:" in res.stderr and "10/10" in res.stderr  # the rich bar, stage by stage, finished
+    from orbitlat.report import STAGES
+
+    n = len(STAGES)
+    assert "report:" in res.stderr and f"{n}/{n}" in res.stderr  # the rich bar, stage by stage, finished
 
 
 def test_index_references_every_png_and_nothing_external(report):
@@ -117,12 +120,25 @@ def test_tables_agree_with_physics_and_references(report):
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     bound = 2 * 2 * 6371.0088 * np.arcsin(np.sqrt(a)) / 299792.458 * 1000
     assert np.all(per_user["ISL to Stargate p50 (ms)"] >= bound)
-    # the fiber column is the closed-form model: 2 d s / (c / 1.468) + overhead (orbitlat.latency.terrestrial docs)
+    # the fiber column is the routed terrestrial model (the default), never faster than fiber along the great
+    # circle (2 d n / c, n = 1.468: docs/references.md); the simple model's closed form 2 d s / (c / 1.468) +
+    # overhead is reported beside it for the comparison
+    from orbitlat.latency.terrestrial import RoutedModel
     from orbitlat.latency.terrestrial.simple import DEFAULT_OVERHEAD_MS, DEFAULT_STRETCH
 
     d_km = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
-    fib = 2 * d_km * DEFAULT_STRETCH / (299792.458 / 1.468) * 1000 + DEFAULT_OVERHEAD_MS
-    np.testing.assert_allclose(per_user["fiber to Stargate p50 (ms)"], fib, rtol=1e-9)
+    routed = RoutedModel().rtt_ms(users.lat_deg, users.lon_deg, 32.507, -99.778)
+    np.testing.assert_allclose(per_user["fiber to Stargate p50 (ms)"], routed, rtol=1e-9)
+    assert np.all(per_user["fiber to Stargate p50 (ms)"] >= 2 * d_km * 1.468 / 299792.458 * 1000)
+    t = n["latency"]["terrestrial"]
+    assert t["model"] == "routed" and t["other_model"] == "simple"
+    simple = 2 * d_km * DEFAULT_STRETCH / (299792.458 / 1.468) * 1000 + DEFAULT_OVERHEAD_MS
+    w = users.population.astype(float)
+    from orbitlat.latency import weighted_quantile
+
+    assert t["simple"]["fiber_p50_ms"] == pytest.approx(float(weighted_quantile(simple, w, 0.5)), rel=1e-9)
+    assert t["routed"]["fiber_p50_ms"] == pytest.approx(float(weighted_quantile(routed, w, 0.5)), rel=1e-9)
+    assert t["cv_median_abs_pct_error"]["routed"] < t["cv_median_abs_pct_error"]["simple"]
     # the orbital data centre flies at 650 km: every round trip is at least 2 x 650 km at c
     assert per_user["orbital DC (relays) p50 (ms)"].min() > 2 * 650 / 299792.458 * 1000
     # docs/references.md: a dawn-dusk SSO has one eclipse season, around the June solstice
@@ -227,3 +243,101 @@ def test_chromium_screenshot_shows_the_images(report, chromium, tmp_path):
     differs = np.abs(shots["index.html"] - shots["blank.html"]).max(axis=-1) > 0.1
     rows = np.nonzero(differs.any(axis=1))[0]
     assert rows.size > 300, "the figures occupy hundreds of rows of the screenshot"
+
+
+# ---------------------------------------------------------------------------
+# the latency study, like for like (orbitlat.report.latency_study)
+# ---------------------------------------------------------------------------
+def test_latency_is_like_for_like_with_sensitivity_variability_and_both_populations(report):
+    out, _ = report
+    n = json.loads((out / "numbers.json").read_text())
+    lat = n["latency"]
+    from orbitlat.latency.overhead import ACCESS_MS, ACCESS_MS_HIGH
+
+    # every satellite scenario carries the calibrated access overhead, and the page says so
+    assert lat["overhead"]["overhead"] == "calibrated" and lat["overhead"]["delays_included"] == "propagation, access"
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "What every RTT includes" in page and "propagation, access" in page
+    # the bent pipe lands at Starlink's real gateways (built-in StarPerf list: 217 sites)
+    assert "217 Starlink gateway sites" in lat["gateways"]
+    # sensitivity: per-terminal delays change no path, so 'none' and 'high' bent pipe are exact shifts
+    g = lat["sensitivity"]["overhead"]
+    assert g["bent pipe to Stargate|none"] == pytest.approx(g["bent pipe to Stargate|calibrated"] - ACCESS_MS, abs=1e-9)
+    assert g["bent pipe to Stargate|high"] == pytest.approx(
+        g["bent pipe to Stargate|calibrated"] + ACCESS_MS_HIGH - ACCESS_MS, abs=1e-9)
+    assert g["ISL to Stargate|none"] < g["ISL to Stargate|calibrated"] < g["ISL to Stargate|high"]
+    assert g["fiber to Stargate|none"] == g["fiber to Stargate|high"]
+    links = lat["sensitivity"]["odc_links"]
+    assert set(links) == {"2 links", "4 links", "unlimited (every relay in range)"}
+    # fewer laser links can only lengthen (or cut) the routes: medians never drop below unlimited
+    assert links["2 links"]["p50 (ms)"] >= links["unlimited (every relay in range)"]["p50 (ms)"] - 1e-9
+    # variability per routing step: the per-step p50 spans its min..max, p95 >= p50
+    for name, v in lat["per_step"].items():
+        assert v["p50: min"] <= v["p50: median over steps"] <= v["p50: max"] <= v["p95: max"] + 1e-9, name
+    # both populations: cities and every person (GPW), with the source named
+    assert "GPW v4.11" in lat["people"]["source"] and lat["people"]["population"] == pytest.approx(7.97e9, rel=1e-3)
+    t = pd.read_csv(out / "latency_cities_vs_people.csv", index_col=0)
+    assert {"cities p50 (ms)", "people p50 (ms)"} <= set(t.columns)
+    # as deployed: dish -> PoP <= dish -> Stargate for every user; the US figure is next to the published one
+    pu = pd.read_csv(out / "latency_per_user.csv")
+    ok = pu["dish to PoP p50 (ms)"].notna()
+    assert (pu.loc[ok, "dish to PoP p50 (ms)"] <= pu.loc[ok, "Starlink as deployed to Stargate p50 (ms)"] + 1e-9).all()
+    c = pd.read_csv(out / "dish_to_pop_by_country.csv", index_col=0)
+    assert "US" in c.index and "25.7 ms" in c.loc["US", "published"]
+    assert 15.0 < c.loc["US", "p50 (ms)"] < 40.0  # calibrated on the US: near the published 25.7 ms
+
+
+def _lat_numbers(bent_p50: float, same_fiber: float, *, reachable: float = 0.66) -> dict:
+    sc = lambda p50, p95=None, r=1.0: {"p50 (ms)": p50, "p95 (ms)": p95 or p50 + 20, "p99 (ms)": p50 + 30,
+                                       "mean (ms)": p50, "reachable": r}
+    return {"users": 1000, "population": 1.8e9, "fiber to Stargate": sc(230.0), "ISL to Stargate": sc(105.0),
+            "bent pipe to Stargate": sc(bent_p50, r=reachable), "bent_pipe_fiber_same_samples_p50": same_fiber,
+            "Starlink as deployed to Stargate": sc(240.0), "orbital DC (relays)": sc(90.0),
+            "orbital DC (direct link only)": sc(7.0, r=0.01), "share_isl_beats_fiber": 1.0,
+            "share_odc_beats_isl": 0.8, "share_odc_beats_fiber": 0.95,
+            "overhead": {"overhead": "calibrated", "access_ms": 17.0},
+            "as_deployed": {"dish_to_pop": sc(40.0), "isl_share": 0.3, "pops_used": 13, "us_dish_to_pop_p50": 25.0,
+                            "published_us_median": 25.7}}
+
+
+_CTX = {"dc_name": "Stargate", "relay": "starlink_gen1", "odc": "suncatcher", "gateway_note": "217 gateways",
+        "odc_period_min": 97.7}
+
+
+def test_bent_pipe_sentence_follows_the_sign_of_the_numbers():
+    # Made-up numbers on both sides: the sentence's verdict and explanation must follow the sign of
+    # (bent pipe - fiber over the same samples), and quote the difference
+    from orbitlat.report.latency_study import bent_pipe_sentence, sentences
+
+    wins = bent_pipe_sentence(_lat_numbers(180.0, 200.0), _CTX)
+    assert "20.0 ms faster" in wins and "slower" not in wins and "replaces" in wins
+    loses = bent_pipe_sentence(_lat_numbers(236.0, 225.9), _CTX)
+    assert "10.1 ms slower" in loses and "faster" not in loses and "add delay" in loses
+    assert "only 66.0 %" in loses and "ISLs or gateways near every user" in loses
+    full = bent_pipe_sentence(_lat_numbers(236.0, 225.9, reachable=0.95), _CTX)
+    assert "only" not in full and "95.0 %" in full and "gateways near every user" not in full
+    assert "never reached" in bent_pipe_sentence(_lat_numbers(float("nan"), float("nan")), _CTX)
+    # the whole set: ISL faster than fiber here; swap them and the words swap
+    s = " ".join(sentences(_lat_numbers(180.0, 200.0), _CTX))
+    assert "105.0 ms over starlink_gen1's inter-satellite links (faster by 125.0 ms" in s
+    lat = _lat_numbers(180.0, 200.0)
+    lat["ISL to Stargate"]["p50 (ms)"] = 260.0
+    s2 = " ".join(sentences(lat, _CTX))
+    assert "(slower by 30.0 ms" in s2 and "faster by 125.0" not in s2
+    # as deployed is slower than fiber in one case and faster in the other
+    assert "slower than fiber by 10.0 ms" in s
+    lat["Starlink as deployed to Stargate"]["p50 (ms)"] = 200.0
+    assert "faster than fiber by 30.0 ms" in " ".join(sentences(lat, _CTX))
+
+
+def test_sensitivity_sentence_names_the_unreachable_share():
+    from orbitlat.report.latency_study import sensitivity_sentence
+
+    g = {f"{n}|{o}": v for n, vals in {"ISL to Stargate": (90.0, 107.0, 123.0), "orbital DC (relays)": (75.0, 92.0, 101.0),
+                                        "fiber to Stargate": (234.0, 234.0, 234.0)}.items()
+         for o, v in zip(("none", "calibrated", "high"), vals)}
+    links = {"2 links": {"p50 (ms)": 110.0, "reachable": 0.9}, "4 links": {"p50 (ms)": 101.0, "reachable": 0.95},
+             "unlimited (every relay in range)": {"p50 (ms)": 92.0, "reachable": 1.0}}
+    s = sensitivity_sentence(g, links, _CTX)
+    assert "would be 90.0 ms instead of 107.0 ms" in s and "from 92.0 to 110.0 ms" in s
+    assert "10.0 % of the user-time becomes unreachable" in s

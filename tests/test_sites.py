@@ -13,7 +13,8 @@ from orbitlat.errors import OrbitlatError
 from orbitlat.ground.geodesy import geodetic_to_itrs, great_circle_km
 from orbitlat.ground import GroundSites
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from conftest import SHARED_DATA
+
 GROUND = SHARED_DATA / "ground"
 
 
@@ -331,12 +332,12 @@ def test_from_hypatia_elevation_metres_and_errors(tmp_path):
 
 def test_gateways_shared_file():
     path = _shared("starlink_gateways.csv")
-    g = GroundSites.gateways(path)
+    g = GroundSites.gateways(path, include_non_traffic=True)
     assert len(g) == 261
     assert set(g.kind) == {"gateway"}
     assert {"id", "band", "antenna_count"} <= set(g.df.columns)
     assert g.names[0] == "Camaçari, BR"
-    u_ = GroundSites.gateways(path, unique_locations=True)
+    u_ = GroundSites.gateways(path, unique_locations=True, include_non_traffic=True)
     raw = pd.read_csv(path)
     assert len(u_) == raw[["lat", "lon"]].drop_duplicates().shape[0] == 222
     assert u_.df["n_entries"].sum() == 261
@@ -344,6 +345,34 @@ def test_gateways_shared_file():
     merged = u_.df[u_.df["n_entries"] > 1]
     assert set(merged["band"]) == {"Ka+E"}
     assert all("+" in i for i in merged["id"])
+
+
+def test_builtin_starlink_gateways_and_pops_are_the_shared_files_offline():
+    # the package ships the StarPerf 2.0 lists (BSD-2) unchanged: the built-in defaults read them
+    # with no path and no network, and equal the shared reference copies row for row
+    from orbitlat.ground.catalogs import package_data
+
+    for name in ("starlink_gateways.csv", "starlink_pops.csv", "LICENSE_starperf.txt"):
+        assert package_data(name).read_bytes() == _shared(name).read_bytes(), name
+    g = GroundSites.gateways(include_non_traffic=True)
+    raw = pd.read_csv(_shared("starlink_gateways.csv"))
+    np.testing.assert_array_equal(g.lat_deg, raw["lat"].to_numpy())
+    assert g.df["source"].iloc[0] == "orbitlat/data/starlink_gateways.csv"
+    # by default the 5 entries that carry no user traffic (3 TT&C stations, 2 backhaul-only sites) are dropped
+    gone = sorted(set(g.names) - set(GroundSites.gateways().names))
+    assert len(gone) == 5 and all(("TT&C" in n) or ("backhaul only" in n) for n in gone), gone
+    assert "&amp;" not in " ".join(g.names)  # HTML entities of the source decoded
+    p = GroundSites.pops()
+    raw = pd.read_csv(_shared("starlink_pops.csv"))
+    assert len(p) == 23 and set(p.kind) == {"pop"} and p.names.tolist() == raw["name"].tolist()
+    assert "FRA" in set(p.df["code"]) and "DFW/DAL" in set(p.df["code"])
+
+
+def test_gateways_and_pops_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(OrbitlatError, match="does not exist.*built-in"):
+        GroundSites.gateways(tmp_path / "nope.csv")
+    with pytest.raises(OrbitlatError, match="does not exist"):
+        GroundSites.pops(tmp_path / "nope.csv")
 
 
 def test_gateways_small(tmp_path):

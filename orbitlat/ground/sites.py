@@ -10,7 +10,7 @@ pandas DataFrame (:attr:`GroundSites.df`) with the columns
 ``alt_km``           height above the ellipsoid, km
 ``min_elevation_deg`` elevation mask, degrees, in [-5, 90] (default 0)
 ``population``       people served (float, NaN when unknown)
-``kind``             ``"user"``, ``"gateway"`` or ``"datacenter"``
+``kind``             ``"user"``, ``"gateway"``, ``"datacenter"`` or ``"pop"`` (point of presence)
 ==================== ======================================================
 
 plus any extra columns of the input (country code, gateway band, ...). The
@@ -45,7 +45,7 @@ from orbitlat.ground.geodesy import _as_float_array, geodetic_to_itrs
 __all__ = ["GroundSites", "KINDS", "MASK_RANGE_DEG"]
 
 #: Allowed values of the ``kind`` column.
-KINDS = ("user", "gateway", "datacenter")
+KINDS = ("user", "gateway", "datacenter", "pop")
 #: Valid elevation-mask range, degrees (a few degrees below the horizon for
 #: mountain-top sites, up to the zenith).
 MASK_RANGE_DEG = (-5.0, 90.0)
@@ -505,20 +505,23 @@ class GroundSites:
         return cls._from_valid(catalogs.hypatia_table(path=path, kind=kind, min_elevation_deg=min_elevation_deg))
 
     @classmethod
-    def gateways(cls, path: str | Path, *, unique_locations: bool = False,
-                 min_elevation_deg: Any = None) -> "GroundSites":
-        """Gateway (ground station) sites from a CSV, ``kind="gateway"``.
+    def gateways(cls, path: str | Path | None = None, *, unique_locations: bool = False,
+                 min_elevation_deg: Any = None, include_non_traffic: bool = False) -> "GroundSites":
+        """Gateway (ground station) sites, ``kind="gateway"``: Starlink's by default, or from a CSV.
 
-        The CSV has a header with ``lat``/``lon`` columns (names detected as
-        in :meth:`from_dataframe`); the site name is ``description`` when
-        present, else ``name`` or ``id``. Other columns (``id``, ``band``,
-        ``antenna_count``, ...) are kept.
+        Without ``path`` the built-in list is read (offline): 261 Starlink gateway entries (222
+        distinct sites) as of January 2024, reconstructed from regulatory filings and public trackers
+        by the StarPerf 2.0 simulator (SpaceNetLab, BSD-2; ``orbitlat/data/README.md``). The CSV has
+        a header with ``lat``/``lon`` columns (names detected as in :meth:`from_dataframe`); the
+        site name is ``description`` when present, else ``name`` or ``id``. Other columns (``id``,
+        ``band``, ``antenna_count``, ...) are kept, and ``source`` names the file.
 
         Parameters
         ----------
-        path : str or Path
-            CSV file, e.g. a Starlink gateway list
-            ``id,lat,lon,description,band,antenna_count,uplink_ghz,downlink_ghz``.
+        path : str or Path, optional
+            CSV file, e.g. a gateway list
+            ``id,lat,lon,description,band,antenna_count,uplink_ghz,downlink_ghz``; default the
+            built-in Starlink list.
         unique_locations : bool, optional
             Merge entries at the same coordinates (e.g. one Ka-band and one
             E-band entry of one site) into one site: text columns are joined
@@ -527,9 +530,16 @@ class GroundSites:
             keep their first value, and ``n_entries`` counts the merged rows.
         min_elevation_deg : float or array_like, optional
             Elevation mask, degrees (default 0, or a column of the file).
+        include_non_traffic : bool, optional
+            Keep entries whose description marks them as carrying no user traffic (telemetry,
+            tracking and command stations "TT&C", and "backhaul only" sites; 5 in the built-in
+            list). Dropped by default.
 
         Examples
         --------
+        >>> g = GroundSites.gateways(unique_locations=True)  # built-in Starlink gateways
+        >>> len(g), bool((g.kind == "gateway").all())
+        (217, True)
         >>> import tempfile, os
         >>> p = os.path.join(tempfile.mkdtemp(), "gw.csv")
         >>> _ = open(p, "w").write("id,lat,lon,description,band,antenna_count\\n"
@@ -540,7 +550,29 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
-        return cls._from_valid(catalogs.gateway_table(path=path, unique_locations=unique_locations, min_elevation_deg=min_elevation_deg))
+        return cls._from_valid(catalogs.gateway_table(path=path, unique_locations=unique_locations,
+                                                      min_elevation_deg=min_elevation_deg,
+                                                      include_non_traffic=include_non_traffic))
+
+    @classmethod
+    def pops(cls, path: str | Path | None = None, *, min_elevation_deg: Any = None) -> "GroundSites":
+        """Points of presence (where an operator's network meets the Internet), ``kind="pop"``.
+
+        Without ``path`` the built-in list is read (offline): Starlink's 23 PoPs as of January
+        2024, from the StarPerf 2.0 simulator's configuration (SpaceNetLab, BSD-2;
+        ``orbitlat/data/README.md``); the network has grown since (roughly 35-50 PoPs), so pass
+        your own list for later dates. Columns: ``id``, ``name`` (e.g. ``"DFW/DAL - DLLSTXX1"``),
+        ``code`` (the metro code before " - "), ``source``.
+
+        Examples
+        --------
+        >>> p = GroundSites.pops()
+        >>> len(p), p.df["code"].iloc[6]
+        (23, 'DFW/DAL')
+        """
+        from orbitlat.ground import catalogs
+
+        return cls._from_valid(catalogs.pop_table(path=path, min_elevation_deg=min_elevation_deg))
 
     @classmethod
     def cities(cls, top: int | None = None, min_population: float | None = None, *,
@@ -571,6 +603,40 @@ class GroundSites:
         from orbitlat.ground import catalogs
 
         return cls._from_valid(catalogs.city_table(top=top, min_population=min_population, min_elevation_deg=min_elevation_deg))
+
+    @classmethod
+    def population_cells(cls, resolution_deg: float = 1.0, *, min_population: float = 0.0,
+                         min_elevation_deg: Any = 0.0, path: str | Path | None = None) -> "GroundSites":
+        """Users where people live: every populated cell of the GPW v4.11 grid, weighted by its people.
+
+        The built-in GPW v4.11 population count (2020, 1°, CIESIN; CC BY 4.0; all 7.97 billion people,
+        rural included: :mod:`orbitlat.ground.population`), aggregated to ``resolution_deg`` (1° gives
+        16,988 users; 3° 2,454). Each user sits at the people-weighted centroid of its cell and
+        carries ``population``, ``country_code`` (nearest GeoNames city) and ``cell_deg``;
+        ``kind="user"``. The alternative to :meth:`cities` (GeoNames cities of 15,000 or more: about
+        3.9 billion people, none of the rural population).
+
+        Parameters
+        ----------
+        resolution_deg : float
+            Cell size, a whole number of degrees dividing 180 (1, 2, 3, 5, ...).
+        min_population : float
+            Leave out cells with fewer people.
+        min_elevation_deg : float
+            Elevation mask for every user, degrees.
+        path : path, optional
+            Another ESRI ASCII population grid of the same layout.
+
+        Examples
+        --------
+        >>> u = GroundSites.population_cells(5.0)
+        >>> round(float(u.population.sum()) / 1e9, 2), set(u.kind)
+        (7.97, {'user'})
+        """
+        from orbitlat.ground.population import population_cells
+
+        df = population_cells(resolution_deg, min_population=min_population, path=path)
+        return cls._from_valid(df.assign(kind="user", min_elevation_deg=min_elevation_deg))
 
     @classmethod
     def datacenters(cls, *, min_elevation_deg: Any = 0.0) -> "GroundSites":

@@ -6,7 +6,8 @@ ground links, orbital data centres), :mod:`~orbitlat.latency.access` (attaching 
 gateways, data centres), :mod:`~orbitlat.latency.shortest` (shortest paths with warm-started
 trees), :mod:`~orbitlat.latency.routing` (the ``route`` driver), :mod:`~orbitlat.latency.results`
 (``LatencyResult`` and its summaries), :mod:`~orbitlat.latency.scenarios` (one call per study),
-:mod:`~orbitlat.latency.terrestrial` (fiber models) and :mod:`~orbitlat.latency.hypatia` (Hypatia's
+:mod:`~orbitlat.latency.terrestrial` (terrestrial models: routed over cables and backbone, the
+default, or the simple great-circle stretch) and :mod:`~orbitlat.latency.hypatia` (Hypatia's
 setup, reproduced). Imports visibility, orbits, ground, scale and the foundation; never coverage or
 the faces.
 
@@ -19,8 +20,9 @@ same delays as a fresh Dijkstra, faster at short steps) and reports
 - ``rtt`` : :class:`xarray.Dataset` with ``rtt_ms`` (time, src, dst): propagation
   there and back (the graph is symmetric, so ``2 ×`` the one-way delay) plus an
   optional processing delay per hop; NaN where there is no path. Baselines
-  ``fiber_rtt_ms`` and ``bound_rtt_ms`` (src, dst): the terrestrial fiber model
-  (:mod:`orbitlat.latency.terrestrial`) and the great-circle vacuum bound ``2·d/c``.
+  ``fiber_rtt_ms`` and ``bound_rtt_ms`` (src, dst): the terrestrial model
+  (:mod:`orbitlat.latency.terrestrial`, ``fiber="routed"`` by default or ``"simple"``; its attrs
+  name the model, the delays it includes and its calibration) and the great-circle vacuum bound ``2·d/c``.
 - ``paths`` : :class:`pandas.DataFrame` of the node sequence per (time, src, dst),
   by default only when it changes (``paths="changes"``); node ids are global:
   satellites ``0..N-1``, ground sites ``N..N+M-1``, orbital data centres after
@@ -37,8 +39,9 @@ Routing rules
 Ground sites are endpoints: a path is ``ground → space … space → ground`` and never
 relays through another ground site's radio (Hypatia's rule). A terrestrial data
 centre is reached through its gateways: the access link is the gateway's GSL plus
-the gateway's fiber backhaul to the data centre (:class:`orbitlat.latency.terrestrial.FiberModel`
-with no fixed overhead: a data-centre-grade link), and routing picks the best gateway.
+the gateway's fiber backhaul to the data centre (the routed terrestrial model,
+:class:`orbitlat.latency.terrestrial.RoutedModel`, with no fixed overhead: a data-centre-grade link;
+``backhaul="simple"`` for the great-circle stretch), and routing picks the best gateway.
 For many users and one destination, Dijkstra runs once, from the destination, and
 every user's delay is read from it; for all pairs among ground sites it runs from
 the sources only (the smaller side always).
@@ -49,6 +52,15 @@ Scenarios (one call each)
 - :func:`via_isl`: users → ISL constellation → gateway near the data centre → fiber → data centre.
 - :func:`orbital_datacenter`: users → relays over ISLs → orbital data centre; and direct while in view.
 - :func:`city_pairs`: RTT between ground sites (Hypatia style), with fiber and the vacuum bound.
+- :func:`as_deployed`: Starlink as operated: user → satellite → (ISLs only when that satellite sees
+  no gateway) → gateway → the user's PoP → destination; dish → PoP RTT (what Starlink publishes)
+  and dish → destination RTT.
+
+Every satellite scenario adds the named **access overhead** to propagation by default
+(``overhead="calibrated"``: 16.9 ms per user terminal, fitted so that the modelled US dish → PoP
+median equals Starlink's published 25.7 ms; :mod:`orbitlat.latency.overhead`); ``overhead="none"``
+gives pure propagation for physics studies, ``"high"`` a sensitivity case. :func:`route` itself and
+Hypatia mode (:mod:`orbitlat.latency.hypatia`) add nothing unless told.
 
 Each returns a :class:`LatencyResult`; :meth:`LatencyResult.summary` gives p50/p95/p99/max
 per user, per region (continent) and population-weighted over the globe, and
@@ -57,12 +69,14 @@ per user, per region (continent) and population-weighted over the globe, and
 What the model gives (measured with this module)
 ------------------------------------------------
 Median RTT over one day at 60 s steps to Stargate (Abilene, TX), Starlink Gen1 preset
-(FCC 2021, 4,408 satellites), 25° masks for terminals and gateways, propagation only:
+(FCC 2021, 4,408 satellites), 25° masks for terminals and gateways, propagation only
+(``overhead="none"``; the default adds 16.9 ms per user terminal to each satellite row):
 
 ==========================================================  =======  =======  =========
 path                                                         Lagos   Jakarta  São Paulo
 ==========================================================  =======  =======  =========
-fiber (calibrated model, :mod:`orbitlat.latency.terrestrial`)              217 ms   316 ms   170 ms
+fiber, simple model (great circle x 1.962 + 8.38 ms)         217 ms   316 ms   170 ms
+fiber, routed model (the default since issue 12)              217 ms   276 ms   158 ms
 bent pipe, best of 222 Starlink gateway sites + fiber        216 ms   301 ms   161 ms
 ISLs (+Grid), down at a gateway at the data centre            84 ms   118 ms    64 ms
 orbital data centre (Suncatcher-like, 650 km dawn–dusk SSO)   76 ms    76 ms    76 ms
@@ -71,7 +85,7 @@ orbital data centre (Suncatcher-like, 650 km dawn–dusk SSO)   76 ms    76 ms  
 The orbital data centre is equally far from everyone on average (it circles the poles),
 with a wide spread (p95 about 120 ms); a direct link to it exists only about 1 % of the
 day (RTT about 6–7 ms then). London → New York over ISLs: 43 ms (vacuum bound 37 ms,
-fiber model 115 ms, Handley's measured Internet 76 ms).
+simple fiber model 115 ms, routed model 86 ms over Hibernia Express, Handley's measured Internet 76 ms).
 
 >>> import orbitlat as ol
 >>> from orbitlat.ground import GroundSites
@@ -87,9 +101,11 @@ from __future__ import annotations
 from orbitlat.latency.network import Network, NetworkStep, nearest_k_links, odc_links, plus_grid
 from orbitlat.latency.results import CONTINENTS, REASONS, LatencyResult, regions, weighted_quantile
 from orbitlat.latency.routing import route
-from orbitlat.latency.scenarios import bent_pipe, city_pairs, crossover, fiber_baseline, orbital_datacenter, via_isl
-from orbitlat.latency.terrestrial import FiberModel
+from orbitlat.latency.scenarios import (as_deployed, assign_pops, bent_pipe, city_pairs, crossover,
+                                        dish_to_pop_by_country, fiber_baseline, orbital_datacenter, via_isl)
+from orbitlat.latency.terrestrial import FiberModel, RoutedModel
 
 __all__ = ["LatencyResult", "route", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "fiber_baseline",
-           "crossover", "weighted_quantile", "regions", "REASONS", "CONTINENTS", "Network", "NetworkStep",
-           "plus_grid", "nearest_k_links", "odc_links", "FiberModel"]
+           "crossover", "as_deployed", "assign_pops", "dish_to_pop_by_country", "weighted_quantile", "regions",
+           "REASONS", "CONTINENTS", "Network", "NetworkStep", "plus_grid", "nearest_k_links", "odc_links", "FiberModel",
+           "RoutedModel"]

@@ -24,7 +24,47 @@ from orbitlat.latency._inputs import _MS_PER_KM, _site_index, _sites
 from orbitlat.latency.network import Network, NetworkStep
 from orbitlat.latency.terrestrial.simple import great_circle_km
 
-__all__ = ["EndpointPlan", "plan_endpoints", "attach"]
+__all__ = ["EndpointPlan", "plan_endpoints", "attach", "leg_one_way_ms", "site_model"]
+
+
+def site_model(model):
+    """The terrestrial model for legs between network sites (gateway → PoP → data centre).
+
+    Without its fixed per-round-trip overhead (``overhead_ms``: the access networks at the ends),
+    and attached however far the sites lie from its graph (``max_attach_km``: a gateway or PoP is
+    where fiber is). Models that are not dataclasses are returned as given.
+
+    >>> from orbitlat.latency.terrestrial.simple import FiberModel
+    >>> site_model(FiberModel()).overhead_ms
+    0.0
+    """
+    import dataclasses
+
+    if not dataclasses.is_dataclass(model):
+        return model
+    names = {f.name for f in dataclasses.fields(model)}
+    kw = {"overhead_ms": 0.0} if "overhead_ms" in names else {}
+    if "max_attach_km" in names:
+        kw["max_attach_km"] = float("inf")
+    return dataclasses.replace(model, **kw) if kw else model
+
+
+def leg_one_way_ms(model, lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, overhead: bool = True) -> np.ndarray:
+    """One-way delay of a terrestrial leg between points (degrees, broadcasting), ms, with any model.
+
+    The model answers ``one_way_ms(lat1, lon1, lat2, lon2)`` (the terrestrial-model interface,
+    :mod:`orbitlat.latency.terrestrial`). ``overhead=False``: a leg between network sites
+    (:func:`site_model`).
+
+    >>> from orbitlat.latency.terrestrial.simple import FiberModel
+    >>> round(float(leg_one_way_ms(FiberModel(), 0.0, 0.0, 0.0, 9.0, overhead=False)), 2)  # 1,000.75 km
+    9.61
+    """
+    m = model if overhead else site_model(model)
+    v = np.asarray(m.one_way_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg), dtype=np.float64)
+    if not overhead and m is model:  # not a dataclass: take its stated overhead off
+        v = v - 0.5 * float(getattr(model, "overhead_ms", 0.0))
+    return v
 
 
 # ---------------------------------------------------------------------------
@@ -71,26 +111,34 @@ def _gateway_access(network: Network, step: NetworkStep, gw_index, backhaul_ms: 
                     only_gateway: np.ndarray | None = None, extra_ms: float = 0.0) -> _Access:
     """Access of destinations through gateways; ``backhaul_ms`` (n_gw, n_ep) one-way fiber delay (inf: no fiber);
     ``hop_ms`` is added twice (the GSL and the fiber link), as one-way processing per link, and ``extra_ms``
-    once (a gateway's own one-way overhead)."""
+    once (a gateway's own one-way overhead).
+
+    Per (endpoint, satellite) the best gateway: every visible (gateway, satellite) pair against every
+    endpoint as one (pairs, endpoints) array, reduced per satellite (ties: the first pair in
+    visibility order, as a stable sort would keep).
+    """
     vp = network.gsl(step, gw_index, core=False)
     n_gw, n_ep = backhaul_ms.shape
-    g_of, e_of = np.nonzero(np.isfinite(backhaul_ms))
+    bk = backhaul_ms
     if only_gateway is not None:
-        keep = np.isin(g_of, only_gateway)
-        g_of, e_of = g_of[keep], e_of[keep]
-    # each visible (gateway, sat) pair times each fiber (gateway, endpoint)
-    starts = np.searchsorted(g_of, np.arange(n_gw))
-    n_fib = np.bincount(g_of, minlength=n_gw)
-    rep = n_fib[vp.site]
-    pair = np.repeat(np.arange(vp.site.size), rep)
-    k = np.arange(pair.size) - np.repeat(np.cumsum(rep) - rep, rep)
-    f = starts[vp.site[pair]] + k
-    g = vp.site[pair]
-    e = e_of[f]
-    w = vp.range_km[pair] * _MS_PER_KM + backhaul_ms[g, e] + 2.0 * hop_ms + extra_ms
-    acc = _sorted_access(e, vp.sat[pair], w, g, n_ep)
-    acc.kind = "gateway"
-    return acc
+        bk = np.full_like(backhaul_ms, np.inf)
+        bk[only_gateway] = backhaul_ms[only_gateway]
+    empty = _Access(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), n_ep,
+                    "gateway")
+    if vp.site.size == 0:
+        return empty
+    order = np.argsort(vp.sat, kind="stable")
+    sats, gws = vp.sat[order], vp.site[order]
+    w = (vp.range_km[order] * _MS_PER_KM)[:, None] + bk[gws] + (2.0 * hop_ms + extra_ms)  # (pairs, endpoints)
+    starts = np.flatnonzero(np.r_[True, sats[1:] != sats[:-1]])
+    mins = np.minimum.reduceat(w, starts, axis=0)  # (satellites seen by a gateway, endpoints)
+    seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, sats.size]))
+    first = np.minimum.reduceat(np.where(w == mins[seg], np.arange(sats.size)[:, None], sats.size), starts, axis=0)
+    e, k = np.nonzero(np.isfinite(mins.T))  # endpoint-major, satellites ascending within an endpoint
+    if e.size == 0:
+        return empty
+    return _Access(e.astype(np.int64), sats[starts][k].astype(np.int64), mins[k, e], gws[first[k, e]].astype(np.int64),
+                   n_ep, "gateway")
 
 
 # ---------------------------------------------------------------------------
@@ -123,6 +171,8 @@ class EndpointPlan:
     dst_off: int
     gw_off: int
     attrs: dict = field(default_factory=dict)
+    isl_fallback: bool = False      # ISLs only for users whose satellites see no gateway (as operated)
+    bent_users: np.ndarray | None = None  # per step scratch (fallback): users with a bent pipe (best_paths sets it)
 
     @property
     def ns(self) -> int:
@@ -150,11 +200,13 @@ class EndpointPlan:
 def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = None, backhaul: Any = None,
                    gateway_radius_km: float | None = None, gateway_choice: Any = "best",
                    min_elevation_deg: float | None = None,
-                   gateway_min_elevation_deg: float | None = None) -> EndpointPlan:
+                   gateway_min_elevation_deg: float | None = None, isl_use: str = "any") -> EndpointPlan:
     """The endpoint plan of a run (see :class:`EndpointPlan`); validates the combination of endpoints.
 
-    ``backhaul`` is the terrestrial model from a gateway to a data centre (anything with
-    ``one_way_ms(distance_km)``); it is only used with ``gateways``.
+    ``backhaul`` is the terrestrial model from a gateway to a data centre (``one_way_ms(lat1, lon1, lat2,
+    lon2)``, :mod:`orbitlat.latency.terrestrial`; a model with ``one_way_ms(distance_km)`` still works);
+    it is only used with ``gateways``. ``isl_use="fallback"`` routes over ISLs only the users whose
+    satellites see no gateway (the as-deployed rule, :func:`orbitlat.latency.shortest.best_paths`).
     """
     src_sites = _sites(sources, "sources")
     all_pairs = destinations is None
@@ -179,7 +231,12 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
         gw_sites = _sites(gateways, "gateways")
         bk_km = great_circle_km(gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None], dst_sites.lat_deg[None, :],
                                 dst_sites.lon_deg[None, :])
-        backhaul_ms = backhaul.one_way_ms(bk_km)
+        try:  # a terrestrial model: delay between the points (routed over the graph)
+            backhaul_ms = np.asarray(backhaul.one_way_ms(gw_sites.lat_deg[:, None], gw_sites.lon_deg[:, None],
+                                                         dst_sites.lat_deg[None, :], dst_sites.lon_deg[None, :]),
+                                     dtype=np.float64)
+        except TypeError:  # a user model of orbitlat 0.1: one_way_ms(distance_km)
+            backhaul_ms = np.asarray(backhaul.one_way_ms(bk_km), dtype=np.float64)
         if gateway_radius_km is not None:
             backhaul_ms = np.where(bk_km <= gateway_radius_km, backhaul_ms, np.inf)
             if not np.isfinite(backhaul_ms).any():
@@ -212,6 +269,11 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
         only_gw = np.array([int(gateway_choice)])
     elif gateway_choice != "best":
         raise OrbitlatError(f"gateway_choice={gateway_choice!r}: use 'best', 'nearest' or a gateway index.")
+    if isl_use not in ("any", "fallback"):
+        raise OrbitlatError(f"isl_use={isl_use!r}: use 'any' or 'fallback'.")
+    if isl_use == "fallback" and (gw_sites is None or gateway_choice != "best"):
+        raise OrbitlatError("ISLs as a fallback (Gateways(isl='fallback')) needs gateways= and gateway choice 'best': "
+                            "it picks the best bent pipe, or the best ISL route when no bent pipe exists.")
     mode = "pairs" if all_pairs else "odc" if to_odc else "gateways" if gw_sites is not None else "terminals"
     src_idx = _site_index(src_sites, min_elevation_deg)
     dst_idx = None if mode in ("pairs", "odc") else _site_index(dst_sites, min_elevation_deg)
@@ -220,8 +282,13 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
     if gw_sites is not None:
         attrs["gateways"] = len(gw_sites)
         attrs["gateway_choice"] = str(gateway_choice)
+        bk = getattr(backhaul, "attrs", None)
+        attrs["backhaul_model"] = bk["terrestrial_model"] if isinstance(bk, dict) and "terrestrial_model" in bk \
+            else type(backhaul).__name__
+    if isl_use == "fallback":
+        attrs["isl_use"] = "fallback: ISLs only where the user's satellites see no gateway"
     return EndpointPlan(mode, src_sites, dst_sites, gw_sites, src_idx, dst_idx, gw_idx, backhaul_ms, nearest_gw,
-                        only_gw, nodes, N, M, dst_off, gw_off, attrs)
+                        only_gw, nodes, N, M, dst_off, gw_off, attrs, isl_fallback=isl_use == "fallback")
 
 
 def attach(plan: EndpointPlan, network: Network, step: NetworkStep, delays) -> tuple[_Access, _Access | None]:

@@ -20,7 +20,8 @@ Each block propagates exactly the calls a whole-span run makes (the 60-step wind
 kepler-j2 propagator's rounding depends on where a call starts), so a block may start
 anywhere and the merged result is the single-process result bit for bit. Only the routing
 counters differ (each block starts its warm-started trees cold: ``routing_trees``,
-``repaired_trees`` and ``dijkstra_trees`` are summed over blocks).
+``repaired_trees`` and ``dijkstra_trees`` are summed over blocks, as is
+``isl_links_dropped_by_range``).
 """
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ __all__ = ["route_block", "merge_blocks", "route_in_blocks", "POSITIONS_CHUNK"]
 #: Steps per propagation call of :meth:`Network.positions` (its ``times.chunks(60)``).
 POSITIONS_CHUNK = 60
 
-#: Counters of the warm-started shortest-path trees, summed over blocks.
-_TREE_COUNTERS = ("routing_trees", "repaired_trees", "dijkstra_trees")
+#: Per-step counters in ``rtt.attrs``, summed over blocks (the warm-started trees' work, links dropped).
+_SUMMED_COUNTERS = ("routing_trees", "repaired_trees", "dijkstra_trees", "isl_links_dropped_by_range")
 
 
 class _BlockNetwork(Network):
@@ -129,6 +130,15 @@ def _concat(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([a, b], ignore_index=True)
 
 
+def _summed(a: dict, b: dict) -> dict:
+    """The left block's attrs, with the per-step counters of both added."""
+    out = dict(a)
+    for k in _SUMMED_COUNTERS:
+        if k in a and k in b:
+            out[k] = int(a[k]) + int(b[k])
+    return out
+
+
 def merge_blocks(L: LatencyResult, R: LatencyResult, paths: str | None = "changes") -> LatencyResult:
     """The result of two consecutive time blocks routed separately (exact, associative; module docs).
 
@@ -139,10 +149,8 @@ def merge_blocks(L: LatencyResult, R: LatencyResult, paths: str | None = "change
         raise OrbitlatError(f"internal: time blocks ending {tl[-1]} and starting {tr[0]} are not consecutive.")
     rtt = xr.concat([L.rtt, R.rtt], dim="time", data_vars="minimal", coords="minimal", compat="override",
                     combine_attrs="override")
-    rtt.attrs = dict(L.rtt.attrs)
-    for k in _TREE_COUNTERS:
-        if k in L.rtt.attrs and k in R.rtt.attrs:
-            rtt.attrs[k] = int(L.rtt.attrs[k]) + int(R.rtt.attrs[k])
+    rtt.attrs = _summed(L.rtt.attrs, R.rtt.attrs)
+    attrs = _summed(L.attrs, R.attrs)
     changes = L.path_changes
     paths_df = L.paths
     if paths is not None:
@@ -167,7 +175,18 @@ def merge_blocks(L: LatencyResult, R: LatencyResult, paths: str | None = "change
     changes.name = "path_changes"
     unreachable = _concat(L.unreachable, R.unreachable)
     unreachable["reason"] = pd.Categorical(unreachable["reason"].astype(str), categories=list(REASONS))
-    return LatencyResult(rtt, paths_df, unreachable, changes, L.nodes, L.src_sites, dict(L.attrs))
+    return LatencyResult(rtt, paths_df, unreachable, changes, L.nodes, L.src_sites, attrs)
+
+
+def _whole_span_warning(category: type, message: str) -> bool:
+    """The blocks' own detour warnings: a median over one block; the merged result is judged instead."""
+    return issubclass(category, UserWarning) and "their great-circle vacuum bound" in message
+
+
+def _no_delays():
+    from orbitlat.latency.routing import Delays
+
+    return Delays()
 
 
 def route_in_blocks(network: Network, sources, destinations, tg, kw: dict, *, paths: str | None = "changes",
@@ -202,11 +221,24 @@ def route_in_blocks(network: Network, sources, destinations, tg, kw: dict, *, pa
             bounds = time_bounds(n, POSITIONS_CHUNK, None, r.workers, r.tasks_per_worker)
         shared = _Shared(network, sources, destinations, dict(kw), tg.utc)
         plan = Plan(route_block, [_Block(a, b) for a, b in zip(bounds[:-1], bounds[1:])], shared,
-                    merge=functools.partial(merge_blocks, paths=paths), name="orbitlat-route")
+                    merge=functools.partial(merge_blocks, paths=paths), name="orbitlat-route",
+                    drop_warning=_whole_span_warning)
         res = r.run(plan, retries)[0]
         label, n_blocks, used = r.label, len(plan.chunks), min(r.workers, len(plan.chunks))
+    for d in (res.rtt.attrs, res.attrs):  # the whole grid's step (a one-step block has none of its own)
+        if "step_s" in d:
+            d["step_s"] = tg.step_s
+    if "detour_pairs" in res.rtt.attrs:  # a statistic of the whole span: judged on the merged result
+        from orbitlat.latency.assembly import _warn_detours
+
+        delays = kw["options"].delays if "options" in kw else _no_delays()
+        _warn_detours(res.rtt, delays, "pairs")
+        if "detour_pairs" in res.attrs:
+            res.attrs["detour_pairs"] = res.rtt.attrs["detour_pairs"]
     res.src_sites = _sites(sources, "sources")
     res.rtt.attrs["wall_s"] = _time.perf_counter() - wall0
+    if "wall_s" in res.attrs:
+        res.attrs["wall_s"] = res.rtt.attrs["wall_s"]
     if explicit:
         res.rtt.attrs.update(parallel_scheduler=label, parallel_time_chunk=int(bounds[1] - bounds[0]),
                              parallel_tasks=len(plan.chunks))

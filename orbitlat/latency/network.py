@@ -29,6 +29,16 @@ Links
   its ``k`` nearest satellites in range (KD-tree); the union is used, so a
   satellite can end with more than ``k`` links.
 - **Bent pipe**: no ISLs (``isl="none"``).
+- **Which satellites carry ISLs**: the constellation's ``has_isl`` column
+  (:mod:`orbitlat.orbits.capabilities`: presets cite their source, catalogs go by operator). ISL
+  routing over a constellation whose satellites carry none (OneWeb) is refused with an
+  :class:`~orbitlat.errors.OrbitlatError` unless ``force_isl=True`` (a what-if study); satellites
+  without ISLs in a mixed constellation (Starlink's v1.0) get none, and no orbital-data-centre laser.
+- **Range rule**: every ISL must clear the grazing altitude (line of sight) and, by default, be no
+  longer than :data:`DEFAULT_ISL_MAX_KM` (5,400 km, the longest laser links Starlink reports):
+  +Grid topologies inferred from a catalog otherwise pair satellites across the globe (OneWeb's
+  inferred +Grid holds links up to about 15,000 km, of which those up to about 7,900 km clear the
+  Earth at 1,200 km). ``isl_max_km=None`` keeps line of sight only (Hypatia's rule).
 - **Orbital data centre** laser links (:func:`odc_links`): to every satellite in
   line of sight within ``odc_laser_range_km``; and GSLs to ground sites in view.
 
@@ -57,10 +67,14 @@ from orbitlat.constants import C_KM_S, WGS84_A_KM
 from orbitlat.errors import OrbitlatError
 
 __all__ = ["plus_grid", "nearest_k_links", "odc_links", "line_of_sight", "max_isl_length_km", "Network",
-           "NetworkStep", "orbit_normals"]
+           "NetworkStep", "orbit_normals", "DEFAULT_ISL_MAX_KM"]
 
 #: Default grazing altitude for space-to-space links (Hypatia: ISLs stay above 80 km), km.
 GRAZING_ALTITUDE_KM = 80.0
+
+#: Default maximum ISL length, km: the longest Starlink laser links reported (SpaceX, SPIE Photonics
+#: West, January 2024: "links up to 5,400 km"; docs/references.md). ``Network(isl_max_km="auto")``.
+DEFAULT_ISL_MAX_KM = 5400.0
 
 
 # ---------------------------------------------------------------------------
@@ -341,6 +355,7 @@ class NetworkStep:
     link_kind: np.ndarray
     time: Any = None
     may_repeat: bool = False  # True once links were added by hand (a pair may then appear twice)
+    isl_dropped: int = 0  # ISLs of the topology left out at this step by the range rule (isl_max_km)
 
     @property
     def n_core(self) -> int:
@@ -380,8 +395,10 @@ class Network:
         "+Grid" inter-plane slot shift.
     drop_seam : bool
         "+Grid": drop links between counter-rotating planes.
-    isl_max_km : float, optional
-        Drop ISLs longer than this (laser range). The grazing test applies anyway.
+    isl_max_km : float, "auto" or None
+        Drop ISLs longer than this (laser range); ``"auto"`` (default) is :data:`DEFAULT_ISL_MAX_KM`
+        (5,400 km), None no limit. The grazing test applies anyway. Each step counts the links it
+        dropped (``NetworkStep.isl_dropped``; results sum them in ``attrs``).
     isl_k, isl_range_km : int, float
         Nearest-k parameters.
     grazing_altitude_km : float
@@ -402,13 +419,16 @@ class Network:
         Ground sites may link directly to a data centre in view.
     backend : str
         Propagation backend (``"auto"``: sgp4 for TLE satellites, else kepler-j2).
+    force_isl : bool
+        Route over ISLs even on satellites that carry none (``has_isl`` 0: OneWeb, Starlink v1.0):
+        a what-if study. Default False: refused (all satellites) or left out (some).
     """
 
     constellation: Any
     isl: Any = "plus_grid"
     isl_shift: int = 0
     drop_seam: bool = True
-    isl_max_km: float | None = None
+    isl_max_km: Any = "auto"
     isl_k: int = 4
     isl_range_km: float = 5000.0
     grazing_altitude_km: float | None = GRAZING_ALTITUDE_KM
@@ -420,6 +440,7 @@ class Network:
     odc_max_links: int | None = None
     odc_gsl: bool = True
     backend: str = "auto"
+    force_isl: bool = False
     _isl_pairs: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -434,6 +455,14 @@ class Network:
             raise OrbitlatError(f"gsl_rule={self.gsl_rule!r} is not known; use 'elevation' or 'range'.")
         if self.gsl_rule == "range" and self.gsl_max_range_km is None:
             raise OrbitlatError("gsl_rule='range' needs gsl_max_range_km= (e.g. 1089.686 for Hypatia's Starlink).")
+        if isinstance(self.isl_max_km, str):
+            if self.isl_max_km != "auto":
+                raise OrbitlatError(f"isl_max_km={self.isl_max_km!r}: give km, 'auto' ({DEFAULT_ISL_MAX_KM:g} km) "
+                                    "or None (line of sight only).")
+            self.isl_max_km = DEFAULT_ISL_MAX_KM
+        elif self.isl_max_km is not None and not (float(self.isl_max_km) > 0):
+            raise OrbitlatError(f"isl_max_km={self.isl_max_km!r} must be > 0 km (or None for no limit).")
+        self._no_isl = self._satellites_without_isl()
         if isinstance(self.isl, str):
             if self.isl not in _ISL_MODES:
                 raise OrbitlatError(f"isl={self.isl!r} is not known; use one of {_ISL_MODES} or an (E, 2) index array.")
@@ -448,6 +477,9 @@ class Network:
             if pairs.size and (pairs.min() < 0 or pairs.max() >= self.constellation.size):
                 raise OrbitlatError(f"isl pairs must index satellites 0..{self.constellation.size - 1}.")
             self._isl_pairs = _unique_pairs(pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64))
+        if self._isl_pairs is not None and self._no_isl is not None and self._isl_pairs.size:
+            bad = self._no_isl[self._isl_pairs].any(axis=1)  # satellites without ISLs get none
+            self._isl_pairs = self._isl_pairs[~bad]
         odc = self.odc
         if odc is None:
             self._odc_list = []
@@ -458,6 +490,25 @@ class Network:
             for o in self._odc_list:
                 if not isinstance(o, Constellation):
                     raise OrbitlatError(f"odc entries must be Constellation clusters; got {type(o).__name__}.")
+
+    def _satellites_without_isl(self) -> np.ndarray | None:
+        """Mask of satellites that carry no ISL (None: all may link); refuses ISL routing over none."""
+        from orbitlat.orbits.capabilities import has_isl_column
+
+        has = has_isl_column(self.constellation.table)
+        no = has == 0.0
+        wants_isl = not (isinstance(self.isl, str) and self.isl == "none")
+        if self.force_isl or not no.any():
+            return None
+        if wants_isl and no.all():
+            a = self.constellation.attrs
+            raise OrbitlatError(
+                f"{self.constellation.name!r} has no inter-satellite links ({a.get('isl_source', 'its has_isl column is 0')}); "
+                f"ISL routing (isl={self.isl if isinstance(self.isl, str) else 'custom pairs'!r}) over it would invent "
+                "links that do not exist. Use isl='none' (a bent pipe through gateways: orbitlat.latency.bent_pipe), "
+                "or pass force_isl=True (Network(..., force_isl=True), or network_options={'force_isl': True} in the "
+                "scenarios) for a what-if study.")
+        return no
 
     # ------------------------------------------------------------------
     @property
@@ -499,30 +550,33 @@ class Network:
         odc = np.empty((0, 3)) if odc_xyz_km is None else np.asarray(odc_xyz_km, dtype=np.float64).reshape(-1, 3)
         if odc.shape[0] != self.n_odc:
             raise OrbitlatError(f"step: got {odc.shape[0]} data-centre positions for {self.n_odc}.")
+        lasers = sat if self._no_isl is None else np.where(self._no_isl[:, None], np.nan, sat)  # who may link
         if self._isl_pairs is None:
-            pairs = nearest_k_links(sat, self.isl_k, max_range_km=self.isl_range_km,
+            pairs = nearest_k_links(lasers, self.isl_k, max_range_km=self.isl_range_km,
                                     grazing_altitude_km=self.grazing_altitude_km or 0.0)
         else:
             pairs = self._isl_pairs
         a, b = pairs[:, 0], pairs[:, 1]
         km = np.linalg.norm(sat[a] - sat[b], axis=1)
         keep = np.isfinite(km)
-        if self.isl_max_km is not None:
-            keep &= km <= self.isl_max_km
         if self.grazing_altitude_km is not None and a.size:
             keep &= line_of_sight(sat[a], sat[b], grazing_altitude_km=self.grazing_altitude_km,
                                   radius_km=self.earth_radius_km)
+        n_dropped = 0  # links in line of sight that the range rule removes
+        if self.isl_max_km is not None:
+            n_dropped = int((keep & (km > self.isl_max_km)).sum())
+            keep &= km <= self.isl_max_km
         a, b, km = a[keep], b[keep], km[keep]
         kind = np.zeros(a.size, np.int8)
         if self.n_odc:
-            o, s, d = odc_links(odc, sat, max_range_km=self.odc_laser_range_km,
+            o, s, d = odc_links(odc, lasers, max_range_km=self.odc_laser_range_km,
                                 grazing_altitude_km=self.grazing_altitude_km or 0.0, max_links=self.odc_max_links)
             a = np.concatenate([a, self.n_sat + o])
             b = np.concatenate([b, s])
             km = np.concatenate([km, d])
             kind = np.concatenate([kind, np.ones(o.size, np.int8)])
         return NetworkStep(self.n_sat, self.n_odc, np.concatenate([sat, odc]), a.astype(np.int64),
-                           b.astype(np.int64), km, kind, time)
+                           b.astype(np.int64), km, kind, time, isl_dropped=n_dropped)
 
     def gsl(self, step: NetworkStep, site_index, *, core: bool = True):
         """Ground–satellite links of ``site_index`` at ``step`` (VisiblePairs over core nodes).

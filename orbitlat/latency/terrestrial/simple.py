@@ -140,18 +140,67 @@ class FiberModel:
         """Group velocity of light in the fiber, km/s."""
         return C_KM_S / self.group_index
 
-    def one_way_ms(self, distance_km) -> np.ndarray:
-        """One-way delay over ``distance_km`` of great-circle distance, ms (half the overhead included)."""
-        d = _nonneg(distance_km, "distance_km")
+    name = "simple"
+
+    def one_way_ms(self, *args):
+        """One-way delay, ms (half the overhead included): ``one_way_ms(lat1, lon1, lat2, lon2)`` between
+        points (degrees; broadcasts), or ``one_way_ms(distance_km)`` over a great-circle distance."""
+        d = self._distance(args, "one_way_ms")
         return _scalar(d * self.stretch / self.speed_km_s * 1000.0 + 0.5 * self.overhead_ms)
 
-    def rtt_ms(self, distance_km) -> np.ndarray:
-        """Round-trip time over ``distance_km`` of great-circle distance, ms."""
-        return _scalar(2.0 * np.asarray(self.one_way_ms(distance_km)))
+    def rtt_ms(self, *args):
+        """Round-trip time, ms: ``rtt_ms(lat1, lon1, lat2, lon2)`` between points (degrees; broadcasts),
+        or ``rtt_ms(distance_km)`` over a great-circle distance."""
+        return _scalar(2.0 * np.asarray(self.one_way_ms(*args)))
 
     def rtt_ms_between(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
-        """Round-trip time between points (degrees), ms; broadcasts."""
-        return self.rtt_ms(great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg))
+        """Round-trip time between points (degrees), ms; broadcasts (same as the 4-argument ``rtt_ms``)."""
+        return self.rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg)
+
+    def rtt_ms_from_km(self, route_km):
+        """RTT for a counted route length (km, stretch already applied): ``2 · L / v + overhead``."""
+        return _scalar(2.0 * _nonneg(route_km, "route_km") / self.speed_km_s * 1000.0 + self.overhead_ms)
+
+    def path_km(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+        """Route length the model counts between points: great circle × stretch, km; broadcasts."""
+        return _scalar(self._distance((lat1_deg, lon1_deg, lat2_deg, lon2_deg), "path_km") * self.stretch)
+
+    def route(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+        """The model's route for one pair: the great circle, one leg (see :class:`TerrestrialRoute`)."""
+        from orbitlat.latency.terrestrial.base import TerrestrialRoute, check_points
+
+        la1, lo1, la2, lo2, shape = check_points(lat1_deg, lon1_deg, lat2_deg, lon2_deg)
+        if shape != ():
+            raise OrbitlatError(f"route() takes one pair of points (scalars); got shape {shape}.")
+        km = float(self.path_km(la1, lo1, la2, lo2))
+        return TerrestrialRoute(np.array([float(la1), float(la2)]), np.array([float(lo1), float(lo2)]),
+                                ["source", "destination"], ["great circle"], np.array([km]), [""],
+                                float(self.rtt_ms(la1, lo1, la2, lo2)), "simple", self.attrs)
+
+    @property
+    def attrs(self) -> dict:
+        """What this model includes and where its constants come from (copy into results)."""
+        return {"terrestrial_model": "simple",
+                "terrestrial_delays": "fiber propagation over great circle x stretch at c/1.468; fixed overhead",
+                "terrestrial_stretch": self.stretch, "terrestrial_overhead_ms": self.overhead_ms,
+                "terrestrial_calibration": CALIBRATION["source"],
+                "terrestrial_cv_median_abs_pct_error": _SIMPLE_CV}
+
+    def _distance(self, args, what):
+        if len(args) == 1:
+            return _nonneg(args[0], "distance_km")
+        if len(args) == 4:
+            from orbitlat.latency.terrestrial.base import check_points
+
+            la1, lo1, la2, lo2, _ = check_points(*args)
+            return great_circle_km(la1, lo1, la2, lo2)
+        raise OrbitlatError(f"FiberModel.{what} takes (lat1_deg, lon1_deg, lat2_deg, lon2_deg) or (distance_km); "
+                            f"got {len(args)} argument(s).")
+
+
+#: Cross-validated median absolute error of the simple model on the routed model's pair set (%), from
+#: :data:`orbitlat.latency.terrestrial.routed.CALIBRATION` (same folds, refitted per fold).
+_SIMPLE_CV = 26.8
 
 
 def _scalar(a):
