@@ -27,7 +27,7 @@ from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
-from orbitlat.errors import EpochWarning, OMMError, OrbitlatError, PropagationWarning, TLEError
+from orbitlat.errors import CompileNotice, EpochWarning, OMMError, OrbitlatError, PropagationWarning, TLEError
 
 # Public names, loaded on first use so that `import orbitlat` stays fast (< 1 s) and opens nothing.
 _lazy_attrs = {
@@ -105,6 +105,6 @@ def __dir__():
 
 
 __all__ = [
-    "OrbitlatError", "TLEError", "OMMError", "PropagationWarning", "EpochWarning",
+    "OrbitlatError", "TLEError", "OMMError", "PropagationWarning", "EpochWarning", "CompileNotice",
     *_lazy_attrs, *_lazy,
 ]

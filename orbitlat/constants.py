@@ -7,6 +7,15 @@ from __future__ import annotations
 
 import math
 
+__all__ = ["WGS84_A_KM", "WGS84_F", "WGS84_B_KM", "WGS84_E2", "MU_EARTH_KM3_S2", "J2_EARTH", "OMEGA_EARTH_RAD_S",
+           "C_KM_S", "FIBER_GROUP_INDEX", "C_FIBER_KM_S", "DAY_S", "TROPICAL_YEAR_D", "SSO_RAAN_RATE_RAD_S",
+           "RE_SPHERE_KM", "SUN_RADIUS_KM", "AU_KM", "SOLAR_CONSTANT_W_M2"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: WGS84 equatorial radius, km
 WGS84_A_KM = 6378.137
 #: WGS84 flattening

@@ -38,6 +38,10 @@ from orbitlat.scale.runners import LOCAL_SCHEDULERS, current, tune_workers, usin
 __all__ = ["coverage", "visible_sets", "passes", "route", "latency", "using", "tune_workers", "SCENARIOS",
            "LOCAL_SCHEDULERS"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 #: Latency entry points of :mod:`orbitlat.latency` that :func:`latency` runs.
 SCENARIOS = ("route", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs")
 

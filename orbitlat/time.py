@@ -13,8 +13,15 @@ Accepted instants (anywhere orbitlat takes a time):
 - Skyfield :class:`~skyfield.timelib.Time`.
 
 Accepted durations and steps: :class:`datetime.timedelta`, numpy
-``timedelta64``, astropy ``Quantity`` with time units, plain numbers (seconds),
-or strings such as ``"60s"``, ``"90 min"``, ``"1.5h"``, ``"1d"``.
+``timedelta64``, pandas ``Timedelta``, astropy ``Quantity`` with time units,
+plain numbers (seconds), strings such as ``"60s"``, ``"90 min"``, ``"1.5h"``,
+``"1d"``, or ISO 8601 durations (``"PT1H"``, ``"PT90M"``, ``"P1DT12H"``,
+``"PT0.5S"``, ``"P2W"``; years and months are refused: their length varies).
+
+Supported instants are those of ``datetime64[ns]``, 1677-09-21T00:12:43.145224192 to
+2262-04-11T23:47:16.854775807 UTC (:data:`TIME_RANGE`); anything outside is refused with that
+range rather than wrapped around. A leap second (``23:59:60``) has no UTC label in
+``datetime64`` and is refused with a message saying what to write instead.
 
 >>> from orbitlat.time import TimeGrid
 >>> tg = TimeGrid.span("2026-05-30", "1h", "60s")
@@ -33,10 +40,65 @@ import numpy as np
 
 from orbitlat.errors import OrbitlatError
 
-__all__ = ["TimeGrid", "to_timegrid", "to_datetime64", "to_seconds", "timescale"]
+__all__ = ["TimeGrid", "to_timegrid", "to_datetime64", "to_seconds", "timescale", "TIME_RANGE"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 _NS_PER_S = 1_000_000_000
 _J2000_DT64 = np.datetime64("2000-01-01T12:00:00", "ns")  # JD 2451545.0 UTC-labelled
+
+#: The instants orbitlat can label: the range of numpy/pandas ``datetime64[ns]`` (int64 nanoseconds
+#: from 1970; the smallest value is NaT). Outside it a conversion would wrap around silently.
+TIME_RANGE = (np.datetime64(np.iinfo(np.int64).min + 1, "ns"), np.datetime64(np.iinfo(np.int64).max, "ns"))
+_MIN_NS, _MAX_NS = np.iinfo(np.int64).min + 1, np.iinfo(np.int64).max
+_RANGE_TEXT = "1677-09-21T00:12:43.145224192 .. 2262-04-11T23:47:16.854775807 UTC"
+#: The smallest step a grid can have: one nanosecond, the resolution of its ``datetime64[ns]`` labels.
+MIN_STEP_S = 1e-9
+_EPOCH_US = _dt.datetime(1970, 1, 1)
+
+
+def _out_of_range(name: str, value: Any) -> OrbitlatError:
+    return OrbitlatError(
+        f"{name}={value!r} is outside the instants orbitlat supports ({_RANGE_TEXT}, the range of "
+        "datetime64[ns]); give a time inside it (a TLE or a design is only meaningful near its epoch anyway)."
+    )
+
+
+def _leap_second(name: str, value: Any) -> OrbitlatError:
+    return OrbitlatError(
+        f"{name}={value!r} is a leap second (23:59:60 UTC). orbitlat labels instants in UTC with "
+        "datetime64, which has no 61st second: use 23:59:59.999999999 or the next day's 00:00:00 "
+        "(they bracket the leap second), or give the instant on a uniform scale (astropy Time in TAI/TT)."
+    )
+
+
+def _check_dt64_range(values: np.ndarray, name: str) -> np.ndarray:
+    """``values`` (datetime64 of any unit) as ``datetime64[ns]``, refusing what would wrap around."""
+    values = np.asarray(values)
+    unit, _ = np.datetime_data(values.dtype)
+    if unit in ("ns", "ps", "fs", "as"):  # finer units: their range lies inside datetime64[ns]
+        return values.astype("datetime64[ns]")
+    if unit == "generic":
+        values = values.astype("datetime64[s]")
+    # datetime64[us] spans +-290,000 years, so every coarser unit converts to it exactly
+    us = values.astype("datetime64[us]").astype(np.int64)
+    nat = np.isnat(values)
+    bad = ~nat & ((us < _MIN_NS // 1000) | (us > _MAX_NS // 1000))
+    if np.any(bad):
+        raise _out_of_range(name, str(np.ravel(values)[np.flatnonzero(np.ravel(bad))[0]]))
+    return values.astype("datetime64[ns]")
+
+
+def _datetime_to_dt64(value: _dt.datetime, name: str, shown: Any = None) -> np.datetime64:
+    """A naive UTC datetime as datetime64[ns], refusing instants outside the supported range."""
+    delta = value - _EPOCH_US
+    ns = (delta.days * 86400 + delta.seconds) * _NS_PER_S + delta.microseconds * 1000
+    if not _MIN_NS <= ns <= _MAX_NS:
+        raise _out_of_range(name, value if shown is None else shown)
+    return np.datetime64(ns, "ns")
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,6 +118,27 @@ _UNIT_S = {
     "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
 }
 _DUR_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)\s*([A-Za-zµ]*)\s*$")
+_ISO_NUM = r"(\d+(?:[.,]\d+)?)"
+#: ISO 8601 durations (section 4.4.3.2, "PnYnMnDTnHnMnS" and "PnW"), with an optional sign.
+_ISO_DUR_RE = re.compile(
+    rf"^\s*([-+]?)P(?:{_ISO_NUM}Y)?(?:{_ISO_NUM}M)?(?:{_ISO_NUM}W)?(?:{_ISO_NUM}D)?"
+    rf"(?:T(?:{_ISO_NUM}H)?(?:{_ISO_NUM}M)?(?:{_ISO_NUM}S)?)?\s*$", re.IGNORECASE)
+
+
+def _iso_duration_s(text: str, name: str) -> float | None:
+    """Seconds of an ISO 8601 duration (``PT1H``, ``P1DT2H30M``, ``PT0.5S``, ``P2W``), None if not one."""
+    m = _ISO_DUR_RE.match(text)
+    if m is None or not any(m.groups()[1:]) or text.strip().upper().endswith("T"):
+        return None
+    sign, years, months, weeks, days, hours, minutes, seconds = m.groups()
+    if years or months:
+        raise OrbitlatError(
+            f"{name}={text!r} has years or months, whose length varies; give the span in days instead "
+            "(e.g. 'P365D' or '365d')."
+        )
+    num = [float(x.replace(",", ".")) if x else 0.0 for x in (weeks, days, hours, minutes, seconds)]
+    total = num[0] * 604800.0 + num[1] * 86400.0 + num[2] * 3600.0 + num[3] * 60.0 + num[4]
+    return -total if sign == "-" else total
 
 
 def to_seconds(value: Any, name: str = "duration") -> float:
@@ -63,6 +146,8 @@ def to_seconds(value: Any, name: str = "duration") -> float:
 
     >>> to_seconds("90 min"), to_seconds(60), to_seconds("1d")
     (5400.0, 60.0, 86400.0)
+    >>> to_seconds("PT1H"), to_seconds("P1DT30M"), to_seconds("PT0.5S")
+    (3600.0, 88200.0, 0.5)
     """
     if isinstance(value, bool):
         raise OrbitlatError(f"{name}={value!r} is a bool; pass a duration such as 60, '60s' or '1d'.")
@@ -88,9 +173,13 @@ def to_seconds(value: Any, name: str = "duration") -> float:
             unit = unit or "s"
             if unit in _UNIT_S:
                 return float(number) * _UNIT_S[unit]
+        iso = _iso_duration_s(value, name)
+        if iso is not None:
+            return iso
         raise OrbitlatError(
-            f"{name}={value!r} is not a duration I can read; use a number of seconds or a string "
-            f"like '60s', '90min', '1.5h', '1d' (units: {', '.join(sorted(set(_UNIT_S)))})."
+            f"{name}={value!r} is not a duration I can read; use a number of seconds, a string "
+            f"like '60s', '90min', '1.5h', '1d' (units: {', '.join(sorted(set(_UNIT_S)))}) or an ISO 8601 "
+            "duration such as 'PT1H' or 'P1DT12H'."
         )
     raise OrbitlatError(
         f"{name} must be a duration (seconds, timedelta, timedelta64, astropy Quantity or '60s'); "
@@ -106,14 +195,12 @@ def to_datetime64(value: Any, name: str = "time") -> np.ndarray:
     """
     # Skyfield Time
     if type(value).__name__ == "Time" and hasattr(value, "utc_datetime") and hasattr(value, "tt"):
-        return _skyfield_to_dt64(value)
+        return _skyfield_to_dt64(value, name)
     # astropy Time
     if type(value).__name__ == "Time" and hasattr(value, "isot") and hasattr(value, "scale"):
-        utc = value.utc
-        arr = np.atleast_1d(utc.to_value("datetime64"))
-        return arr.astype("datetime64[ns]")
+        return _astropy_to_dt64(value, name)
     if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.datetime64):
-        return np.atleast_1d(value).astype("datetime64[ns]").ravel()
+        return _check_dt64_range(np.atleast_1d(value), name).ravel()
     if isinstance(value, (str, _dt.datetime, _dt.date, np.datetime64)) or hasattr(value, "to_datetime64"):
         return np.atleast_1d(_one_dt64(value, name))
     if isinstance(value, Sequence) or isinstance(value, np.ndarray) or hasattr(value, "__iter__"):
@@ -127,42 +214,82 @@ def to_datetime64(value: Any, name: str = "time") -> np.ndarray:
     )
 
 
+_FRACTION_RE = re.compile(r":\d{2}[.,](\d+)")
+_LEAP_RE = re.compile(r"(?:^|[T\s])\d{1,2}:\d{2}:60(?:[.,]\d*)?(?:$|[Zz+\-\s])")
+
+
 def _one_dt64(value: Any, name: str) -> np.datetime64:
     if hasattr(value, "to_datetime64") and not isinstance(value, np.datetime64):  # pandas Timestamp
         if getattr(value, "tzinfo", None) is not None:
             value = value.tz_convert("UTC").tz_localize(None)
-        return value.to_datetime64().astype("datetime64[ns]")
+        v = value.to_datetime64()
+        if np.isnat(v):
+            raise OrbitlatError(f"{name} is NaT (not a time).")
+        return _check_dt64_range(v, name)[()]
     if isinstance(value, _dt.datetime):
+        shown = value
         if value.tzinfo is not None:
-            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-        return np.datetime64(value, "ns")
+            try:
+                value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+            except OverflowError:
+                raise _out_of_range(name, shown) from None
+        return _datetime_to_dt64(value, name, shown)
     if isinstance(value, _dt.date):
-        return np.datetime64(value, "ns")
+        return _datetime_to_dt64(_dt.datetime(value.year, value.month, value.day), name, value)
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             raise OrbitlatError(f"{name} is NaT (not a time).")
-        return value.astype("datetime64[ns]")
+        return _check_dt64_range(value, name)[()]
     if isinstance(value, str):
         s = value.strip()
         try:
             parsed = _dt.datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
+            if _LEAP_RE.search(s):
+                raise _leap_second(name, value) from None
             raise OrbitlatError(
                 f"{name}={value!r} is not an ISO 8601 time; write e.g. '2026-05-30T12:00:00Z' or "
                 "'2026-05-30 12:00'."
             ) from None
-        return _one_dt64(parsed, name)
+        out = _one_dt64(parsed, name) if parsed.tzinfo is not None else _datetime_to_dt64(parsed, name, value)
+        frac = _FRACTION_RE.search(s)
+        if frac and len(frac.group(1)) > 6:  # datetime keeps microseconds: add the nanoseconds back
+            out = out + np.timedelta64(int(frac.group(1)[6:9].ljust(3, "0")), "ns")
+        return out
     # single-element astropy / skyfield
     return to_datetime64(value, name)[0]
 
 
-def _skyfield_to_dt64(t) -> np.ndarray:
+def _skyfield_to_dt64(t, name: str = "time") -> np.ndarray:
     # UTC via whole/fraction to keep sub-microsecond precision
     jd_utc = np.atleast_1d(t.whole) - 2451545.0
     frac = np.atleast_1d(t.tai_fraction - t._leap_seconds() / 86400.0)
     jd_utc = np.broadcast_to(jd_utc, frac.shape)
+    total_s = (jd_utc + frac) * 86400.0 + (_J2000_DT64.astype(np.int64) / _NS_PER_S)  # seconds from 1970
+    bad = ~((total_s >= _MIN_NS / _NS_PER_S) & (total_s <= _MAX_NS / _NS_PER_S))
+    if np.any(bad):
+        raise _out_of_range(name, f"Skyfield Time JD(TT) {float(np.ravel(t.tt)[np.flatnonzero(bad.ravel())[0]]):.6f}")
+    sec = np.atleast_1d(t.utc[5]) if hasattr(t, "utc") else None
+    if sec is not None and np.any(np.asarray(sec) >= 60.0):
+        raise _leap_second(name, "a Skyfield Time in a leap second")
     ns = np.round((jd_utc * 86400.0) * _NS_PER_S).astype(np.int64) + np.round(frac * 86400.0 * _NS_PER_S).astype(np.int64)
     return (_J2000_DT64 + ns.astype("timedelta64[ns]")).ravel()
+
+
+def _astropy_to_dt64(t, name: str = "time") -> np.ndarray:
+    utc = t.utc
+    jd = np.atleast_1d(np.asarray(utc.jd1, dtype=np.float64) + np.asarray(utc.jd2, dtype=np.float64))
+    total_s = (jd - 2440587.5) * 86400.0  # seconds from 1970 (UTC-labelled JD)
+    bad = ~((total_s >= _MIN_NS / _NS_PER_S) & (total_s <= _MAX_NS / _NS_PER_S))
+    if np.any(bad):
+        raise _out_of_range(name, f"astropy Time {np.ravel(utc.isot)[np.flatnonzero(bad.ravel())[0]]}")
+    try:
+        arr = np.atleast_1d(utc.to_value("datetime64"))
+    except ValueError as exc:
+        if "out of range" in str(exc).lower() or ":60" in str(exc):
+            raise _leap_second(name, f"astropy Time {np.ravel(utc.isot)[0]}") from None
+        raise
+    return arr.astype("datetime64[ns]").ravel()
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,7 +308,10 @@ class TimeGrid:
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
-        utc = np.asarray(self.utc).astype("datetime64[ns]").ravel()
+        utc = np.asarray(self.utc)
+        if not np.issubdtype(utc.dtype, np.datetime64):
+            utc = to_datetime64(utc, "instants")
+        utc = _check_dt64_range(utc, "instants").ravel()
         if utc.size == 0:
             raise OrbitlatError("a TimeGrid needs at least one instant; got none.")
         if np.isnat(utc).any():
@@ -193,21 +323,32 @@ class TimeGrid:
     def span(cls, start: Any, duration: Any, step: Any) -> "TimeGrid":
         """From ``start`` for ``duration`` every ``step``, both ends included.
 
-        The last instant is ``start + duration`` when the step divides the
-        duration, otherwise the last whole step before it.
+        The instants are ``start + k·step`` up to ``start + duration``; when the step does not
+        divide the duration, the end ``start + duration`` is added as the last instant (the last
+        step is then shorter). Steps below 1 ns (the resolution of the labels) and spans reaching
+        outside :data:`TIME_RANGE` are refused.
 
         >>> len(TimeGrid.span("2026-01-01", "1d", "60s"))
         1441
+        >>> [str(t)[11:19] for t in TimeGrid.span("2026-01-01", "20s", "7s").utc]
+        ['00:00:00', '00:00:07', '00:00:14', '00:00:20']
         """
         start64 = to_datetime64(start, "start")
         if start64.size != 1:
             raise OrbitlatError(f"start must be one instant; got {start64.size}.")
         dur_s = to_seconds(duration, "duration")
         step_s = to_seconds(step, "step")
-        if step_s <= 0:
-            raise OrbitlatError(f"step must be positive; got {step!r} ({step_s} s).")
-        if dur_s < 0:
-            raise OrbitlatError(f"duration must be >= 0; got {duration!r} ({dur_s} s).")
+        if not step_s > 0 or not np.isfinite(step_s):
+            raise OrbitlatError(f"step must be positive and finite; got {step!r} ({step_s} s).")
+        if step_s < MIN_STEP_S * (1 - 1e-9):
+            raise OrbitlatError(f"step={step!r} ({step_s:g} s) is below 1 ns, the resolution of orbitlat's time "
+                                "labels (datetime64[ns]); give a step of at least 1 ns.")
+        if not dur_s >= 0 or not np.isfinite(dur_s):
+            raise OrbitlatError(f"duration must be >= 0 and finite; got {duration!r} ({dur_s} s).")
+        start_ns = int(start64[0].astype(np.int64))
+        end_ns = start_ns + int(round(dur_s * _NS_PER_S))
+        if end_ns > _MAX_NS:
+            raise _out_of_range("start + duration", f"{start64[0]} + {duration!r}")
         n = int(np.floor(dur_s / step_s * (1 + 1e-12) + 1e-9)) + 1
         if n > 50_000_000:
             raise OrbitlatError(
@@ -215,6 +356,9 @@ class TimeGrid:
                 "use a coarser step or stream the span in chunks (TimeGrid.chunks)."
             )
         offsets_ns = np.round(np.arange(n) * step_s * _NS_PER_S).astype(np.int64)
+        dur_ns = end_ns - start_ns
+        if offsets_ns[-1] < dur_ns:  # the step does not divide the span: the end is an instant too
+            offsets_ns = np.append(offsets_ns, dur_ns)
         return cls(start64[0] + offsets_ns.astype("timedelta64[ns]"))
 
     @classmethod

@@ -1,7 +1,8 @@
 """Shared test fixtures.
 
 Reference data lives in ``../shared/data`` beside the checkout (real TLE catalogs, city and gateway
-lists, measured latency). Tests that need it skip with a clear reason where it is absent.
+lists, measured latency), or wherever the environment variable ``ORBITLAT_SHARED_DATA`` points (a
+git worktree elsewhere, a CI cache). Tests that need it skip with a clear reason where it is absent.
 """
 from __future__ import annotations
 

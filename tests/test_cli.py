@@ -126,7 +126,7 @@ def test_propagate_tle_defaults_to_its_epoch(run, iss_tle):
     (["passes", "iridium", "--scheduler", "sync", "--workers", "2"], "drop --workers"),
     (["coverage", "iridium", "--var", "speed"], "not a figure of merit"),
     (["coverage", "iridium", "--map", "m.jpg"], ".png"),
-    (["coverage", "iridium", "--resolution", "0"], "resolution_deg"),
+    (["coverage", "iridium", "--resolution", "0"], "--resolution 0.0"),
     (["latency", "--scenario", "wormhole"], "--scenario 'wormhole'"),
     (["latency", "--users", "0"], "--users 0"),
     (["latency", "--datacenter", "xyzzyq"], "no built-in data centre matches"),

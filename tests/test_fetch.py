@@ -58,7 +58,7 @@ def test_truncated_catalog_is_refused(server, tmp_path):
     routes["/short"] = (200, _tle_text(5).encode())
     good = fetch_tle("starlink", url=base + "/full", cache_dir=tmp_path)
     before = good.read_bytes()
-    with pytest.raises(FetchError, match="holds 5 satellites but the cached copy holds 40"):
+    with pytest.raises(FetchError, match="holds 5 satellites but the cached catalog held 40"):
         fetch_tle("starlink", url=base + "/short", cache_dir=tmp_path, force=True)
     assert good.read_bytes() == before
 

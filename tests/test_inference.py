@@ -29,7 +29,7 @@ from orbitlat.errors import OrbitlatError
 from orbitlat.orbits.inference import TRANSIT, UNASSIGNED, angles_at_epoch, infer_shells, shell_summary
 from orbitlat.orbits.propagation import kepler_j2_rates
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from conftest import SHARED_DATA as DATA  # noqa: E402  (../shared/data or $ORBITLAT_SHARED_DATA)
 
 
 def _tle_path(name: str) -> Path:

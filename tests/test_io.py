@@ -30,7 +30,7 @@ from orbitlat.orbits._records import ELEMENT_COLUMNS
 from orbitlat.orbits.tle import make_tle_lines, make_tle_records, read_tle, tle_checksum, write_tle
 from orbitlat.orbits.omm import read_omm
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from conftest import SHARED_DATA as DATA  # noqa: E402  (../shared/data or $ORBITLAT_SHARED_DATA)
 TLE_DIR = DATA / "tle"
 
 # The classic public example TLE (ISS, 2008), used wherever real files are not needed.

@@ -88,8 +88,8 @@ def full_canvas_map(projection=None):
 
 
 def render(fig, tmp_path, name="map.png") -> np.ndarray:
-    """Save with save_figure and read back as an (H, W, 3) float RGB array in [0, 1]."""
-    path = plots.save_figure(fig, tmp_path / name)
+    """Save with save_figure at the canvas' own 100 dpi and read back as an (H, W, 3) float RGB array."""
+    path = plots.save_figure(fig, tmp_path / name, dpi=fig.dpi)
     img = mimage.imread(path)[..., :3]
     return img
 
@@ -321,9 +321,9 @@ def test_same_call_gives_identical_png_bytes(iridium, tmp_path):
     data = a.read_bytes()
     assert data == b.read_bytes()
     assert b"matplotlib" not in data.lower()  # no Software/version text chunk
-    # the figure size and dpi are fixed
+    # the figure size and the file dpi (plots.SAVE_DPI = 200) are fixed
     img = mimage.imread(a)
-    assert img.shape[:2] == (500, 1000)
+    assert img.shape[:2] == (1000, 2000)
 
 
 def test_bad_inputs_raise(iridium):
@@ -389,7 +389,7 @@ def test_path_map_markers_at_expected_pixels(tmp_path, projection):
     """Red ground markers at (0, 0) and London land within 2 px of the projected position."""
     fig, ax = full_canvas_map(projection)
     nodes = [(0.0, 0.0, "user"), (51.5, -0.13, "user")]
-    maps.path_map(nodes, ax=ax, ground_color=RED, leg_colors={"ground": "#00ff00"}, label_ends=False)
+    maps.path_map(nodes, ax=ax, ground_color=RED, leg_colors={"ground": "#00ff00"}, label_ends=False, legend=False)
     img = render(fig, tmp_path)
     assert ax.get_xlim() == pytest.approx(ccrs.PlateCarree().x_limits if projection == ccrs.PlateCarree()
                                           else projection.x_limits)  # drawing did not rescale the map
@@ -434,7 +434,7 @@ def test_ground_tracks_cut_at_the_antimeridian(iridium):
     from orbitlat.ground.geodesy import ground_track
 
     fig = maps.ground_track_map(iridium)
-    lc = fig.axes[0].collections[0]
+    lc = next(c for c in fig.axes[0].collections if type(c).__name__ == "LineCollection")
     segs = lc.get_segments()
     lon = ground_track(iridium)["lon_deg"].transpose("time", "sat").values
     crossings = int((np.abs(np.diff(lon, axis=0)) > 180.0).sum())
@@ -463,7 +463,8 @@ def test_footprint_fill_over_the_pole_and_across_the_seam(tmp_path):
     sats = geocentric_to_itrs([88.0, 0.0], [30.0, 179.0], h, radius_km=re)
     fig, ax = full_canvas_map()
     maps.footprint_map(sats, min_elevation_deg=0.0, ax=ax, color=BLUE, alpha=1.0, coastlines=False,
-                       subpoints=False)
+                       subpoints=False, gridlines=False)
+    assert ax._orbitlat_footprint_mode == "caps"  # two caps cover 0.11 of the Earth: drawn as caps
     img = render(fig, tmp_path)
     blue = colour_mask(img, BLUE, tol=0.1)
     # polar cap: every longitude at 80°N is within 12° of the centre (< λ = 27°)
@@ -522,11 +523,11 @@ def test_coverage_map_colours_by_value(tmp_path, method):
     values = np.where(lat[:, None] > 0, 1.0, 0.0) * np.ones(lon.size)
     fig, ax = full_canvas_map()
     if method == "pcolormesh":
-        maps.coverage_map(values, lat, lon, ax=ax, method=method, coastlines=False, colorbar=False)
+        maps.coverage_map(values, lat, lon, ax=ax, method=method, coastlines=False, colorbar=False, gridlines=False)
     else:
         LON, LAT = np.meshgrid(lon, lat)
         maps.coverage_map(values.ravel(), LAT.ravel(), LON.ravel(), ax=ax, method=method, coastlines=False,
-                          colorbar=False, size=60.0)
+                          colorbar=False, size=60.0, gridlines=False)
     img = render(fig, tmp_path)
     import matplotlib
 
@@ -541,11 +542,19 @@ def test_coverage_map_from_dataarray_labels_colorbar():
                       coords={"lat_deg": ("point", np.linspace(-60, 60, 50)),
                               "lon_deg": ("point", np.linspace(-170, 170, 50))},
                       name="covered_fraction", attrs={"units": "1", "long_name": "covered fraction"})
+    # short labels with units; fractions shown in %
     fig = maps.coverage_map(da, projection="mollweide")
-    assert fig.axes[1].get_ylabel() == "covered fraction"
-    da.attrs["units"] = "s"
-    fig = maps.coverage_map(da)
-    assert fig.axes[1].get_ylabel() == "covered fraction (s)"
+    assert fig.axes[1].get_ylabel() == "time with ≥ 1 in view (%)"
+    assert fig.axes[0].collections[-1].norm.vmax == pytest.approx(100.0)
+    # gaps of hours read in hours: values in seconds up to 5 h -> colour bar in h, 0..5
+    gaps = da.copy(data=np.linspace(0.0, 18000.0, 50)).rename("gap_max_s")
+    gaps.attrs.update(units="s", long_name="longest coverage gap (= maximum revisit time)")
+    fig = maps.coverage_map(gaps)
+    assert fig.axes[1].get_ylabel() == "longest gap (h)"
+    assert fig.axes[0].collections[-1].norm.vmax == pytest.approx(5.0)
+    other = da.rename("my_value")
+    other.attrs.update(units="km", long_name="distance")
+    assert maps.coverage_map(other).axes[1].get_ylabel() == "distance (km)"
 
 
 def test_latency_map_star_colorbar_and_missing(tmp_path):
@@ -558,9 +567,10 @@ def test_latency_map_star_colorbar_and_missing(tmp_path):
     fig = maps.latency_map(cities, rtt, datacenter=dc, dc_color=RED, cmap="viridis")
     ax, cax = fig.axes
     assert cax.get_ylabel() == "RTT (ms)"
-    assert ax.collections[0].norm.vmin == pytest.approx(np.nanmin(rtt))
-    assert ax.collections[0].norm.vmax == pytest.approx(np.nanmax(rtt))
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    dots = next(c for c in ax.collections if c.get_array() is not None)
+    assert dots.norm.vmin == pytest.approx(np.nanmin(rtt))
+    assert dots.norm.vmax == pytest.approx(np.nanmax(rtt))
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]  # the legend sits below the map
     assert "no path (1)" in labels and "data centre" in labels
     # the star is where Abilene is
     img = render(fig, tmp_path)
@@ -580,7 +590,12 @@ def test_latency_map_reduces_time_dimension():
     da = xr.DataArray(vals[:, :, None], dims=("time", "src", "dst"), coords={"time": t, "src": cities.names},
                       attrs={"units": "ms"})
     fig = maps.latency_map(cities, da, reduce="max")
-    np.testing.assert_allclose(np.sort(fig.axes[0].collections[0].get_array()), vals.max(axis=0))
+    dots = next(c for c in fig.axes[0].collections if c.get_array() is not None)
+    np.testing.assert_allclose(np.sort(dots.get_array()), vals.max(axis=0))
+    # p95 over time: numpy's Hazen positions (the one quantile definition, orbitlat.stats)
+    fig = maps.latency_map(cities, da, reduce="p95")
+    dots = next(c for c in fig.axes[0].collections if c.get_array() is not None)
+    np.testing.assert_allclose(np.sort(dots.get_array()), np.percentile(vals, 95, axis=0, method="hazen"))
     with pytest.raises(OrbitlatError, match="one value per site"):
         maps.latency_map(cities, [1.0, 2.0])
 
@@ -639,15 +654,37 @@ def test_cdf_is_monotone_with_percentile_markers():
     assert y[0] == 0.0 and y[-1] == 1.0
     mx, my = ax.lines[1].get_xdata(), ax.lines[1].get_ydata()
     np.testing.assert_allclose(my, [0.5, 0.95])
-    np.testing.assert_allclose(mx, np.percentile(values, [50, 95], method="inverted_cdf"))
+    # the one quantile definition (orbitlat.stats): Hazen positions, numpy's method="hazen"
+    np.testing.assert_allclose(mx, np.percentile(values, [50, 95], method="hazen"))
 
 
 def test_cdf_nan_counts_as_unreachable():
-    fig = plots.cdf_plot([10.0, 20.0, np.nan, np.nan], percentiles=(50, 95))
+    # positions 1/8, 3/8 (finite), 5/8, 7/8 (no path): p25 interpolates 10 and 20, p50 is beyond the
+    # last reachable sample's position, so infinite
+    fig = plots.cdf_plot([10.0, 20.0, np.nan, np.nan], percentiles=(25, 50, 95))
     ax = fig.axes[0]
     assert ax.lines[0].get_ydata()[-1] == 0.5
     label = ax.get_legend().get_texts()[0].get_text()
-    assert "p50 = 20.0" in label and "p95 = ∞" in label and "2 without a path" in label
+    assert "p25 = 15.0" in label and "p50 = ∞" in label and "p95 = ∞" in label and "2 without a path" in label
+
+
+def test_tables_and_cdf_legends_use_one_quantile_definition():
+    """The report once printed p50 = 91.5 ms in its table and 91.6 ms in the CDF legend for the same
+    samples; every path now calls orbitlat.stats.weighted_quantile."""
+    from orbitlat import stats
+    from orbitlat.ground import grids
+    from orbitlat.latency import results
+
+    assert results.weighted_quantile is stats.weighted_quantile is grids.weighted_quantile
+    rng = np.random.default_rng(7)
+    rtt = rng.gamma(9.0, 10.0, (24, 300))
+    pop = rng.pareto(1.2, 300) * 1e5
+    w = np.broadcast_to(pop[None, :], rtt.shape)
+    fig = plots.cdf_plot(rtt, weights=w, percentiles=(50, 95, 99))
+    marks = fig.axes[0].lines[1].get_xdata()
+    np.testing.assert_array_equal(marks, stats.weighted_quantile(rtt, w, [0.5, 0.95, 0.99]))
+    label = fig.axes[0].get_legend().get_texts()[0].get_text()
+    assert f"p50 = {stats.weighted_quantile(rtt, w, 0.5):.1f}" in label
 
 
 @settings(max_examples=30, deadline=None)
@@ -700,7 +737,7 @@ def test_path_map_from_itrs_positions_infers_kinds():
     colours = [mcolors.to_hex(line.get_color()) for line in ax.lines]
     assert colours == ["#ff8800", "#0088ff", "#ff8800"]
     # the satellites are drawn at their sub-satellite points
-    sat_pts = ax.collections[0].get_offsets()
+    sat_pts = next(c for c in ax.collections if type(c).__name__ == "PathCollection").get_offsets()
     np.testing.assert_allclose(sat_pts, [[-20.0, 52.0], [-50.0, 48.0]], atol=1e-6)
     with pytest.raises(OrbitlatError, match="at least 2"):
         maps.path_map([(0.0, 0.0, "user")])
@@ -716,15 +753,15 @@ def test_coverage_map_accepts_a_coverage_result():
                     coords={"lat_deg": ("point", np.linspace(-60, 60, n)),
                             "lon_deg": ("point", np.linspace(-170, 170, n))})
     result = SimpleNamespace(ds=ds)
-    assert maps.coverage_map(result).axes[1].get_ylabel() == "covered"
-    assert maps.coverage_map(result, var="gap_max_s").axes[1].get_ylabel() == "longest gap (s)"
+    assert maps.coverage_map(result).axes[1].get_ylabel() == "time with ≥ 1 in view (%)"
+    assert maps.coverage_map(result, var="gap_max_s").axes[1].get_ylabel() == "longest gap (min)"  # 600 s
     with pytest.raises(OrbitlatError, match="available"):
         maps.coverage_map(result, var="nope")
 
 
 def test_footprint_time_by_instant_and_sats_by_name(iridium):
     fig = maps.footprint_map(iridium, time="2026-01-01T00:30:00Z", sats=["780/86.4-P00-S00"], coastlines=False)
-    assert "2026-01-01T00:30:00" in fig.axes[0].get_title()
+    assert "2026-01-01 00:30:00" in fig.axes[0].get_title()
     with pytest.raises(OrbitlatError, match="not within the ephemeris"):
         maps.footprint_map(iridium, time="2026-02-01")
     with pytest.raises(OrbitlatError, match="no satellite named"):

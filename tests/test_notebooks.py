@@ -11,7 +11,9 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 EXPECTED = ["01_constellation.ipynb", "02_visibility_passes.ipynb", "03_coverage.ipynb",
-            "04_latency_orbital_dc.ipynb"]
+            "04_latency_orbital_dc.ipynb", "05_real_catalog.ipynb", "06_gateways_bent_pipe.ipynb",
+            "07_time_and_units.ipynb", "08_handovers_path_stability.ipynb", "09_export_hypatia.ipynb",
+            "10_scaling_dask.ipynb", "11_cli.ipynb"]
 
 
 def test_the_notebooks_are_there():
@@ -30,13 +32,21 @@ def test_committed_without_outputs(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path, tmp_path):
+def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (pip install nbclient ipykernel); "
                                    "the notebooks cannot be executed")
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    monkeypatch.setenv("MPLBACKEND", os.environ.get("MPLBACKEND", "Agg"))
+    # notebooks that use the reference data find it here, and fall back to built-in data without it
+    from conftest import SHARED_DATA
+
+    monkeypatch.setenv("ORBITLAT_SHARED_DATA", os.environ.get("ORBITLAT_SHARED_DATA", str(SHARED_DATA)))
+    # the kernel (and `python -m orbitlat` run from a cell) import this checkout's orbitlat
+    root = str(Path(__file__).resolve().parents[1])
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root] + [p for p in paths if p != root]))
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()  # raises CellExecutionError, with the failing cell, on any error or failed assert

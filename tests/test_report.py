@@ -66,7 +66,9 @@ def test_index_references_every_png_and_nothing_external(report):
     p.feed(page)
     pngs = sorted(x.name for x in out.glob("*.png"))
     assert len(pngs) >= 9
-    assert sorted(p.img) == pngs, "every PNG written is shown, and every image shown exists"
+    gifs = sorted(x.name for x in out.glob("*.gif"))
+    assert gifs == ["orbit_timelapse.gif"]  # the time-lapse of one orbit (orbitlat.viz.animate)
+    assert sorted(p.img) == sorted(pngs + gifs), "every image written is shown, and every image shown exists"
     assert all(not s.startswith("/") and "/" not in s for s in p.img), "relative paths next to index.html"
     assert not p.external and "script" not in p.tags and "link" not in p.tags  # offline, no CDN, inline CSS
     assert "<style>" in page
@@ -202,7 +204,7 @@ def test_chromium_decodes_every_image(report, chromium, tmp_path):
     m = re.search(r"<pre id=\"imgprobe\">(.*?)</pre>", res.stdout, re.S)
     assert m, f"no probe output; stderr: {res.stderr[-2000:]}"
     rows = [x for x in m.group(1).strip().splitlines() if x]
-    assert len(rows) == len(list(out.glob("*.png")))
+    assert len(rows) == len(list(out.glob("*.png"))) + len(list(out.glob("*.gif")))  # the GIF decodes too
     for row in rows:
         src, rest = row.split("=")
         size, complete = rest.split(":")

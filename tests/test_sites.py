@@ -417,7 +417,7 @@ def test_cities_filters():
 
 def test_datacenters_builtin():
     dc = GroundSites.datacenters()
-    assert 9 <= len(dc) <= 15
+    assert 25 <= len(dc) <= 40
     assert set(dc.kind) == {"datacenter"}
     assert {"operator", "source", "region_code"} <= set(dc.df.columns)
     assert dc.df["source"].str.len().min() > 10  # every row cites a source
@@ -457,3 +457,24 @@ def test_datacenters_agree_with_shared_cloud_regions():
         assert d.min() < 50.0, f"{row['name']} is {d.min():.0f} km from the shared entry"
         checked += 1
     assert checked >= 8
+
+
+@pytest.mark.parametrize("place, lat, lon", [
+    # GeoNames city coordinates (cities15000, CC BY 4.0) of the metros users ask for
+    ("Frankfurt", 50.11552, 8.68417), ("Ashburn", 39.04372, -77.48749), ("Singapore", 1.28967, 103.85007),
+    ("Mumbai", 19.07283, 72.88261), ("São Paulo", -23.5475, -46.63611), ("Sao Paulo", -23.5475, -46.63611),
+    ("Johannesburg", -26.20227, 28.04363), ("Tokyo", 35.6895, 139.69171), ("london", 51.50853, -0.12574),
+])
+def test_datacenters_cover_the_places_users_ask_for(place, lat, lon):
+    s = GroundSites.datacenter(place)
+    assert len(s) == 1, f"{place!r} should name one metro, got {list(s.names)}"
+    assert great_circle_km(s.lat_deg[0], s.lon_deg[0], lat, lon) < 1.0
+    assert s.df["source"].iloc[0].startswith("https://") and "GeoNames" in s.df["source"].iloc[0]
+
+
+def test_datacenter_rows_are_unique_metros_with_sources():
+    dc = GroundSites.datacenters()
+    assert dc.df["name"].is_unique
+    d = great_circle_km(dc.lat_deg[:, None], dc.lon_deg[:, None], dc.lat_deg[None, :], dc.lon_deg[None, :])
+    np.fill_diagonal(d, np.inf)
+    assert d.min() > 50.0, "two rows sit in one metro; keep one row per metro"

@@ -10,6 +10,10 @@ from orbitlat.cli.commands import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, main
 __all__ = ["main", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_UNEXPECTED"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 def __getattr__(name: str):
     if name == "app":
         from orbitlat.cli import commands as _app_module

@@ -27,7 +27,6 @@ orbitlat tle fetch starlink
 """
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
@@ -39,61 +38,24 @@ try:
 except ImportError:  # pragma: no cover - exercised only without the cli extra
     typer = None
 
-EXIT_OK = 0
-EXIT_UNEXPECTED = 1
-EXIT_BAD_INPUT = 2
+from orbitlat.cli._options import (check_file_out, check_float, check_folder_out, check_image_out, check_input_file,
+                                   check_int, check_mask, check_table_out)
+from orbitlat.cli._runtime import (EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, Fail as _Fail, fail as _fail,  # noqa: F401
+                                   guard as _guard, one_line as _one_line, one_line_group, print_err as _print_err,
+                                   print_warning)
+
+#: The public names: the typer ``app`` (where typer is installed), ``main`` and the exit codes.
+__all__ = ["app", "main", "EXIT_OK", "EXIT_UNEXPECTED", "EXIT_BAD_INPUT", "SCENARIOS"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Scenario names of ``orbitlat latency``.
 SCENARIOS = ("isl", "bent-pipe", "orbital-dc", "city-pair")
 #: ``--scheduler`` values accepted even without :mod:`orbitlat.scale` (the local default).
 LOCAL_SCHEDULERS = ("threads",)
-
-
-class _Fail(Exception):
-    """A bad-input failure raised inside a command (turned into exit code 2)."""
-
-
-def _fail(msg: str):
-    raise _Fail(msg)
-
-
-def _print_err(msg: str) -> None:
-    print(f"orbitlat: error: {msg}", file=sys.stderr)
-
-
-def _one_line(msg: str) -> str:
-    return " ".join(str(msg).split())
-
-
-def _guard(fn):
-    """Run a command with the exit-code contract: 0 ok, 2 bad input, 1 unexpected."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from orbitlat.errors import OrbitlatError
-
-        try:
-            return fn(*args, **kwargs)
-        except (_Fail, OrbitlatError) as exc:
-            _print_err(_one_line(str(exc)))
-            raise SystemExit(EXIT_BAD_INPUT) from None
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BrokenPipeError:  # `orbitlat ... | head`: the reader left; stop quietly (Python docs' recipe)
-            try:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
-            except (OSError, ValueError):  # pragma: no cover
-                pass
-            raise SystemExit(EXIT_UNEXPECTED) from None
-        except Exception as exc:  # unexpected: one line, traceback on request
-            if os.environ.get("ORBITLAT_DEBUG"):
-                raise
-            _print_err(f"unexpected {type(exc).__name__}: {_one_line(str(exc))} "
-                       "(set ORBITLAT_DEBUG=1 for the traceback; please report it)")
-            raise SystemExit(EXIT_UNEXPECTED) from None
-
-    return wrapper
 
 
 # ---------------------------------------------------------------------------
@@ -207,43 +169,29 @@ def _write(obj, path: Path, fmt: Optional[str] = None) -> None:
 
 
 def _check_out(path: Optional[Path], kinds: tuple[str, ...] = ("csv", "parquet", "netcdf"),
-               fmt: Optional[str] = None) -> None:
-    """Validate an output path before the long work starts."""
-    if path is None:
-        return
-    from orbitlat.export.tables import table_format
-
-    f = table_format(path, fmt)
-    if f not in kinds:
-        _fail(f"{path}: {f} output is not available here; use {' or '.join(kinds)}.")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.exists():
-        _fail(f"{path}: the folder {parent} does not exist; create it first.")
+               fmt: Optional[str] = None, option: str = "--out") -> None:
+    """Validate a table output before the long work starts (format, extension, a writable folder)."""
+    check_table_out(path, option, fmt, kinds)
 
 
-def _check_png(path: Optional[Path]) -> None:
-    if path is None:
-        return
-    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
-        _fail(f"{path}: maps are written as .png (or .pdf/.svg); got {path.suffix or 'no extension'!r}.")
-    if str(path.parent) and not path.parent.exists():
-        _fail(f"{path}: the folder {path.parent} does not exist; create it first.")
+def _check_png(path: Optional[Path], option: str = "--map") -> None:
+    check_image_out(path, option)
 
 
 # ---------------------------------------------------------------------------
 # input helpers
 # ---------------------------------------------------------------------------
-def _load_constellation(preset: Optional[str], tle: Optional[Path]):
+def _load_constellation(preset: Optional[str], tle: Optional[Path], *, option: str = "--tle"):
+    """A preset by name, or an element-set file (TLE/3LE or OMM JSON/CSV, told apart by content)."""
     import orbitlat as ol
 
     if preset is not None and tle is not None:
-        _fail(f"give either a preset ({preset!r}) or --tle {tle}, not both.")
+        _fail(f"give either a preset ({preset!r}) or {option} {tle}, not both.")
     if tle is not None:
-        if not tle.exists():
-            _fail(f"TLE file {tle} does not exist.")
-        return ol.Constellation.from_tle(tle)
+        check_input_file(tle, option, "element-set file")
+        return ol.Constellation.from_file(tle)
     if preset is None:
-        _fail("give a preset name (see `orbitlat presets`) or --tle FILE.")
+        _fail(f"give a preset name (see `orbitlat presets`) or {option} FILE.")
     return ol.presets.get(preset)
 
 
@@ -282,52 +230,80 @@ def _parse_latlon(text: str) -> tuple[float, float, float]:
 
 
 def _build_sites(cities: Optional[int], city: List[str], site: List[str], sites_csv: Optional[Path],
-                 min_elevation: float, default_cities: int):
-    """GroundSites from --cities N, --city NAME, --site LAT,LON and --sites CSV (all may be combined)."""
+                 min_elevation: float, default_cities: int, *, option_prefix: str = ""):
+    """GroundSites from --cities N, --city NAME, --site LAT,LON and --sites CSV (all may be combined).
+
+    Cities are found by GeoNames name or alternate name, case- and accent-insensitively
+    (``Sao Paulo``, ``Munich``, ``Москва``). The same site given twice is used once (with a warning);
+    different sites that share a name keep both, labelled apart (country code, then a counter).
+    """
     import numpy as np
     import pandas as pd
 
+    from orbitlat.ground.catalogs import city_suggestions, find_city, geonames_cities
     from orbitlat.ground.sites import GroundSites
 
-    parts = []
+    mask = check_mask(min_elevation, "--min-elevation")
+    parts, origins = [], []
     if cities is not None:
-        if cities < 1:
-            _fail(f"--cities {cities}: give a positive number of cities.")
+        check_int(cities, "--cities", 1, hint="the N most populous cities (GeoNames), e.g. --cities 100.")
         parts.append(GroundSites.cities(top=cities).df)
+        origins += [f"--cities {cities}"] * len(parts[-1])
     if city:
-        allc = GroundSites.cities().df
+        allc = geonames_cities()
         for name in city:
-            hit = allc[allc["name"].str.lower() == name.strip().lower()]
-            if hit.empty:
-                import difflib
-
-                close = difflib.get_close_matches(name, allc["name"].head(5000).tolist(), n=3)
-                _fail(f"--city {name!r} is not a GeoNames city (>= 15,000 people)"
-                      + (f"; did you mean {', '.join(close)}?" if close else "; use --site LAT,LON instead."))
-            parts.append(hit.iloc[:1])  # the most populous of that name
+            row = find_city(name)
+            if row is None:
+                close = city_suggestions(name)
+                _fail(f"--city {name!r} is not a GeoNames city (>= 15,000 people; names and alternate names are "
+                      "matched)" + (f"; did you mean {', '.join(close)}?" if close else "; use --site LAT,LON instead."))
+            parts.append(allc.iloc[[row]].assign(kind="user"))
+            origins.append(f"--city {name}")
     for k, text in enumerate(site):
         lat, lon, alt = _parse_latlon(text)
         parts.append(pd.DataFrame({"name": [f"site{k} ({lat:g},{lon:g})"], "lat_deg": [lat], "lon_deg": [lon],
                                    "alt_km": [alt], "kind": ["user"]}))
+        origins.append(f"--site {text}")
     if sites_csv is not None:
-        if not sites_csv.exists():
-            _fail(f"sites file {sites_csv} does not exist.")
+        check_input_file(sites_csv, "--sites", "sites file")
         parts.append(GroundSites.from_csv(sites_csv).df)
+        origins += [f"--sites {sites_csv}"] * len(parts[-1])
     if not parts:
         parts.append(GroundSites.cities(top=default_cities).df)
+        origins += ["default"] * len(parts[-1])
     df = pd.concat(parts, ignore_index=True)
     keep = [c for c in df.columns if c in ("name", "lat_deg", "lon_deg", "alt_km", "population", "kind",
                                            "country_code")]
     df = df[keep].copy()
-    df["min_elevation_deg"] = float(min_elevation)
+    if "alt_km" not in df.columns:
+        df["alt_km"] = 0.0
+    df["alt_km"] = df["alt_km"].fillna(0.0)
+    same = df.duplicated(["name", "lat_deg", "lon_deg", "alt_km"], keep="first").to_numpy()
+    if same.any():  # one rule: the same site twice is one site (said so), not two identical rows
+        for i in np.flatnonzero(same):
+            print_warning(f"{origins[i]}: {df['name'].iloc[i]!r} is already among the sites; using it once.")
+        df = df[~same]
+    df["min_elevation_deg"] = mask
     if "population" in df.columns:
         df["population"] = df["population"].astype(float)
-    return GroundSites.from_dataframe(df.reset_index(drop=True), min_elevation_deg=np.full(len(df), min_elevation))
+    return GroundSites.from_dataframe(df.reset_index(drop=True), min_elevation_deg=np.full(len(df), mask))
+
+
+def _height_stats(pos, valid, block: int = 256) -> tuple[float, float, float]:
+    """min, mean, max of |r| - a (km) over valid satellites, a block of time steps at a time (no big temporaries)."""
+    import numpy as np
+
+    lo, hi, tot, n = np.inf, -np.inf, 0.0, 0
+    for k in range(0, pos.shape[0], block):
+        h = np.linalg.norm(pos[k:k + block][:, valid], axis=-1) - 6378.137
+        h = h[np.isfinite(h)]
+        if h.size:
+            lo, hi, tot, n = min(lo, float(h.min())), max(hi, float(h.max())), tot + float(h.sum()), n + h.size
+    return lo, (tot / n if n else float("nan")), hi
 
 
 def _check_positive_int(value: int, what: str) -> None:
-    if value < 1:
-        _fail(f"{what} {value}: give a whole number >= 1.")
+    check_int(value, what, 1)
 
 
 PROGRESS_HELP = "Show progress bars on stderr (default: when stderr is a terminal; env ORBITLAT_PROGRESS=1/0)."
@@ -349,6 +325,7 @@ if typer is not None:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        cls=one_line_group(),
     )
     tle_app = typer.Typer(help="TLE catalogs: inspect a file (epochs, inferred shells) or fetch one from CelesTrak.",
                           no_args_is_help=True)
@@ -377,7 +354,8 @@ if typer is not None:
     @_guard
     def propagate(
         preset: Optional[str] = typer.Argument(None, help="Preset name (see `orbitlat presets`); or use --tle."),
-        tle: Optional[Path] = typer.Option(None, "--tle", help="A TLE/3LE file (CelesTrak format) instead of a preset."),
+        tle: Optional[Path] = typer.Option(None, "--tle", help="An element-set file instead of a preset: TLE/3LE "
+                                           "(CelesTrak format) or OMM JSON/CSV."),
         start: Optional[str] = typer.Option(None, help="Start time (ISO 8601, UTC). Default: the latest TLE epoch "
                                             "for --tle, the elements' epoch (2026-01-01) for presets."),
         duration: str = typer.Option("1d", help="Duration, e.g. 90min, 6h, 1d."),
@@ -396,30 +374,56 @@ if typer is not None:
         import numpy as np
 
         _check_out(out, fmt=fmt)
-        if czml is not None and czml.suffix.lower() not in (".czml", ".json"):
-            _fail(f"--czml {czml}: give a .czml file name.")
+        check_file_out(czml, "--czml", (".czml", ".json"))
         if czml_position not in ("cartesian", "cartographic"):
             _fail(f"--czml-position {czml_position!r}: use cartesian or cartographic.")
         if czml is not None and frame.strip().upper() not in ("ITRS", "GCRS"):
             _fail(f"--czml needs an ITRS (Earth-fixed) or GCRS ephemeris; got --frame {frame}.")
         c = _load_constellation(preset, tle)
         start = _start_for(c, start)
+        from orbitlat.memory import fits, format_bytes
+        from orbitlat.orbits.propagation import estimate_memory
+        from orbitlat.time import to_timegrid
+
+        tg = to_timegrid(start=start, duration=duration, step=step)
+        need = estimate_memory(c.size, len(tg))
+        _print_table(c.shells.reset_index().round(2), title=f"{c.name}: {c.size} satellites")
+        if out is not None and czml is None and not fits(need):
+            # too big for memory: propagate in time chunks straight into the file
+            from orbitlat.export.stream import write_ephemeris
+
+            with _Progress(progress) as p:
+                t = p.task(f"propagating {c.size} satellites into {out}", total=len(tg))
+                t0 = time.perf_counter()
+                summ = write_ephemeris(c, out, times=tg, backend=backend, frame=frame, fmt=fmt,
+                                       progress=lambda i, n: p.update(t, completed=i))
+                dt = time.perf_counter() - t0
+            h = summ["height_km"]
+            print("\n".join([
+                f"the whole ephemeris needs about {format_bytes(need)}, more than fits in memory: streamed to {out} "
+                f"in chunks of {summ['chunk_steps']:,} steps",
+                f"propagated {c.size} satellites x {summ['n_times']} times ({summ['backend']}, {summ['frame']}) in "
+                f"{dt:.2f} s",
+                f"time span {summ['start']} .. {summ['end']}",
+                (f"height above the equatorial radius, km: min {h[0]:.1f}, mean {h[1]:.1f}, max {h[2]:.1f}" if h
+                 else "no satellite propagated"),
+                f"failed satellites: {summ['n_failed']}",
+            ] + ([f"source: {c.attrs['source']}"] if c.attrs.get("source") else [])))
+            print(f"wrote {out}")
+            return
         with _Progress(progress) as p:
             t = p.task(f"propagating {c.size} satellites", total=1)
             t0 = time.perf_counter()
-            eph = c.propagate(start=start, duration=duration, step=step, backend=backend, frame=frame)
+            eph = c.propagate(times=tg, backend=backend, frame=frame)
             dt = time.perf_counter() - t0
             p.advance(t)
-        pos = eph.position.to_numpy()
-        alt = np.linalg.norm(pos, axis=-1) - 6378.137
         valid = ~eph.failed.to_numpy()
-        _print_table(c.shells.reset_index().round(2), title=f"{c.name}: {c.size} satellites")
+        lo, mean, hi = _height_stats(eph.position.to_numpy(), valid)
         lines = [
             f"propagated {c.size} satellites x {eph.sizes['time']} times ({eph.attrs['backend']}, {eph.attrs['frame']}) "
             f"in {dt:.2f} s",
             f"time span {eph.time.values[0]} .. {eph.time.values[-1]}",
-            f"height above the equatorial radius, km: min {np.nanmin(alt[:, valid]):.1f}, mean "
-            f"{np.nanmean(alt[:, valid]):.1f}, max {np.nanmax(alt[:, valid]):.1f}" if valid.any()
+            f"height above the equatorial radius, km: min {lo:.1f}, mean {mean:.1f}, max {hi:.1f}" if valid.any()
             else "no satellite propagated",
             f"failed satellites: {int((~valid).sum())}",
         ]
@@ -441,7 +445,8 @@ if typer is not None:
     @_guard
     def passes(
         preset: Optional[str] = typer.Argument(None, help="Preset name; or use --tle."),
-        tle: Optional[Path] = typer.Option(None, "--tle", help="A TLE/3LE file instead of a preset."),
+        tle: Optional[Path] = typer.Option(None, "--tle", help="An element-set file (TLE/3LE or OMM JSON/CSV) instead of a "
+                                           "preset."),
         cities: Optional[int] = typer.Option(None, "--cities", help="The N most populous cities (GeoNames)."),
         city: List[str] = typer.Option([], "--city", help="A city by name (repeatable), e.g. --city London."),
         site: List[str] = typer.Option([], "--site", help="A site LAT,LON[,ALT_KM] in degrees (repeatable)."),
@@ -467,6 +472,8 @@ if typer is not None:
         from orbitlat.visibility.windows import passes as _passes
 
         _check_out(out, fmt=fmt)
+        check_int(limit, "--limit", 0, hint="the number of passes to print (0: none; --out writes them all).")
+        check_float(tolerance, "--tolerance", 0.0, 3600.0, lo_open=True, unit="s")
         sched = _scheduler(scheduler)
         if workers is not None:
             _check_positive_int(workers, "--workers")
@@ -475,6 +482,27 @@ if typer is not None:
         c = _load_constellation(preset, tle)
         s = _build_sites(cities, city, site, sites, min_elevation, default_cities=5)
         start = _start_for(c, start)
+        if out is not None and sched is None:
+            from orbitlat.memory import fits, format_bytes
+            from orbitlat.visibility.windows import estimate_passes
+
+            est = estimate_passes(c, s, start=start, duration=duration, step=step)
+            if not fits(est["bytes"]):  # too big for memory: blocks of sites straight into the file
+                from orbitlat.export.stream import write_passes
+
+                with _Progress(progress) as p:
+                    t = p.task(f"passes of {c.size} satellites over {len(s)} sites into {out}", total=len(s))
+                    res = write_passes(c, s, out, fmt=fmt, start=start, duration=duration, step=step,
+                                       refine_tol_s=tolerance, workers=workers,
+                                       progress=lambda i, n: p.update(t, completed=i))
+                print(f"about {est['passes']:,.0f} passes need about {format_bytes(est['bytes'])}, more than fits in "
+                      f"memory: streamed to {out} in blocks of {res['site_block']:,} sites (rows sorted by rise time "
+                      "within each block)")
+                _print_table(res["per_site"], title=f"{c.name}: passes above {min_elevation:g}° from {start} for "
+                             f"{duration}", index=True, max_rows=max(limit, 1))
+                print(f"{res['passes']} passes over {len(s)} sites")
+                print(f"wrote {out}")
+                return
         with _Progress(progress) as p:
             t = p.task(f"passes of {c.size} satellites over {len(s)} sites"
                        + (f" on Dask ({sched})" if sched else ""), total=1)
@@ -484,11 +512,10 @@ if typer is not None:
         summ = df.groupby("site_name", observed=True, sort=False).agg(
             passes=("sat", "size"), satellites=("sat", "nunique"), mean_duration_s=("duration_s", "mean"),
             max_elevation_deg=("max_elevation_deg", "max"))
-        names = s.names
-        summ = summ.reindex(list(dict.fromkeys(names))).fillna({"passes": 0, "satellites": 0})
+        summ = summ.reindex(list(s.labels)).fillna({"passes": 0, "satellites": 0})
         _print_table(summ, title=f"{c.name}: passes above {min_elevation:g}° from {start} for {duration}", index=True)
         cols = ["site_name", "sat_name", "rise", "culmination", "set", "max_elevation_deg", "duration_s"]
-        if len(df):
+        if len(df) and limit > 0:
             _print_table(df[cols], title="passes (earliest first)", max_rows=limit)
         print(f"{len(df)} passes over {len(s)} sites")
         if out is not None:
@@ -499,7 +526,8 @@ if typer is not None:
     @_guard
     def coverage(
         preset: Optional[str] = typer.Argument(None, help="Preset name; or use --tle."),
-        tle: Optional[Path] = typer.Option(None, "--tle", help="A TLE/3LE file instead of a preset."),
+        tle: Optional[Path] = typer.Option(None, "--tle", help="An element-set file (TLE/3LE or OMM JSON/CSV) instead of a "
+                                           "preset."),
         resolution: float = typer.Option(2.0, "--resolution", help="Equal-area grid cell size, degrees "
                                          "(1° = 41,252 cells)."),
         start: Optional[str] = typer.Option(None, help="Start (ISO 8601 UTC); default the elements' epoch."),
@@ -527,6 +555,10 @@ if typer is not None:
 
         _check_out(out, fmt=fmt)
         _check_png(map_png)
+        check_float(resolution, "--resolution", 0.0, 90.0, lo_open=True, unit="degrees",
+                    hint="the equal-area cell size, e.g. 2 (10,313 cells) or 1 (41,252 cells).")
+        min_elevation = check_mask(min_elevation)
+        check_int(k, "--k", 1, hint="the level of the 'k or more in view' figure, e.g. 2.")
         sched = _scheduler(scheduler)
         if workers is not None:
             _check_positive_int(workers, "--workers")
@@ -607,8 +639,10 @@ if typer is not None:
     @app.command()
     @_guard
     def latency(
-        preset: Optional[str] = typer.Argument("starlink_gen1", help="Relay constellation preset; or use --tle."),
-        tle: Optional[Path] = typer.Option(None, "--tle", help="A TLE/3LE file instead of a preset."),
+        preset: Optional[str] = typer.Argument(None, help="Relay constellation preset (default starlink_gen1); or "
+                                               "use --tle."),
+        tle: Optional[Path] = typer.Option(None, "--tle", help="An element-set file (TLE/3LE or OMM JSON/CSV) instead of a "
+                                           "preset."),
         scenario: str = typer.Option("isl", "--scenario", "-s", help="isl: users -> ISLs -> gateway at the data "
                                      "centre; bent-pipe: users -> satellite -> gateway -> fiber; orbital-dc: users "
                                      "-> relays -> orbital data centre; city-pair: RTT between the cities."),
@@ -648,8 +682,11 @@ if typer is not None:
             _fail(f"--by {by!r}: use global, region or user.")
         _check_terrestrial(terrestrial)
         _check_out(out, fmt=fmt)
-        _check_out(series)
+        _check_out(series, option="--series")
         _check_png(map_png)
+        min_elevation = check_mask(min_elevation)
+        if preset is None and tle is None:
+            preset = "starlink_gen1"
         sched = _scheduler(scheduler)
         _check_positive_int(users, "--users")
         if workers is not None:
@@ -667,10 +704,43 @@ if typer is not None:
                   "specific.")
         gw = None
         if gateways is not None:
-            if not gateways.exists():
-                _fail(f"gateway file {gateways} does not exist.")
+            check_input_file(gateways, "--gateways", "gateway file")
             gw = GroundSites.gateways(gateways, unique_locations=True, min_elevation_deg=min_elevation)
         cluster = ol.presets.get(odc) if scenario == "orbital-dc" else None
+        if scenario == "city-pair" and sched is None:
+            from orbitlat.latency.routing import estimate_route_memory
+            from orbitlat.memory import fits, format_bytes
+            from orbitlat.time import to_timegrid
+
+            n_t = len(to_timegrid(start=start, duration=duration, step=step))
+            need = estimate_route_memory(len(u), len(u), n_t, paths=None)
+            if not fits(need):  # the (time, src, dst) matrix does not fit: per-city summaries, in blocks
+                if series is not None:
+                    _fail(f"--series: the full (time, src, dst) RTT of {len(u):,} cities needs about "
+                          f"{format_bytes(need)}, more than fits in memory; drop --series (the per-city summary is "
+                          "computed in blocks) or use fewer --users.")
+                from orbitlat.latency.scenarios import city_pair_summary
+
+                with _Progress(progress) as p:
+                    t = p.task(f"city pairs: {len(u)} cities over {c.size} satellites, in blocks", total=len(u))
+                    t0 = time.perf_counter()
+                    if overhead not in OVERHEAD_NAMES:
+                        _fail(f"--overhead {overhead!r} is not known; use one of {', '.join(OVERHEAD_NAMES)}.")
+                    summ = city_pair_summary(c, u, start=start, duration=duration, step=step,
+                                             min_elevation_deg=min_elevation, workers=workers or 1,
+                                             overhead=overhead, progress=lambda i, n: p.update(t, completed=i))
+                g = summ.attrs["global"]
+                print(f"the (time, src, dst) RTT matrix of {len(u):,} cities needs about {format_bytes(need)}, more "
+                      f"than fits in memory: summarised per city in blocks of {summ.attrs['block']:,} cities")
+                _print_table(summ, title=f"city-pair RTT (ms) per city, to every other city (population-weighted), "
+                             f"{c.name}", index=True, max_rows=40)
+                if "p50" in g:
+                    print(f"all pairs, weighted by both populations: p50 {g['p50']:.1f} ms, p95 {g['p95']:.1f} ms, "
+                          f"p99 {g['p99']:.1f} ms, reachable {g['reachable']:.3f}")
+                print(f"computed in {time.perf_counter() - t0:.1f} s [overhead: {summ.attrs.get('overhead', '?')}]")
+                if out is not None:
+                    _write(summ, out, fmt)
+                return
         with _Progress(progress) as p:
             t = p.task(f"{scenario}: routing {len(u)} users over {c.size} satellites"
                        + (f" on Dask ({sched})" if sched else ""), total=1)
@@ -758,17 +828,9 @@ if typer is not None:
             _fail(f"--scenario {scenario!r}: compare uses isl, bent-pipe or orbital-dc.")
         _check_out(out, fmt=fmt)
         _check_positive_int(users, "--users")
-        names = list(constellations or [])
-        if not names and not tle:
-            names = ["starlink_gen1", "kuiper", "oneweb"]
-        cons = {}
-        for n in names:
-            cons[n] = ol.presets.get(n)
-        for path in tle:
-            c = _load_constellation(None, path)
-            cons[path.stem] = c
-        if len(cons) < 1:
-            _fail("give at least one preset or --tle file.")
+        check_float(resolution, "--resolution", 0.0, 90.0, lo_open=True, unit="degrees")
+        min_elevation = check_mask(min_elevation)
+        cons = _compare_inputs(list(constellations or []), list(tle))
         dc = GroundSites.datacenter(datacenter)
         u = GroundSites.cities(top=users, min_elevation_deg=min_elevation)
         cluster = ol.presets.get(odc) if scenario == "orbital-dc" else None
@@ -806,6 +868,40 @@ if typer is not None:
         if out is not None:
             _write(df, out, fmt)
 
+    def _compare_inputs(names: List[str], files: List[Path]) -> dict:
+        """Constellations to compare, labelled by one rule: the same preset or file given twice is used
+        once (with a warning); different inputs sharing a label (two files ``x.tle`` in different
+        folders, a preset and a file stem) get qualifiers (``x (a)``, ``x (b)``; ``iridium (preset)``)."""
+        import orbitlat as ol
+
+        from orbitlat.ground.sites import unique_labels
+
+        if not names and not files:
+            names = ["starlink_gen1", "kuiper", "oneweb"]
+        keys, labels, quals, items = [], [], [], []
+        for n in names:
+            key = ("preset", n.strip().lower())
+            if key in keys:
+                print_warning(f"preset {n!r} is given twice; comparing it once.")
+                continue
+            keys.append(key)
+            items.append(ol.presets.get(n))
+            labels.append(n)
+            quals.append("preset")
+        for path in files:
+            check_input_file(path, "--tle", "element-set file")
+            key = ("file", str(Path(path).resolve()))
+            if key in keys:
+                print_warning(f"--tle {path} is given twice; comparing it once.")
+                continue
+            keys.append(key)
+            items.append(_load_constellation(None, path))
+            labels.append(Path(path).stem)
+            quals.append(Path(path).resolve().parent.name or str(Path(path).resolve().parent))
+        if not items:
+            _fail("give at least one preset or --tle file.")
+        return dict(zip(unique_labels(labels, quals), items))
+
     # -------------------------------------------------------------------- report
     @app.command()
     @_guard
@@ -817,11 +913,16 @@ if typer is not None:
                                                 "as-deployed scenarios (default: the built-in Starlink gateways)."),
         constellations: Optional[str] = typer.Option(None, "--constellations", help="Comma-separated presets to "
                                                      "compare (default starlink_gen1,kuiper,oneweb)."),
+        force: bool = typer.Option(False, "--force", help="Replace --out even if it holds files that are not an "
+                                   "orbitlat report (they are removed)."),
         overhead: str = typer.Option("calibrated", "--overhead", help=OVERHEAD_HELP),
         progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
         terrestrial: str = typer.Option("routed", "--terrestrial", help=TERRESTRIAL_HELP),
     ):
         """The main job: an offline HTML report (coverage, latency to Stargate and to an orbital data centre).
+
+        The report is built beside --out and swapped in whole when complete: an interrupted run leaves
+        --out as it was. A non-empty --out that is not an orbitlat report is refused unless --force.
 
         Compares Starlink Gen1, Kuiper and OneWeb coverage; users' round-trip times to Stargate
         (Abilene TX) over fiber, bent pipe, ISLs and Starlink as deployed, and to a Suncatcher-like
@@ -829,7 +930,7 @@ if typer is not None:
         the orbital data centre's sunlight over the year; conclusions from the numbers. The full run
         takes about a minute on a quiet 2-core machine (well within 5 minutes); --quick about 15 s.
         """
-        from orbitlat.report.build import build_report
+        from orbitlat.report.build import build_report, check_report_folder
         from orbitlat.ground.sites import GroundSites
 
         kw: dict[str, Any] = {}
@@ -839,16 +940,15 @@ if typer is not None:
             _check_positive_int(users, "--users")
             kw["users"] = users
         if gateways is not None:
-            if not gateways.exists():
-                _fail(f"gateway file {gateways} does not exist.")
+            check_input_file(gateways, "--gateways", "gateway file")
             kw["gateways"] = GroundSites.gateways(gateways, unique_locations=True)
         if constellations:
             kw["constellations"] = tuple(x.strip() for x in constellations.split(",") if x.strip())
         if overhead not in OVERHEAD_NAMES:
             _fail(f"--overhead {overhead!r} is not known; use one of {', '.join(OVERHEAD_NAMES)}.")
         kw["overhead"] = overhead
-        if out.exists() and not out.is_dir():
-            _fail(f"--out {out} exists and is not a folder.")
+        check_folder_out(out, "--out")
+        check_report_folder(out, force=force)
         t0 = time.perf_counter()
         with _Progress(progress) as p:
             t = p.task("report", total=None)
@@ -856,14 +956,14 @@ if typer is not None:
             def cb(label, i, n):
                 p.update(t, description=f"report: {label}", total=n, completed=i)
 
-            path = build_report(out, quick=quick, progress=cb, **kw)
+            path = build_report(out, quick=quick, progress=cb, force=force, **kw)
         print(f"wrote {path} in {time.perf_counter() - t0:.1f} s")
 
     # -------------------------------------------------------------------- tle
     @tle_app.command("inspect")
     @_guard
     def tle_inspect(
-        file: Path = typer.Argument(..., help="TLE/3LE file (or OMM .json/.csv)."),
+        file: Path = typer.Argument(..., help="Element-set file: TLE/3LE or OMM JSON/CSV (told apart by content)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the shell table (.csv/.parquet/.nc)."),
         fmt: Optional[str] = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
         inc_tol: float = typer.Option(0.05, "--inc-tol", help="Inclination scale of a shell layer, degrees "
@@ -880,12 +980,11 @@ if typer is not None:
         from orbitlat.orbits.inference import infer_shells, shell_summary
 
         _check_out(out, fmt=fmt)
-        if not file.exists():
-            _fail(f"TLE file {file} does not exist.")
-        if file.suffix.lower() in (".json", ".csv"):
-            c = ol.Constellation.from_omm(file)
-        else:
-            c = ol.Constellation.from_tle(file)
+        check_input_file(file, "FILE", "element-set file")
+        check_float(inc_tol, "--inc-tol", 0.0, 90.0, lo_open=True, unit="degrees")
+        check_float(alt_tol, "--alt-tol", 0.0, 1e5, lo_open=True, unit="km")
+        check_float(plane_gap, "--plane-gap", 0.0, 180.0, lo_open=True, unit="degrees")
+        c = ol.Constellation.from_file(file)
         ep = c.table["epoch"].to_numpy().astype("datetime64[s]")
         med = np.sort(ep)[len(ep) // 2]
         spread_d = (ep.max() - ep.min()).astype(np.int64) / 86400.0
@@ -907,17 +1006,22 @@ if typer is not None:
         url: Optional[str] = typer.Option(None, "--url", help="Fetch from this URL instead (a mirror)."),
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Cache folder (default $ORBITLAT_CACHE "
                                                  "or ~/.cache/orbitlat)."),
-        force: bool = typer.Option(False, "--force", help="Fetch even if the cached copy is less than 2 h old."),
-        timeout: float = typer.Option(30.0, "--timeout", help="Network timeout, s."),
+        force: bool = typer.Option(False, "--force", help="Fetch even if the cached copy is less than 2 h old, and "
+                                   "accept a catalog refused as suspicious (many fewer satellites than the cached "
+                                   "ones, or older element sets)."),
+        timeout: float = typer.Option(30.0, "--timeout", help="Seconds for the whole transfer (not per read)."),
+        max_mb: float = typer.Option(64.0, "--max-mb", help="Largest response accepted, MiB."),
     ):
         """Fetch a CelesTrak group into the local cache; verified before use, never replacing good data with bad."""
-        import json
+        from orbitlat.orbits.fetch import fetch_tle, read_cache_meta
 
-        from orbitlat.orbits.fetch import fetch_tle
-
-        path = fetch_tle(group, fmt=fmt, cache_dir=cache_dir, url=url, force=force, timeout=timeout)
-        meta_p = path.with_name(path.name + ".meta.json")
-        meta = json.loads(meta_p.read_text()) if meta_p.exists() else {}
+        check_float(timeout, "--timeout", 0.0, 86400.0, lo_open=True, unit="s")
+        check_float(max_mb, "--max-mb", 0.0, 1e6, lo_open=True, unit="MiB")
+        if fmt not in ("tle", "json", "csv"):
+            _fail(f"--format {fmt!r}: use tle (3LE text), json or csv (OMM).")
+        path = fetch_tle(group, fmt=fmt, cache_dir=cache_dir, url=url, force=force, accept_suspicious=force,
+                         timeout=timeout, max_bytes=max(1, int(max_mb * 2**20)))
+        meta = read_cache_meta(path, path.with_name(path.name + ".meta.json")) or {}
         print(f"{path}: {meta.get('count', '?')} satellites, epochs {meta.get('epoch_min', '?')} .. "
               f"{meta.get('epoch_max', '?')}, fetched {meta.get('fetched_at', '?')} from {meta.get('url', '?')}")
 

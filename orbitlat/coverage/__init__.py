@@ -77,3 +77,7 @@ from orbitlat.coverage.figures import FIGURES_OF_MERIT, GAP_CONVENTION, gap_stat
 from orbitlat.coverage.result import CoverageResult
 
 __all__ = ["coverage", "compare", "CoverageResult", "gap_statistics", "FIGURES_OF_MERIT", "GAP_CONVENTION"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

@@ -18,8 +18,13 @@ from orbitlat.errors import OrbitlatError
 from orbitlat.ground.grids import Grid
 from orbitlat.coverage.figures import _span_weights
 from orbitlat.coverage.result import CoverageResult
+from orbitlat.units import accepts_units
 
 __all__ = ["coverage", "compare"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # ---------------------------------------------------------------------------
@@ -39,6 +44,7 @@ def _check_args(grid: Any, mode: Any, k: Any, min_elevation_deg: Any) -> float:
         raise OrbitlatError(f"k={k!r} must be an integer >= 1 (the 'k or more satellites' level).")
     return _check_mask(min_elevation_deg)
 
+@accepts_units
 def coverage(constellation, grid: Grid, *, start: Any = None, duration: Any = None, step: Any = None,
              times: Any = None, min_elevation_deg: float = 10.0, k: int = 2, mode: str = "fast",
              chunk_steps: int | None = None, keep_series: bool = False, backend: str = "auto",

@@ -10,8 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["FIGURES_OF_MERIT", "GAP_CONVENTION", "gap_statistics", "merge_segments"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 #: name -> (units, description)
@@ -34,6 +39,7 @@ GAP_CONVENTION = ("STK convention: gaps touching the start or end of the window 
 # ---------------------------------------------------------------------------
 # gap statistics (also usable on their own)
 # ---------------------------------------------------------------------------
+@accepts_units
 def gap_statistics(gaps_s, span_s: float) -> dict[str, float]:
     """STK gap figures of merit from a list of gap lengths in a window of length ``span_s``.
 

@@ -37,8 +37,13 @@ import numpy as np
 from orbitlat.coverage.figures import _finish_segment, _Segment, _SegmentAccumulator, merge_segments
 from orbitlat.coverage.result import CoverageResult, _coverage_dataset
 from orbitlat.scale.plan import Plan, time_bounds
+from orbitlat.units import accepts_units
 
 __all__ = ["coverage_plan", "coverage_chunk"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 #: Grid points per band when a Dask cluster runs coverage (one band for grids up to that size).
 DASK_POINT_CHUNK = 250_000
@@ -268,6 +273,7 @@ def _point_chunks(grid, use_rings: bool, point_chunk: int, uniform: bool) -> tup
 # =============================================================================
 # the plan
 # =============================================================================
+@accepts_units
 def coverage_plan(source, grid, tg, w_t: np.ndarray, span: float, *, eph=None, mask: float, k: int, mode: str,
                   chunk_steps: int, keep_series: bool, backend: str, earth_radius_km: float, runner,
                   time_chunk: int | None = None, point_chunk: int | None = None, explicit: bool = False,

@@ -10,10 +10,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from orbitlat.errors import OrbitlatError
-from orbitlat.ground.grids import Grid, weighted_quantile
+from orbitlat.ground.grids import Grid, weighted_mean, weighted_quantile
 from orbitlat.coverage.figures import FIGURES_OF_MERIT, GAP_CONVENTION
+from orbitlat.units import accepts_units
 
 __all__ = ["CoverageResult"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # ---------------------------------------------------------------------------
@@ -43,9 +48,9 @@ class CoverageResult:
         return self.ds[name].to_numpy().astype(np.float64)
 
     def area_weighted(self) -> pd.Series:
-        """Area-weighted mean of every figure of merit over the grid."""
-        w = self.grid.weights
-        return pd.Series({f: float(self._values(f) @ w) for f in self.foms}, name="area_mean")
+        """Area-weighted mean of every figure of merit over the grid (:func:`~orbitlat.ground.grids.weighted_mean`)."""
+        w = self.grid.area_km2
+        return pd.Series({f: weighted_mean(self._values(f), w) for f in self.foms}, name="area_mean")
 
     def population_weighted(self) -> pd.Series:
         """Population-weighted mean of every figure of merit (needs a grid with population).
@@ -59,8 +64,7 @@ class CoverageResult:
                 f"grid {self.grid.name!r} has no population; build it with grid.with_population() "
                 "(GeoNames cities) or Grid.cities() before calling coverage()."
             )
-        w = pop / pop.sum()
-        return pd.Series({f: float(self._values(f) @ w) for f in self.foms}, name="population_weighted")
+        return pd.Series({f: weighted_mean(self._values(f), pop) for f in self.foms}, name="population_weighted")
 
     def summary(self, percentiles=(5, 50, 95)) -> pd.DataFrame:
         """One row per figure of merit: units, area-weighted mean, min, percentiles, max, population-weighted.
@@ -75,8 +79,7 @@ class CoverageResult:
             pw = self.population_weighted()
         for f in self.foms:
             v = self._values(f)
-            row = {"units": FIGURES_OF_MERIT[f][0], "area_mean": float(v @ (w / w.sum())),
-                   "min": float(v.min())}
+            row = {"units": FIGURES_OF_MERIT[f][0], "area_mean": weighted_mean(v, w), "min": float(v.min())}
             qs = weighted_quantile(v, w, np.asarray(percentiles, dtype=np.float64) / 100.0)
             for p, q in zip(percentiles, np.atleast_1d(qs)):
                 row[f"p{p:g}"] = float(q)
@@ -89,6 +92,7 @@ class CoverageResult:
         df.attrs = {k: v for k, v in self.ds.attrs.items()}
         return df
 
+    @accepts_units
     def by_latitude(self, band_deg: float = 10.0) -> pd.DataFrame:
         """Area-weighted mean of every figure of merit in latitude bands ``band_deg`` wide.
 
@@ -111,9 +115,10 @@ class CoverageResult:
         if self.grid.population is not None and self.grid.population.sum() > 0:
             out["population_share"] = np.bincount(band, weights=self.grid.population, minlength=nb) / \
                 self.grid.population.sum()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for f in self.foms:
-                out[f] = np.bincount(band, weights=a * self._values(f), minlength=nb) / asum
+        for f in self.foms:
+            v = self._values(f)
+            out[f] = np.array([weighted_mean(v[band == b], a[band == b]) if asum[b] > 0 else np.nan
+                               for b in range(nb)])
         df = pd.DataFrame(out)
         df.index = [f"{lo:g}..{hi:g}" for lo, hi in zip(edges[:-1], edges[1:])]
         df.index.name = "lat_band_deg"
@@ -145,6 +150,9 @@ def _coverage_dataset(grid: Grid, tg, foms: dict, t_mean, t_cov1, t_covk, identi
         if f == "covered_fraction_k":
             a["k"] = int(k)
         data[f] = ("point", v, a)
+    # shares of the area: kept in [0, 1] (a sum of n weights 1/n can round a hair above 1)
+    t_cov1 = np.clip(t_cov1, 0.0, 1.0)
+    t_covk = np.clip(t_covk, 0.0, 1.0)
     data["area_mean_n_visible"] = ("time", t_mean, {"units": "count",
                                                     "long_name": "area-weighted mean number in view"})
     data["area_covered_fraction"] = ("time", t_cov1, {"units": "1",

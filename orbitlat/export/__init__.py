@@ -37,14 +37,25 @@ silently). The JSON never contains NaN (``allow_nan=False``).
 >>> p["referenceFrame"], p["interpolationAlgorithm"], len(p["cartesian"]) // 4
 ('FIXED', 'LAGRANGE', 11)
 
-Modules: :mod:`~orbitlat.export.tables` (CSV, Parquet, NetCDF, written atomically) and
-:mod:`~orbitlat.export.czml` (CZML for Cesium). Imports the analysis layers' results; imported only by
+Hypatia
+-------
+:func:`write_hypatia` writes a network over time in Hypatia's satgenpy formats (TLEs, ISLs, ground
+stations, GSL interfaces, forwarding state per step) for packet-level simulation in ns-3;
+:func:`read_hypatia` reads such a folder back.
+
+Modules: :mod:`~orbitlat.export.tables` (CSV, Parquet, NetCDF, written atomically),
+:mod:`~orbitlat.export.czml` (CZML for Cesium) and :mod:`~orbitlat.export.hypatia` (satgenpy/ns-3). Imports the analysis layers' results; imported only by
 the faces.
 """
 from __future__ import annotations
 
 from orbitlat.export.czml import CZML_POSITIONS, czml_json, to_czml, write_czml
+from orbitlat.export.hypatia import read_hypatia, write_hypatia
 from orbitlat.export.tables import TABLE_FORMATS, ephemeris_table, table_format, write_table
 
 __all__ = ["TABLE_FORMATS", "table_format", "write_table", "ephemeris_table", "to_czml", "czml_json", "write_czml",
-           "CZML_POSITIONS"]
+           "CZML_POSITIONS", "write_hypatia", "read_hypatia"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

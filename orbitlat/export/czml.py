@@ -16,6 +16,10 @@ from orbitlat.export.tables import _atomic_write
 __all__ = ["CZML_POSITIONS", "to_czml", "czml_json", "write_czml"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Position encodings of :func:`to_czml`.
 CZML_POSITIONS = ("cartesian", "cartographic")
 

@@ -1,19 +1,25 @@
 """Tables to files: CSV, Parquet and NetCDF chosen by extension, written atomically.
 
 :func:`write_table` writes a DataFrame, a Dataset or a result object (coverage, latency, passes) to
-one file through a temporary sibling and ``os.replace``, so a reader never sees half a file;
-:func:`ephemeris_table` flattens an ephemeris to one row per (time, sat).
+one file through a temporary sibling and ``os.replace``, so a reader never sees half a file (an
+interrupted write removes its temporary file); the file gets the permissions the umask gives a new
+file, as any other program's output would. :func:`ephemeris_table` flattens an ephemeris to one
+row per (time, sat). :func:`atomic_write` is the replace-in-one-step primitive for other writers.
 """
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 import numpy as np
+from orbitlat.atomic import atomic_write  # re-exported: the one way orbitlat writes files
 from orbitlat.errors import OrbitlatError
 
-__all__ = ["TABLE_FORMATS", "table_format", "write_table", "ephemeris_table"]
+__all__ = ["TABLE_FORMATS", "table_format", "write_table", "ephemeris_table", "atomic_write", "escape_formulas"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 #: File extensions and the table format they select.
@@ -31,14 +37,17 @@ def table_format(path: str | os.PathLike, fmt: str | None = None) -> str:
     >>> table_format("out.parquet"), table_format("x.nc"), table_format("x.dat", "csv")
     ('parquet', 'netcdf', 'csv')
     """
+    ext = Path(path).suffix.lower()
     if fmt is not None and str(fmt).lower() not in ("", "auto"):
         f = str(fmt).lower()
         f = {"nc": "netcdf", "pq": "parquet"}.get(f, f)
         if f not in _FORMAT_NAMES:
             raise OrbitlatError(f"format {fmt!r} is not known; use one of {', '.join(_FORMAT_NAMES)} "
                                 "(or leave it out to pick by file extension).")
+        if ext in TABLE_FORMATS and TABLE_FORMATS[ext] != f:
+            raise OrbitlatError(f"format {fmt!r} contradicts the extension {ext} of {path} ({TABLE_FORMATS[ext]}); "
+                                "drop the format or change the extension.")
         return f
-    ext = Path(path).suffix.lower()
     if ext not in TABLE_FORMATS:
         raise OrbitlatError(
             f"{path}: cannot tell the format from the extension {ext or '(none)'!r}; use .csv, .parquet or .nc "
@@ -46,24 +55,55 @@ def table_format(path: str | os.PathLike, fmt: str | None = None) -> str:
         )
     return TABLE_FORMATS[ext]
 
-def _atomic_write(path: Path, writer: Callable[[Path], None]) -> Path:
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise OrbitlatError(f"{path}: the folder {path.parent} does not exist; create it first.")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
-    os.close(fd)
-    try:
-        writer(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+_atomic_write = atomic_write
+
+#: First characters that make a spreadsheet evaluate a CSV cell as a formula (OWASP "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formulas(df):
+    """A copy of ``df`` whose text cells starting with ``= + - @`` (or tab, CR) get a leading ``'``.
+
+    Spreadsheets run such cells as formulas (OWASP, "CSV Injection"; docs/references.md): a site
+    named ``=HYPERLINK(...)`` in a CSV written by orbitlat must stay text. Only text columns (object,
+    string and categorical of strings) and a text index are touched; numbers are left alone.
+
+    >>> import pandas as pd
+    >>> escape_formulas(pd.DataFrame({"name": ["=1+2", "Paris"], "x": [-1.0, 2.0]})).name.tolist()
+    ["'=1+2", 'Paris']
+    """
+    import pandas as pd
+
+    def fix(v):
+        return "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+
+    out = None
+    for c in df.columns:
+        col = df[c]
+        dt = col.dtype
+        if isinstance(dt, pd.CategoricalDtype):
+            cats = col.cat.categories
+            if cats.dtype == object or isinstance(cats.dtype, pd.StringDtype):
+                new = [fix(v) for v in cats]
+                if list(new) != list(cats):
+                    out = df.copy() if out is None else out
+                    out[c] = col.cat.rename_categories(new)
+        elif dt == object or isinstance(dt, pd.StringDtype):
+            vals = col.to_numpy(dtype=object)
+            hit = [isinstance(v, str) and v.startswith(_FORMULA_START) for v in vals]
+            if any(hit):
+                out = df.copy() if out is None else out
+                out[c] = [fix(v) for v in vals]
+    idx = df.index
+    if not isinstance(idx, pd.MultiIndex) and (idx.dtype == object or isinstance(idx.dtype, pd.StringDtype)):
+        if any(isinstance(v, str) and v.startswith(_FORMULA_START) for v in idx):
+            out = df.copy() if out is None else out
+            out.index = pd.Index([fix(v) for v in idx], name=idx.name)
+    return df if out is None else out
 
 def _netcdf_safe(ds):
-    """A copy whose attrs and object/categorical variables NetCDF can store."""
-    import pandas as pd
+    """A copy whose attrs and text variables (object, categorical, pandas strings) NetCDF can store."""
+    import xarray as xr
 
     ds = ds.copy()
 
@@ -87,8 +127,11 @@ def _netcdf_safe(ds):
         var = ds[name]
         ds[name].attrs = clean(var.attrs)
         dt = var.dtype
-        if isinstance(dt, pd.CategoricalDtype) or dt == object:
-            ds[name] = var.astype(str)
+        if not isinstance(dt, np.dtype) or dt == object:  # categorical, pandas strings (pandas 3), objects
+            vals = np.asarray(var.values, dtype=object)
+            text = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in vals.ravel()],
+                            dtype=str).reshape(vals.shape)
+            ds[name] = xr.Variable(var.dims, text, dict(var.attrs))
         elif dt == bool:
             ds[name] = var.astype(np.int8)
             ds[name].attrs.update(clean(var.attrs), flag_values="0 1", flag_meanings="false true")
@@ -143,7 +186,8 @@ def write_table(obj: Any, path: str | os.PathLike, *, fmt: str | None = None, in
     if index is None:
         index = not (isinstance(df.index, pd.RangeIndex) and df.index.name is None)
     if f == "csv":
-        return _atomic_write(Path(path), lambda p: df.to_csv(p, index=index))
+        safe = escape_formulas(df)
+        return _atomic_write(Path(path), lambda p: safe.to_csv(p, index=index))
     if f == "parquet":
         try:
             import pyarrow  # noqa: F401

@@ -18,3 +18,7 @@ from orbitlat.ground.sites import GroundSites
 
 __all__ = ["GroundSites", "Grid", "RingLayout", "land_mask", "weighted_quantile", "geodetic_to_itrs",
            "itrs_to_geodetic", "great_circle_km"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

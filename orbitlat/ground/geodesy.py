@@ -31,6 +31,7 @@ import numpy as np
 
 from orbitlat.constants import WGS84_A_KM, WGS84_B_KM, WGS84_E2, WGS84_F
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = [
     "geodetic_to_itrs",
@@ -47,6 +48,11 @@ __all__ = [
     "normalize_lon_deg",
     "MEAN_EARTH_RADIUS_KM",
 ]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: IUGG mean Earth radius R1 = (2a + b) / 3 of WGS84, km (Moritz 2000,
 #: "Geodetic Reference System 1980", J. Geodesy 74:128). The customary radius
@@ -68,25 +74,13 @@ _EARTH_FIXED_FRAMES = {"ITRS", "ITRF", "ECEF", "ECEF/ITRS"}
 # --------------------------------------------------------------------------
 
 def _as_float_array(value: Any, unit: str, name: str) -> np.ndarray:
-    """Return ``value`` as a float64 array in ``unit``; Quantity is converted.
+    """Return ``value`` as a float64 array in ``unit``; Quantity is converted (:mod:`orbitlat.units`).
 
     Plain numbers and arrays are taken to be in ``unit`` already.
     """
-    if hasattr(value, "unit") and hasattr(value, "to_value"):
-        try:
-            return np.asarray(value.to_value(unit), dtype=np.float64)
-        except Exception as exc:  # astropy UnitConversionError and friends
-            raise OrbitlatError(
-                f"{name} has unit {value.unit!s}, which cannot be converted to {unit}; "
-                f"pass a Quantity with {unit}-compatible units or a plain number in {unit}."
-            ) from exc
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise OrbitlatError(
-            f"{name} must be a number or an array of numbers in {unit}; "
-            f"got {type(value).__name__} {value!r:.80}. Convert it to a float array first."
-        ) from exc
+    from orbitlat.units import to_float_array
+
+    return to_float_array(value, unit, name)
 
 
 def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
@@ -109,6 +103,7 @@ def _check_lat(lat_deg: np.ndarray, name: str = "lat_deg") -> np.ndarray:
     return np.clip(lat_deg, -90.0, 90.0)
 
 
+@accepts_units
 def normalize_lon_deg(lon_deg: Any) -> np.ndarray:
     """Wrap longitudes to [-180, 180) degrees.
 
@@ -131,6 +126,7 @@ def _scalar_or_array(a: np.ndarray):
 # WGS84 ellipsoid
 # --------------------------------------------------------------------------
 
+@accepts_units
 def geodetic_to_itrs(lat_deg: Any, lon_deg: Any, alt_km: Any = 0.0) -> np.ndarray:
     """WGS84 geodetic coordinates to ITRS (Earth-fixed) Cartesian, km.
 
@@ -188,6 +184,7 @@ def _as_xyz(xyz_km: Any, name: str = "xyz_km") -> np.ndarray:
     return xyz
 
 
+@accepts_units
 def itrs_to_geodetic(xyz_km: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ITRS Cartesian (km) to WGS84 geodetic latitude, longitude and height.
 
@@ -284,6 +281,7 @@ def _check_radius(radius_km: Any) -> np.ndarray:
     return r
 
 
+@accepts_units
 def geocentric_to_itrs(
     lat_deg: Any, lon_deg: Any, alt_km: Any = 0.0, radius_km: Any = WGS84_A_KM
 ) -> np.ndarray:
@@ -319,6 +317,7 @@ def geocentric_to_itrs(
     return np.stack([r * cphi * np.cos(lam), r * cphi * np.sin(lam), r * np.sin(phi)], axis=-1)
 
 
+@accepts_units
 def itrs_to_geocentric(
     xyz_km: Any, radius_km: Any = WGS84_A_KM
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -371,6 +370,7 @@ def _enu(lat_deg: Any, lon_deg: Any) -> np.ndarray:
     return m
 
 
+@accepts_units
 def enu_matrix(lat_deg: Any, lon_deg: Any) -> np.ndarray:
     """Rotation ITRS -> local East-North-Up at geodetic (lat, lon).
 
@@ -399,6 +399,7 @@ def enu_matrix(lat_deg: Any, lon_deg: Any) -> np.ndarray:
     return _enu(lat_deg, lon_deg)
 
 
+@accepts_units
 def enu_matrix_spherical(lat_deg: Any, lon_deg: Any) -> np.ndarray:
     """Rotation ITRS -> local East-North-Up with Up along the geocentric radius.
 
@@ -569,6 +570,7 @@ def ground_track(ds):
 # Distances
 # --------------------------------------------------------------------------
 
+@accepts_units
 def central_angle_rad(lat1_deg: Any, lon1_deg: Any, lat2_deg: Any, lon2_deg: Any) -> np.ndarray:
     """Great-circle central angle between points on a sphere, radians.
 
@@ -589,6 +591,7 @@ def central_angle_rad(lat1_deg: Any, lon1_deg: Any, lat2_deg: Any, lon2_deg: Any
     return _scalar_or_array(np.asarray(2.0 * np.arctan2(np.sqrt(hav), np.sqrt(1.0 - hav))))
 
 
+@accepts_units
 def great_circle_km(
     lat1_deg: Any, lon1_deg: Any, lat2_deg: Any, lon2_deg: Any, radius_km: Any = MEAN_EARTH_RADIUS_KM
 ) -> np.ndarray:
@@ -616,6 +619,7 @@ def great_circle_km(
     return _scalar_or_array(np.asarray(r * central_angle_rad(lat1_deg, lon1_deg, lat2_deg, lon2_deg)))
 
 
+@accepts_units
 def geodesic_km(
     lat1_deg: Any,
     lon1_deg: Any,

@@ -50,8 +50,14 @@ import numpy as np
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.land import land_mask, polygon_contains
+from orbitlat.stats import weighted_quantile  # re-exported: the one quantile definition
+from orbitlat.units import accepts_units
 
-__all__ = ["RingLayout", "Grid", "weighted_quantile"]
+__all__ = ["RingLayout", "Grid", "weighted_quantile", "weighted_mean"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
@@ -110,6 +116,7 @@ class RingLayout:
     def ring_of_points(self) -> np.ndarray:
         return np.repeat(np.arange(self.n_rings), self.n_lon)
 
+    @accepts_units
     def locate(self, lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
         """Flat index of the cell containing each (lat, lon): ring by band edges, nearest point in the ring."""
         lat = np.radians(np.asarray(lat_deg, dtype=np.float64))
@@ -147,6 +154,7 @@ class Grid:
         Each point's flat index in ``rings``.
     """
 
+    @accepts_units
     def __init__(self, lat_deg, lon_deg, area_km2, *, population=None, name: str = "grid", kind: str = "points",
                  radius_km: float = WGS84_A_KM, rings: RingLayout | None = None, ring_index=None,
                  attrs: dict | None = None):
@@ -242,6 +250,7 @@ class Grid:
 
     # ------------------------------------------------------------------ builders
     @classmethod
+    @accepts_units
     def equal_area(cls, resolution_deg: float = 1.0, *, radius_km: float = WGS84_A_KM, min_per_ring: int = 3,
                    name: str | None = None) -> "Grid":
         """Iso-latitude ring grid with exactly equal-area cells (HEALPix-like).
@@ -282,6 +291,7 @@ class Grid:
                    radius_km=radius_km, rings=layout, attrs={"resolution_deg": res})
 
     @classmethod
+    @accepts_units
     def latlon(cls, resolution_deg: float | tuple[float, float] = 1.0, *, radius_km: float = WGS84_A_KM,
                name: str | None = None) -> "Grid":
         """Regular latitude/longitude grid of cell centres with exact cell areas.
@@ -319,6 +329,7 @@ class Grid:
                    kind="latlon", radius_km=radius_km, rings=layout, attrs={"dlat_deg": dlat, "dlon_deg": dlon})
 
     @classmethod
+    @accepts_units
     def fibonacci(cls, n_points: int, *, radius_km: float = WGS84_A_KM, name: str | None = None) -> "Grid":
         """Fibonacci (golden-spiral) lattice of ``n_points`` equal-area points.
 
@@ -338,6 +349,7 @@ class Grid:
         return cls(lat, lon, area, name=name or f"fibonacci {n_points}", kind="fibonacci", radius_km=radius_km)
 
     @classmethod
+    @accepts_units
     def from_points(cls, lat_deg, lon_deg, *, area_km2=None, weights=None, population=None, name: str = "points",
                     radius_km: float = WGS84_A_KM) -> "Grid":
         """A grid of arbitrary points.
@@ -397,6 +409,7 @@ class Grid:
                     name=name or self.name, kind=self.kind, radius_km=self.radius_km, rings=self.rings,
                     ring_index=None if self.ring_index is None else self.ring_index[idx], attrs=self.attrs)
 
+    @accepts_units
     def band(self, lat_min_deg: float, lat_max_deg: float, *, name: str | None = None) -> "Grid":
         """Points with ``lat_min_deg <= lat <= lat_max_deg``.
 
@@ -410,6 +423,7 @@ class Grid:
         return self.select((self.lat_deg >= lo) & (self.lat_deg <= hi),
                            name=name or f"{self.name} | lat {lo:g}..{hi:g}")
 
+    @accepts_units
     def bbox(self, lon_min_deg: float, lon_max_deg: float, lat_min_deg: float, lat_max_deg: float, *,
              name: str | None = None) -> "Grid":
         """Points inside a longitude/latitude box (edges included).
@@ -432,6 +446,7 @@ class Grid:
         return self.select(in_lon & (self.lat_deg >= lo) & (self.lat_deg <= hi),
                            name=name or f"{self.name} | box")
 
+    @accepts_units
     def polygon(self, lon_deg: Sequence[float], lat_deg: Sequence[float], *, name: str | None = None) -> "Grid":
         """Points inside a polygon given by its vertices (even–odd rule).
 
@@ -458,6 +473,7 @@ class Grid:
         return self.select(~m, name=name or f"{self.name} | water")
 
     # ------------------------------------------------------------------ people
+    @accepts_units
     def with_population(self, sites: Any = None, *, source: str = "gpw", min_population: float | None = None,
                         max_distance_deg: float | None = None) -> "Grid":
         """Attach population: the people of each populated place go to the grid cell that contains it.
@@ -540,26 +556,33 @@ class Grid:
                    "population_source": label or getattr(sites, "name", None) or "given sites"}
         return g
 
-def weighted_quantile(values, weights, q) -> np.ndarray:
-    """Weighted quantiles (inverse of the weighted empirical CDF, midpoint rule).
+def weighted_mean(values, weights) -> float:
+    """``Σ w·v / Σ w``: the one weighted mean behind every area- and population-weighted figure.
 
-    ``q`` in [0, 1] (scalar or array). NaN values are ignored.
+    Both sums are exact (:func:`math.fsum`, Shewchuk's algorithm), and the result is kept inside
+    ``[min v, max v]`` over the positively weighted values, where a weighted mean lies
+    mathematically; so a fraction that is 1 everywhere averages to exactly 1.0, never
+    1.000000000000013. NaN values and zero weights are left out; NaN if nothing is left.
 
-    >>> float(weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], 0.5))
-    2.5
+    >>> weighted_mean([1.0, 1.0, 1.0], [0.1, 0.7, 0.2])
+    1.0
+    >>> weighted_mean([0.0, 1.0], [3, 1])
+    0.25
     """
+    import math
+
     v = np.asarray(values, dtype=np.float64).ravel()
-    w = np.asarray(weights, dtype=np.float64).ravel()
-    ok = np.isfinite(v) & (w > 0)
-    v, w = v[ok], w[ok]
-    qa = np.asarray(q, dtype=np.float64)
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), np.shape(values)).ravel()
+    ok = ~np.isnan(v) & (w > 0)
+    if not ok.all():
+        v, w = v[ok], w[ok]
     if v.size == 0:
-        return np.full(qa.shape, np.nan)
-    o = np.argsort(v, kind="stable")
-    v, w = v[o], w[o]
-    cw = np.cumsum(w)
-    p = (cw - 0.5 * w) / cw[-1]
-    return np.interp(qa, p, v)
+        return float("nan")
+    den = math.fsum(w)
+    if not den > 0 or not math.isfinite(den):
+        return float("nan")
+    out = math.fsum(w * v) / den
+    return float(min(max(out, float(v.min())), float(v.max())))
 
 def _positive(value, name: str, lo: float, hi: float) -> float:
     try:

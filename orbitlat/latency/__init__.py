@@ -109,3 +109,7 @@ __all__ = ["LatencyResult", "route", "bent_pipe", "via_isl", "orbital_datacenter
            "crossover", "as_deployed", "assign_pops", "dish_to_pop_by_country", "weighted_quantile", "regions",
            "REASONS", "CONTINENTS", "Network", "NetworkStep", "plus_grid", "nearest_k_links", "odc_links", "FiberModel",
            "RoutedModel"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

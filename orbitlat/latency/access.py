@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 from orbitlat.latency._inputs import _MS_PER_KM, _site_index, _sites
 from orbitlat.latency.network import Network, NetworkStep
 from orbitlat.latency.terrestrial.simple import great_circle_km
@@ -49,6 +50,7 @@ def site_model(model):
     return dataclasses.replace(model, **kw) if kw else model
 
 
+@accepts_units
 def leg_one_way_ms(model, lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, overhead: bool = True) -> np.ndarray:
     """One-way delay of a terrestrial leg between points (degrees, broadcasting), ms, with any model.
 
@@ -65,6 +67,10 @@ def leg_one_way_ms(model, lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, overhead: b
     if not overhead and m is model:  # not a dataclass: take its stated overhead off
         v = v - 0.5 * float(getattr(model, "overhead_ms", 0.0))
     return v
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # ---------------------------------------------------------------------------
@@ -197,6 +203,7 @@ class EndpointPlan:
         return self.n_sat + self.dst_off + np.arange(self.nd)
 
 
+@accepts_units
 def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = None, backhaul: Any = None,
                    gateway_radius_km: float | None = None, gateway_choice: Any = "best",
                    min_elevation_deg: float | None = None,
@@ -250,6 +257,9 @@ def plan_endpoints(network: Network, sources, destinations, *, gateways: Any = N
         "kind": ["satellite"] * N + ground_df["kind"].astype(str).tolist() + ["orbital_datacenter"] * network.n_odc,
         "name": network.constellation.table["name"].astype(str).tolist() + ground_df["name"].astype(str).tolist()
         + network.odc_names,
+        # ground nodes' positions (space nodes move: take them from an ephemeris at the path's time)
+        "lat_deg": np.r_[np.full(N, np.nan), ground_df["lat_deg"].to_numpy(float), np.full(network.n_odc, np.nan)],
+        "lon_deg": np.r_[np.full(N, np.nan), ground_df["lon_deg"].to_numpy(float), np.full(network.n_odc, np.nan)],
     }).set_index("node")
     nearest_gw = None
     only_gw = None

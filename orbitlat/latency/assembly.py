@@ -19,8 +19,13 @@ from orbitlat.latency.access import EndpointPlan, _Access
 from orbitlat.latency.network import Network, NetworkStep
 from orbitlat.latency.results import REASONS, LatencyResult, _unique_labels, regions
 from orbitlat.latency.terrestrial.simple import great_circle_km
+from orbitlat.units import accepts_units
 
 __all__ = ["Assembly", "detours", "DETOUR_FACTOR", "DETOUR_MIN_KM"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 def terrestrial_matrix(model, src_sites, dst_sites) -> tuple[np.ndarray, dict]:
@@ -194,6 +199,7 @@ DETOUR_FACTOR = 3.0
 DETOUR_MIN_KM = 3000.0
 
 
+@accepts_units
 def detours(rtt: xr.Dataset, *, factor: float = DETOUR_FACTOR, min_km: float = DETOUR_MIN_KM,
             fixed_ms=0.0) -> pd.DataFrame:
     """Pairs whose median RTT (less ``fixed_ms`` of named fixed delays) exceeds ``factor`` × the vacuum bound.

@@ -41,6 +41,10 @@ from orbitlat.errors import OrbitlatError
 
 __all__ = ["route_block", "merge_blocks", "route_in_blocks", "POSITIONS_CHUNK"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 #: Steps per propagation call of :meth:`Network.positions` (its ``times.chunks(60)``).
 POSITIONS_CHUNK = 60
 

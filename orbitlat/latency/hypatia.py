@@ -56,9 +56,15 @@ import numpy as np
 from orbitlat.constants import C_KM_S
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency.network import Network, max_isl_length_km
+from orbitlat.units import accepts_units
 
 __all__ = ["SHELLS", "HypatiaShell", "tle_lines", "tle_text", "constellation", "network", "ground_stations",
            "all_pairs", "rtt_between", "EARTH_RADIUS_KM", "EPOCH"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Hypatia's Earth radius (WGS72 equatorial), km.
 EARTH_RADIUS_KM = 6378.135
@@ -185,6 +191,7 @@ def _times(t_s):
     return TimeGrid(EPOCH + ns)
 
 
+@accepts_units
 def all_pairs(shell: Any, stations, t_s, *, isls: bool = True, paths: str | None = "changes"):
     """All-pairs RTT among ground stations at ``t_s`` seconds after the epoch (Hypatia's method).
 
@@ -211,6 +218,7 @@ def all_pairs(shell: Any, stations, t_s, *, isls: bool = True, paths: str | None
     return res
 
 
+@accepts_units
 def rtt_between(shell: Any, stations, src: Any, dst: Any, t_s, *, isls: bool = True):
     """RTT (ms) and path from ``src`` to ``dst`` (names, list positions or Hypatia node ids) at ``t_s``.
 

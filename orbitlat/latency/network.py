@@ -65,9 +65,15 @@ import numpy as np
 
 from orbitlat.constants import C_KM_S, WGS84_A_KM
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units, convert_fields
 
 __all__ = ["plus_grid", "nearest_k_links", "odc_links", "line_of_sight", "max_isl_length_km", "Network",
            "NetworkStep", "orbit_normals", "DEFAULT_ISL_MAX_KM"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Default grazing altitude for space-to-space links (Hypatia: ISLs stay above 80 km), km.
 GRAZING_ALTITUDE_KM = 80.0
@@ -80,6 +86,7 @@ DEFAULT_ISL_MAX_KM = 5400.0
 # ---------------------------------------------------------------------------
 # geometry helpers
 # ---------------------------------------------------------------------------
+@accepts_units
 def line_of_sight(a_xyz_km, b_xyz_km, *, grazing_altitude_km: float = GRAZING_ALTITUDE_KM,
                   radius_km: float = WGS84_A_KM) -> np.ndarray:
     """True where the segment a–b stays above ``radius_km + grazing_altitude_km`` from the Earth's centre.
@@ -100,6 +107,7 @@ def line_of_sight(a_xyz_km, b_xyz_km, *, grazing_altitude_km: float = GRAZING_AL
     return np.einsum("...i,...i->...", p, p) >= (radius_km + grazing_altitude_km) ** 2
 
 
+@accepts_units
 def max_isl_length_km(altitude_km, *, grazing_altitude_km: float = GRAZING_ALTITUDE_KM,
                       radius_km: float = WGS84_A_KM):
     """Longest link between two satellites at ``altitude_km`` that clears the grazing altitude.
@@ -113,6 +121,7 @@ def max_isl_length_km(altitude_km, *, grazing_altitude_km: float = GRAZING_ALTIT
     return 2.0 * np.sqrt(np.maximum((radius_km + h) ** 2 - (radius_km + grazing_altitude_km) ** 2, 0.0))
 
 
+@accepts_units
 def orbit_normals(inc_deg, raan_deg) -> np.ndarray:
     """Unit orbit normals (angular-momentum directions) from inclination and RAAN, shape (..., 3)."""
     i = np.radians(np.asarray(inc_deg, dtype=np.float64))
@@ -251,6 +260,7 @@ def plus_grid(constellation, *, shift: int = 0, drop_seam: bool = True) -> np.nd
     return _unique_pairs(a, b)
 
 
+@accepts_units
 def nearest_k_links(sat_xyz_km, k: int = 4, *, max_range_km: float = 5000.0,
                     grazing_altitude_km: float = GRAZING_ALTITUDE_KM) -> np.ndarray:
     """Laser links to each satellite's ``k`` nearest satellites within ``max_range_km`` and line of sight.
@@ -292,6 +302,7 @@ def nearest_k_links(sat_xyz_km, k: int = 4, *, max_range_km: float = 5000.0,
     return pairs
 
 
+@accepts_units
 def odc_links(odc_xyz_km, sat_xyz_km, *, max_range_km: float = 5000.0,
               grazing_altitude_km: float = GRAZING_ALTITUDE_KM, max_links: int | None = None):
     """Laser links from orbital data centres to the satellites in line of sight within range.
@@ -446,6 +457,7 @@ class Network:
     def __post_init__(self):
         from orbitlat.orbits.constellation import Constellation
 
+        convert_fields(self)
         if not isinstance(self.constellation, Constellation):
             raise OrbitlatError(
                 f"Network needs a Constellation; got {type(self.constellation).__name__}. "
@@ -542,6 +554,7 @@ class Network:
                 odc = np.empty((len(tg), 0, 3))
             yield tg, sat, odc
 
+    @accepts_units
     def step(self, sat_xyz_km, odc_xyz_km=None, time=None) -> NetworkStep:
         """The network at one instant from satellite (and data-centre) ITRS positions, km."""
         sat = np.asarray(sat_xyz_km, dtype=np.float64).reshape(-1, 3)

@@ -42,9 +42,15 @@ import numpy as np
 
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency.routing import Delays
+from orbitlat.units import accepts_units
 
 __all__ = ["MEASURED", "PUBLISHED", "CALIBRATION", "ACCESS_MS", "ACCESS_MS_HIGH", "ISL_HOP_MS_HIGH", "OVERHEADS", "resolve",
            "describe", "calibrate", "us_users"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Published Starlink latency figures used here (docs/references.md, "Satellite access overhead").
 MEASURED = {
@@ -141,6 +147,7 @@ def describe(overhead: Any) -> dict:
     return {"overhead": name, "overhead_source": src}
 
 
+@accepts_units
 def us_users(resolution_deg: float = 1.0, *, min_elevation_deg: float = 25.0):
     """The people of the United States as users: GPW v4.11 cells whose nearest GeoNames city is in the US."""
     from orbitlat.ground.sites import GroundSites
@@ -149,6 +156,7 @@ def us_users(resolution_deg: float = 1.0, *, min_elevation_deg: float = 25.0):
     return u.subset(u.df["country_code"].to_numpy() == "US")
 
 
+@accepts_units
 def calibrate(measured_ms: float = MEASURED["june_2025"]["median_ms"], *, constellation: Any = "starlink_gen1",
               users=None, resolution_deg: float = 1.0, start: Any = "2026-01-01T00:00:00", duration: str = "24 h",
               step: str = "10 min", weights: str = "population", **kwargs) -> dict:

@@ -11,8 +11,13 @@ import pandas as pd
 import xarray as xr
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency._inputs import _sites
+from orbitlat.stats import weighted_quantile  # re-exported: the one quantile definition (tables, plots, CLI)
 
 __all__ = ["REASONS", "CONTINENTS", "weighted_quantile", "regions", "LatencyResult"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 #: Reasons for a missing path, in the ``unreachable`` table.
@@ -21,32 +26,6 @@ REASONS = ("no satellite in view at the source", "no satellite in view at the de
 #: Continent codes (GeoNames) to names.
 CONTINENTS = {"AF": "Africa", "AS": "Asia", "EU": "Europe", "NA": "North America", "OC": "Oceania",
               "SA": "South America", "AN": "Antarctica"}
-
-def weighted_quantile(values, weights, q) -> np.ndarray:
-    """Quantiles ``q`` (0..1) of ``values`` with non-negative ``weights`` (NaN values dropped).
-
-    The weighted inverse CDF at the midpoints of each value's weight (equal
-    weights give ``numpy.percentile``'s "linear" interpolation of the sorted values'
-    plotting positions ``(i + 0.5)/n``).
-
-    >>> float(weighted_quantile([1.0, 2.0, 3.0], [1, 1, 1], 0.5))
-    2.0
-    >>> float(weighted_quantile([1.0, 10.0], [3, 1], 0.5))  # midpoints at 0.375 and 0.875
-    3.25
-    """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), np.shape(values)).ravel()
-    ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
-    qq = np.atleast_1d(np.asarray(q, dtype=np.float64))
-    if not ok.any():
-        return np.full(qq.shape, np.nan) if np.ndim(q) else np.float64(np.nan)
-    v, w = v[ok], w[ok]
-    o = np.argsort(v, kind="stable")
-    v, w = v[o], w[o]
-    cw = np.cumsum(w)
-    pos = (cw - 0.5 * w) / cw[-1]
-    out = np.interp(qq, pos, v)
-    return out if np.ndim(q) else out[0]
 
 @functools.lru_cache(maxsize=1)
 def _geonames_index():
@@ -235,19 +214,9 @@ class LatencyResult:
         }, coords=coords, attrs=dict(self.rtt.attrs))
 
 def _unique_labels(sites, names=None) -> np.ndarray:
-    """Site names made unique for use as an index: duplicates get their country code, then a counter."""
+    """Site names made unique for use as an index (:func:`orbitlat.ground.sites.unique_labels`)."""
+    from orbitlat.ground.sites import unique_labels
+
     if sites is not None:
-        df = sites.df
-        names = df["name"].astype(str).to_numpy()
-        cc = df["country_code"].astype(str).to_numpy() if "country_code" in df.columns else None
-    else:
-        names, cc = np.asarray(names, dtype=str), None
-    out = np.array(names, dtype=object)
-    dup = pd.Series(out).duplicated(keep=False).to_numpy()
-    if dup.any() and cc is not None:
-        out[dup] = [f"{n} ({c})" for n, c in zip(out[dup], cc[dup])]
-    dup = pd.Series(out).duplicated(keep=False).to_numpy()
-    if dup.any():
-        k = pd.Series(out).groupby(out).cumcount().to_numpy() + 1
-        out[dup] = [f"{n} #{j}" for n, j in zip(out[dup], k[dup])]
-    return out.astype(str)
+        return sites.labels
+    return unique_labels(names)

@@ -41,8 +41,45 @@ from orbitlat.latency.network import Network
 from orbitlat.latency.results import LatencyResult
 from orbitlat.latency.shortest import _WARM_START, _WarmTrees, best_paths
 from orbitlat.latency.terrestrial.base import terrestrial_model
+from orbitlat.units import convert_fields
 
-__all__ = ["route", "RouteOptions", "Gateways", "Delays"]
+__all__ = ["route", "RouteOptions", "Gateways", "Delays", "estimate_route_memory"]
+
+#: Path matrices hold up to this many nodes per (src, dst) pair in the estimate (LEO routes: 5-20 hops).
+_PATH_NODES = 24
+
+
+def estimate_route_memory(n_src: int, n_dst: int, n_times: int, *, paths: str | None = "changes") -> float:
+    """Peak bytes of :func:`route`: the RTT array (time, src, dst) and its copies in the result and the
+    summaries (3 x 8 B per sample), per-pair arrays (fiber, bound, changes: 32 B) and, with ``paths``,
+    two path matrices per step (2 x 8 B x hops per pair).
+
+    >>> round(estimate_route_memory(20_000, 20_000, 25, paths=None) / 2**30)  # 20,000 cities, all pairs
+    235
+    """
+    pairs = float(n_src) * float(n_dst)
+    per_pair = 24.0 * n_times + 32.0 + (16.0 * _PATH_NODES if paths is not None else 0.0)
+    return pairs * per_pair
+
+
+def check_route_memory(n_src: int, n_dst: int, n_times: int, *, paths: str | None, all_pairs: bool) -> None:
+    from orbitlat.memory import check_memory
+
+    hints = [f"a shorter span or a coarser step (now {n_times:,} steps)"]
+    if all_pairs:
+        hints.insert(0, f"fewer users (now {n_src:,}: memory grows with their square)")
+        hints.append("orbitlat.latency.scenarios.city_pair_summary, which keeps per-city summaries instead of the "
+                     "(time, src, dst) matrix (the CLI switches to it by itself)")
+    else:
+        hints.insert(0, f"fewer users (now {n_src:,})")
+    if paths is not None:
+        hints.append("paths=None (no path matrices)")
+    check_memory(estimate_route_memory(n_src, n_dst, n_times, paths=paths),
+                 f"routing {n_src:,} x {n_dst:,} pairs over {n_times:,} steps", hints)
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 def _nonneg_ms(value: Any, name: str) -> float:
@@ -83,6 +120,7 @@ class Delays:
     hop_delay_ms: float = 0.0
 
     def __post_init__(self):
+        convert_fields(self)  # astropy Quantities (2 * u.ms) at the edge
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, _nonneg_ms(getattr(self, f.name), f.name))
 
@@ -162,6 +200,7 @@ class Gateways:
     isl: str = "any"
 
     def __post_init__(self):
+        convert_fields(self)  # radius_km, min_elevation_deg as astropy Quantities
         if self.isl not in ("any", "fallback"):
             raise OrbitlatError(f"Gateways(isl={self.isl!r}): use 'any' (shortest path, ISLs anywhere) or "
                                 "'fallback' (bent pipe when a user's satellite sees a gateway, ISLs otherwise).")
@@ -207,6 +246,7 @@ class RouteOptions:
               "workers")
 
     def __post_init__(self):
+        convert_fields(self)
         if self.paths not in ("changes", "all", None):
             raise OrbitlatError(f"paths={self.paths!r} is not known; use 'changes', 'all' or None.")
         w = self.workers
@@ -299,6 +339,8 @@ def route(network: Network, sources, destinations=None, *, times=None, start=Non
     tg = _times(network, times, start, duration, step)
     from orbitlat.scale.runners import current
 
+    # the whole span's result is held here, however the work is cut: estimated before any big work
+    check_route_memory(plan.ns, plan.nd, len(tg), paths=opts.paths, all_pairs=plan.all_pairs)
     workers = min(int(opts.workers), len(tg))
     if workers > 1 or scheduler is not None or time_chunk is not None or current() is not None:
         from orbitlat.latency.blocks import route_in_blocks

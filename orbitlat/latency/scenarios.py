@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
+from orbitlat.errors import OrbitlatError
 from orbitlat.latency.terrestrial.simple import FiberModel
 from orbitlat.latency.terrestrial.base import terrestrial_model
 from orbitlat.errors import OrbitlatError
@@ -19,9 +20,14 @@ from orbitlat.latency.network import Network
 from orbitlat.latency._inputs import _constellation, _sites
 from orbitlat.latency.results import LatencyResult
 from orbitlat.latency.routing import route
+from orbitlat.units import accepts_units
 
-__all__ = ["fiber_baseline", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "crossover", "as_deployed",
-           "assign_pops", "dish_to_pop_by_country"]
+__all__ = ["fiber_baseline", "bent_pipe", "via_isl", "orbital_datacenter", "city_pairs", "city_pair_summary",
+           "crossover", "as_deployed", "assign_pops", "dish_to_pop_by_country"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # ---------------------------------------------------------------------------
@@ -92,6 +98,7 @@ def fiber_baseline(users, datacenter=None, fiber: Any = None) -> xr.DataArray:
     return xr.DataArray(v, dims=("src", "dst"), coords={"src": u.names, "dst": d.names}, name="fiber_rtt_ms",
                         attrs={"units": "ms", **attrs})
 
+@accepts_units
 def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
               gateway: Any = "best", min_elevation_deg: float | None = 25.0,
               gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
@@ -130,6 +137,7 @@ def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None,
     res.attrs.update(named)
     return res
 
+@accepts_units
 def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
             isl: Any = "plus_grid", gateway_radius_km: float | None = None, min_elevation_deg: float | None = 25.0,
             gateway_min_elevation_deg: float | None = 25.0, gsl_rule: str = "elevation",
@@ -155,6 +163,7 @@ def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, g
     res.attrs.update(named)
     return res
 
+@accepts_units
 def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster=None, *, isl: Any = "plus_grid",
                        odc_laser_range_km: float = 5000.0, odc_max_links: int | None = None,
                        min_elevation_deg: float | None = 25.0, network_options: dict | None = None,
@@ -179,6 +188,7 @@ def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster
     res.attrs.update(named)
     return res
 
+@accepts_units
 def city_pairs(constellation: Any, sites, *, isl: Any = "plus_grid", gsl_rule: str = "elevation",
                max_range_km: float | None = None, min_elevation_deg: float | None = 25.0,
                network_options: dict | None = None, overhead: Any = None, **kwargs) -> LatencyResult:
@@ -197,6 +207,94 @@ def city_pairs(constellation: Any, sites, *, isl: Any = "plus_grid", gsl_rule: s
     res.attrs.update(named)
     return res
 
+@accepts_units
+def city_pair_summary(constellation: Any, sites, *, block: int | None = None,
+                      quantiles: Sequence[float] = (0.5, 0.95, 0.99), isl: Any = "plus_grid",
+                      gsl_rule: str = "elevation", max_range_km: float | None = None,
+                      min_elevation_deg: float | None = 25.0, network_options: dict | None = None,
+                      overhead: Any = None, bin_ms: float = 0.01, progress=None, **kwargs) -> pd.DataFrame:
+    """City-pair RTTs summarised per city, computed for blocks of source cities (never the whole matrix).
+
+    The same routes and delays as :func:`city_pairs` (terminals at both ends; ``overhead`` as there),
+    run as ``route(block, all cities)``
+    for blocks of ``block`` source cities; each block's (time, block, city) RTTs are reduced and
+    dropped. Memory: one block, ``block x n x steps`` values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per city (``src``, its unique label): ``p50``, ``p95``, ``p99``, ``mean`` (ms) and
+        ``reachable`` over every time step and every other city, weighted by the other city's
+        population (equal weights when unknown); ``max``. ``df.attrs["global"]`` pools all pairs
+        weighted by the product of the two populations; its quantiles come from a histogram with
+        ``bin_ms`` bins (exact to half a bin; 0.005 ms by default).
+    """
+    from orbitlat.ground.grids import weighted_mean
+    from orbitlat.latency.results import weighted_quantile
+    from orbitlat.latency.routing import route
+    from orbitlat.memory import HEADROOM, available_bytes
+
+    c = _constellation(constellation)
+    s = _sites(sites, "sites")
+    n = len(s)
+    if n < 2:
+        raise OrbitlatError("city_pair_summary needs at least two cities.")
+    net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
+    pop = s.population.astype(float)
+    w = np.where(np.isfinite(pop), pop, 0.0) if np.isfinite(pop).any() and np.nansum(pop) > 0 else np.ones(n)
+    named = _overhead(kwargs, overhead)
+    kwargs["paths"] = None
+    kwargs.setdefault("workers", 1)
+    kwargs.setdefault("fiber", "simple")  # the summary has no fiber baseline: take the cheapest model for it
+    from orbitlat.latency._inputs import _times
+
+    tg = _times(net, kwargs.pop("times", None), kwargs.pop("start", None), kwargs.pop("duration", None),
+                kwargs.pop("step", None))
+    if block is None:
+        per_src = 24.0 * len(tg) * n + 32.0 * n
+        block = int(max(1, min(n, 0.25 * HEADROOM * (available_bytes() or 2**31) // per_src)))
+    qs = list(quantiles)
+    names = [f"p{round(q * 100):d}" for q in qs]
+    out = {k: np.full(n, np.nan) for k in [*names, "mean", "max", "reachable"]}
+    edges_n = int(np.ceil(10_000.0 / bin_ms))
+    hist = np.zeros(edges_n + 1)
+    w_all = 0.0
+    for b0 in range(0, n, block):
+        idx = np.arange(b0, min(n, b0 + block))
+        res = route(net, s.subset(idx), s, times=tg, min_elevation_deg=min_elevation_deg, **kwargs)
+        x = res.rtt["rtt_ms"].transpose("time", "src", "dst").to_numpy()
+        x[:, np.arange(idx.size), idx] = np.nan  # a city with itself is not a pair
+        for k, i in enumerate(idx):
+            v = x[:, k, :]
+            ww = np.broadcast_to(w[None, :], v.shape).copy()
+            ww[:, i] = 0.0
+            q = weighted_quantile(v, ww, qs)
+            for nm, val in zip(names, np.atleast_1d(q)):
+                out[nm][i] = float(val)
+            fin = np.isfinite(v)
+            out["mean"][i] = weighted_mean(v, ww) if fin.any() else np.nan
+            out["max"][i] = float(np.nanmax(v)) if fin.any() else np.nan
+            out["reachable"][i] = weighted_mean(fin.astype(float), ww)
+            pw = ww * w[i]
+            w_all += float(pw.sum())
+            vi = np.clip(np.floor(v[fin] / bin_ms).astype(np.int64), 0, edges_n)
+            hist += np.bincount(vi, weights=pw[fin], minlength=edges_n + 1)
+        del res, x
+        if progress is not None:
+            progress(int(idx[-1]) + 1, n)
+    df = pd.DataFrame(out, index=pd.Index(s.labels, name="src"))
+    cum = np.cumsum(hist)
+    glob = {"pairs_weight": "population x population", "bin_ms": bin_ms}
+    if cum[-1] > 0:
+        for nm, q in zip(names, qs):
+            k = int(np.searchsorted(cum, q * cum[-1]))
+            glob[nm] = (k + 0.5) * bin_ms
+        glob["reachable"] = min(1.0, float(cum[-1] / w_all)) if w_all > 0 else float("nan")  # a share: <= 1
+    df.attrs = {"scenario": "city pairs (per-city summary)", "global": glob, "block": int(block),
+                "n_times": len(tg), "min_elevation_deg": min_elevation_deg, **named}
+    return df
+
+
 def _destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_km) -> tuple[np.ndarray, np.ndarray]:
     """Points ``distance_km`` from (lat, lon) along an initial bearing on the 6371.0088 km sphere."""
     from orbitlat.latency.terrestrial.simple import EARTH_RADIUS_KM
@@ -207,6 +305,7 @@ def _destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_km
     l2 = l1 + np.arctan2(np.sin(th) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
     return np.degrees(p2), (np.degrees(l2) + 180.0) % 360.0 - 180.0
 
+@accepts_units
 def crossover(constellation: Any = "starlink_gen1", origin=(51.5074, -0.1278), bearing_deg: float = 288.0,
               distances_km: Sequence[float] | None = None, *, fiber: Any = None,
               min_elevation_deg: float = 25.0, isl: Any = "plus_grid", overhead: Any = None,
@@ -335,6 +434,7 @@ def assign_pops(users, pops, assignment: Any = "nearest") -> tuple[np.ndarray, n
     return idx, by_table
 
 
+@accepts_units
 def as_deployed(constellation: Any = "starlink_gen1", users=None, destinations=None, *, gateways=None, pops=None,
                 pop_assignment: Any = "nearest", terrestrial: Any = None, isl: Any = "plus_grid",
                 min_elevation_deg: float | None = 25.0, gateway_min_elevation_deg: float | None = 25.0,

@@ -13,6 +13,10 @@ from orbitlat.latency.access import _Access
 __all__ = ["best_paths"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 def _core_edges(step: NetworkStep, hop_ms: float):
     w = step.link_km * _MS_PER_KM + hop_ms
     return (np.concatenate([step.link_a, step.link_b]), np.concatenate([step.link_b, step.link_a]),

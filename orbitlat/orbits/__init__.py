@@ -27,3 +27,7 @@ from orbitlat.orbits.walker import walker_delta, walker_star
 __all__ = ["Constellation", "presets", "walker_delta", "walker_star", "sun_synchronous", "sso_inclination_deg",
            "compact_cluster", "suncatcher", "read_tle", "read_omm", "write_tle", "make_tle_lines", "infer_shells",
            "shell_summary", "propagate", "valid_sats"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

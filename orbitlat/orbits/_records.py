@@ -74,11 +74,82 @@ def _frame(rows: list[dict[str, Any]], source: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # Input handling shared by the readers
 # --------------------------------------------------------------------------------------
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
 def _decode(data: bytes) -> str:
+    """Bytes to text: UTF-8 (with or without BOM), UTF-16/32 (a BOM, or the NUL pattern of UTF-16
+    without one, as Windows editors save "Unicode" text), else Latin-1."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(enc)
+            except UnicodeDecodeError:
+                break
+    head = data[:4096]
+    if len(head) >= 4 and head.count(0) >= len(head) // 4:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        enc = "utf-16-le" if odd > 3 * max(even, 1) else ("utf-16-be" if even > 3 * max(odd, 1) else None)
+        if enc is not None:
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError:
+                pass
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+#: What an element-set file can hold, by its first characters (see :func:`sniff_elements`).
+ELEMENT_FORMATS = ("tle", "json", "csv")
+_HTML_RE = re.compile(r"<\s*(!doctype\s+html|html|head|body|title)\b", re.IGNORECASE)
+_XML_OMM_RE = re.compile(r"<\s*(ndm|omm)\b", re.IGNORECASE)
+_CSV_OMM_RE = re.compile(r"^[\w\",; ]*\b(OBJECT_NAME|NORAD_CAT_ID|MEAN_MOTION|EPOCH)\b", re.IGNORECASE)
+
+
+def sniff_elements(text: str) -> str:
+    """The format of element-set text: ``"tle"``, ``"json"`` or ``"csv"`` (OMM), or a clear error.
+
+    Text that holds no element sets is named for what it is: an HTML page (a web server's or a
+    proxy's error page), CCSDS OMM in XML (not read: fetch JSON or CSV), CelesTrak's
+    ``No GP data found`` answer (an unknown group or catalog number), binary data, or nothing.
+    Raises :class:`ValueError` with that message (the readers turn it into their error type).
+
+    >>> sniff_elements('[{"OBJECT_NAME": "ISS"}]'), sniff_elements("OBJECT_NAME,EPOCH\\nISS,2026"), sniff_elements("ISS\\n1 25544U")
+    ('json', 'csv', 'tle')
+    >>> sniff_elements("No GP data found")
+    Traceback (most recent call last):
+    ...
+    ValueError: the text is CelesTrak's answer "No GP data found": no element sets for that query (an unknown group name or catalog number, or a group that is empty right now); check the name against celestrak.org's GP groups
+    """
+    body = text.lstrip("\ufeff \t\r\n")
+    head = body[:2048]
+    if not body.strip():
+        raise ValueError("the text is empty: no element sets")
+    if "\x00" in head:
+        raise ValueError("the data is binary (it contains NUL bytes), not TLE or OMM text")
+    if head.lower().startswith("no gp data found"):
+        raise ValueError('the text is CelesTrak\'s answer "No GP data found": no element sets for that query (an '
+                         "unknown group name or catalog number, or a group that is empty right now); check the "
+                         "name against celestrak.org's GP groups")
+    if head[:1] == "<":
+        if _HTML_RE.search(head):
+            title = re.search(r"<title[^>]*>(.*?)</title>", body[:20000], re.IGNORECASE | re.DOTALL)
+            what = f" ({' '.join(title.group(1).split())[:80]!r})" if title else ""
+            raise ValueError(f"the text is an HTML page{what}, not element sets: typically a web server's or a "
+                             "proxy's error or login page; check the URL, or download the data again")
+        if _XML_OMM_RE.search(head):
+            raise ValueError("the text is CCSDS OMM in XML, which orbitlat does not read; get the same data as OMM "
+                             "JSON or CSV (CelesTrak FORMAT=json or FORMAT=csv) or as TLE (FORMAT=tle)")
+        raise ValueError("the text is XML, not TLE or OMM (JSON/CSV) element sets")
+    if head[:1] in "[{":
+        return "json"
+    first = head.splitlines()[0] if head else ""
+    if _CSV_OMM_RE.match(first) and "," in first:
+        return "csv"
+    return "tle"
 
 def _read_path(path: Path, err) -> str:
     try:

@@ -31,6 +31,11 @@ import pandas as pd
 
 __all__ = ["OPERATORS", "operator_rule", "catalog_isl", "summarize", "has_isl_column", "ISL_KINDS"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Kinds of inter-satellite link a constellation can carry.
 ISL_KINDS = ("laser", "rf", "none")
 

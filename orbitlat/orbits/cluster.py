@@ -30,10 +30,16 @@ import numpy as np
 from orbitlat.orbits.constellation import Constellation, _q
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["compact_cluster", "suncatcher"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
+@accepts_units
 def compact_cluster(n: int, *, radius_km: float = 1.0, reference: Constellation | None = None,
                     altitude_km: float = 650.0, ltan_hours: float = 18.0, epoch=None,
                     name: str = "cluster", shell: str = "cluster") -> Constellation:

@@ -34,8 +34,14 @@ import pandas as pd
 
 from orbitlat.constants import MU_EARTH_KM3_S2, WGS84_A_KM
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["Constellation", "DEFAULT_EPOCH", "DESIGNED_ID_BASE", "ELEMENT_COLUMNS", "mean_motion_rev_day", "semi_major_axis_km"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Catalog numbers of designed satellites start here: high in the Alpha-5 range (TLEs hold up to
 #: 339,999), far above today's catalog, leaving room for 70,000 designed satellites.
@@ -48,6 +54,7 @@ ELEMENT_COLUMNS = ["a_km", "ecc", "inc_deg", "raan_deg", "argp_deg", "mean_anoma
 _COLUMNS = ["name", "norad_id", "shell", "plane", "slot", "epoch", *ELEMENT_COLUMNS, "bstar", "line1", "line2"]
 
 
+@accepts_units
 def mean_motion_rev_day(a_km, mu_km3_s2: float = MU_EARTH_KM3_S2):
     """Two-body mean motion in revolutions per day for semi-major axis ``a_km``."""
     a = np.asarray(a_km, dtype=np.float64)
@@ -133,12 +140,169 @@ class Constellation:
         return Constellation.concat([self, other], name=f"{self.name}+{other.name}")
 
     def __getitem__(self, key) -> "Constellation":
-        """Select satellites by integer index, slice, boolean mask or list of indices."""
+        """Select satellites by position or by name.
+
+        ``key`` may be an integer index, a slice, a boolean mask, a list of indices,
+        a satellite name (``c["ISS (ZARYA)"]``; see :meth:`select` for the matching
+        rules) or a list of names (kept in the order given). Use :meth:`by_norad`
+        for catalog numbers.
+
+        Examples
+        --------
+        >>> from orbitlat.orbits import walker
+        >>> c = walker.walker_delta(53, 6, 2, 1, altitude_km=550)
+        >>> c[0].size, c[1:3].size, c[c.table["plane"] == 1].size, c[c.table["name"][2]].size
+        (1, 2, 3, 1)
+        """
+        if isinstance(key, str):
+            return self.select(names=[key])
+        if isinstance(key, (list, tuple, np.ndarray, pd.Index, pd.Series)) and len(key) and all(
+                isinstance(k, str) for k in key):
+            return self._take(self._name_positions(list(key), ordered=True))
+        if isinstance(key, pd.Series):
+            key = key.to_numpy()
         if isinstance(key, (int, np.integer)):
             key = [int(key)]
-        sub = self.table.iloc[key] if not isinstance(key, np.ndarray) or key.dtype != bool else self.table[key]
-        out = Constellation(sub, name=self.name, attrs=self.attrs)
-        return out
+        try:
+            sub = self.table.iloc[key] if not isinstance(key, np.ndarray) or key.dtype != bool else self.table[key]
+        except (IndexError, TypeError, ValueError) as exc:
+            raise OrbitlatError(
+                f"cannot select satellites with {key!r:.80} ({exc}); use an index, slice, boolean mask, list of "
+                f"indices, a name or a list of names (e.g. c['{self.table['name'].iloc[0]}']), or c.by_norad(...)."
+            ) from None
+        if len(sub) == 0:
+            raise OrbitlatError(f"the selection {key!r:.80} matches no satellite of the {self.size}.")
+        return Constellation(sub, name=self.name, attrs=self.attrs)
+
+    # ------------------------------------------------------------ selection
+    def _take(self, positions) -> "Constellation":
+        return Constellation(self.table.iloc[np.asarray(positions, dtype=np.int64)], name=self.name,
+                             attrs=self.attrs)
+
+    @staticmethod
+    def _norm(name: str) -> str:
+        return " ".join(str(name).split()).casefold()
+
+    def _name_positions(self, names, *, ordered: bool) -> np.ndarray:
+        """Row positions of satellites named ``names`` (exact match, else case/space-insensitive)."""
+        import difflib
+
+        table_names = self.table["name"].astype(str).to_numpy()
+        norm = np.array([self._norm(n) for n in table_names])
+        out, missing = [], []
+        for n in names:
+            hit = np.flatnonzero(table_names == n)
+            if hit.size == 0:
+                hit = np.flatnonzero(norm == self._norm(n))
+            if hit.size == 0:
+                missing.append(n)
+            out.extend(hit.tolist())
+        if missing:
+            close = []
+            for n in missing[:3]:
+                close += difflib.get_close_matches(str(n), table_names.tolist(), n=3, cutoff=0.6)
+            hint = f" Close names: {', '.join(dict.fromkeys(close))}." if close else ""
+            raise OrbitlatError(
+                f"no satellite named {', '.join(repr(m) for m in missing[:5])}"
+                f"{' ...' if len(missing) > 5 else ''} in {self.name!r} ({self.size} satellites).{hint} "
+                "Names match exactly or ignoring case and repeated spaces; use select(contains=...) for parts "
+                "of names or by_norad(...) for catalog numbers."
+            )
+        pos = np.asarray(out, dtype=np.int64)
+        return pos if ordered else np.unique(pos)
+
+    def select(self, *, names: Any = None, norad: Any = None, contains: str | None = None, shell: Any = None,
+               plane: Any = None) -> "Constellation":
+        """Satellites matching every criterion given (in the constellation's order).
+
+        Parameters
+        ----------
+        names : str or sequence of str, optional
+            Exact names (``"ISS (ZARYA)"``); a name matches ignoring case and repeated
+            or trailing spaces when no exact match exists. All names must exist.
+        norad : int or sequence of int, optional
+            Catalog numbers (all must exist; see :meth:`by_norad`).
+        contains : str, optional
+            Case-insensitive part of the name (``"STARLINK"``).
+        shell : str or sequence of str, optional
+            Shell labels (``self.shells`` lists them).
+        plane : int or sequence of int, optional
+            Orbital plane numbers.
+
+        Returns
+        -------
+        Constellation
+
+        Raises
+        ------
+        OrbitlatError
+            An unknown name or catalog number (with close matches), or nothing selected.
+
+        Examples
+        --------
+        >>> from orbitlat.orbits import walker
+        >>> c = walker.walker_delta(53, 6, 2, 1, altitude_km=550)
+        >>> c.select(plane=1).size, c.select(norad=c.table["norad_id"][:2]).size
+        (3, 2)
+        """
+        keep = np.ones(self.size, dtype=bool)
+        if names is not None:
+            names = [names] if isinstance(names, str) else list(names)
+            m = np.zeros(self.size, dtype=bool)
+            m[self._name_positions(names, ordered=False)] = True
+            keep &= m
+        if norad is not None:
+            m = np.zeros(self.size, dtype=bool)
+            m[self._norad_positions(norad)] = True
+            keep &= m
+        if contains is not None:
+            keep &= self.table["name"].astype(str).str.casefold().str.contains(str(contains).casefold(),
+                                                                              regex=False).to_numpy()
+        if shell is not None:
+            shells = [shell] if isinstance(shell, str) else [str(s) for s in shell]
+            unknown = sorted(set(shells) - set(self.table["shell"]))
+            if unknown:
+                raise OrbitlatError(f"unknown shell(s) {unknown}; this constellation has "
+                                    f"{sorted(set(self.table['shell']))}.")
+            keep &= self.table["shell"].isin(shells).to_numpy()
+        if plane is not None:
+            planes = np.atleast_1d(np.asarray(plane, dtype=np.int64))
+            keep &= np.isin(self.table["plane"].to_numpy(), planes)
+        if not keep.any():
+            raise OrbitlatError("the criteria given select no satellite (they are combined with AND).")
+        return self._take(np.flatnonzero(keep))
+
+    def _norad_positions(self, norad) -> np.ndarray:
+        want = np.atleast_1d(np.asarray(norad))
+        if want.dtype.kind not in "iu":
+            try:
+                want = want.astype(np.int64)
+            except (TypeError, ValueError):
+                raise OrbitlatError(f"catalog numbers must be integers (e.g. 25544); got {norad!r:.80}.") from None
+        ids = self.table["norad_id"].to_numpy()
+        out, missing = [], []
+        for n in want.tolist():
+            hit = np.flatnonzero(ids == n)
+            (out.extend(hit.tolist()) if hit.size else missing.append(n))
+        if missing:
+            raise OrbitlatError(
+                f"catalog number(s) {missing[:5]}{' ...' if len(missing) > 5 else ''} not in {self.name!r} "
+                f"(its numbers run {ids.min()}..{ids.max()}); check the catalog or select by name."
+            )
+        return np.asarray(out, dtype=np.int64)
+
+    def by_norad(self, norad: Any) -> "Constellation":
+        """Satellites by catalog (NORAD) number, in the order given.
+
+        Examples
+        --------
+        >>> from orbitlat.orbits import walker
+        >>> c = walker.walker_delta(53, 6, 2, 1, altitude_km=550)
+        >>> first = int(c.table["norad_id"][0])
+        >>> c.by_norad([first + 2, first]).table["norad_id"].tolist() == [first + 2, first]
+        True
+        """
+        return self._take(self._norad_positions(norad))
 
     @property
     def is_catalog(self) -> np.ndarray:
@@ -247,6 +411,7 @@ class Constellation:
         return cls(table, name=name or "+".join(p.name for p in parts), attrs=attrs)
 
     @classmethod
+    @accepts_units
     def from_elements(
         cls,
         *,
@@ -361,6 +526,15 @@ class Constellation:
 
         df = read_omm(src, fmt=fmt, **kwargs)
         return cls._from_catalog_df(df, name or _source_name(src, "omm"))
+
+    @classmethod
+    def from_file(cls, src: Any, *, name: str | None = None, **kwargs) -> "Constellation":
+        """Satellites from an element-set file or text in any format orbitlat reads: TLE/3LE or OMM
+        JSON/CSV, told apart by the content (:func:`orbitlat.orbits.omm.read_elements`)."""
+        from orbitlat.orbits.omm import read_elements
+
+        df = read_elements(src, **kwargs)
+        return cls._from_catalog_df(df, name or _source_name(src, "tle"))
 
     @classmethod
     def _from_catalog_df(cls, df: pd.DataFrame, name: str) -> "Constellation":
@@ -499,16 +673,10 @@ def _source_name(src: Any, default: str) -> str:
 
 
 def _q(value, unit: str, name: str) -> np.ndarray:
-    """Convert a value that may be an astropy Quantity to a float64 array in ``unit``."""
-    if hasattr(value, "unit") and hasattr(value, "to_value"):
-        try:
-            return np.asarray(value.to_value(unit or "")) if unit else np.asarray(value.to_value(""), dtype=np.float64)
-        except Exception as exc:
-            raise OrbitlatError(f"{name}={value!r} cannot be converted to {unit or 'a dimensionless number'}.") from exc
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise OrbitlatError(f"{name}={value!r} is not a number or array of numbers.") from exc
+    """Convert a value that may be an astropy Quantity to a finite float64 array in ``unit``."""
+    from orbitlat.units import to_float_array
+
+    arr = to_float_array(value, unit or "", name)
     if not np.all(np.isfinite(arr)):
         raise OrbitlatError(f"{name} contains NaN or infinite values; give finite numbers.")
     return arr

@@ -62,8 +62,14 @@ import pandas as pd
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.orbits.constellation import Constellation
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["infer_shells", "shell_summary", "angles_at_epoch", "TRANSIT", "UNASSIGNED"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Shell label of satellites in a shell's inclination band but not in the shell (raising, lowering).
 TRANSIT = "transit"
@@ -112,6 +118,7 @@ def angles_at_epoch(constellation: Constellation, epoch: Any = None) -> pd.DataF
     return out
 
 
+@accepts_units
 def infer_shells(
     constellation: Constellation,
     *,

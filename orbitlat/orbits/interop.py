@@ -54,6 +54,11 @@ from orbitlat.time import TimeGrid, to_datetime64
 
 __all__ = ["from_orbits", "to_orbit", "propagate_with_boinor"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 _INSTALL_HINT = "install it with `pip install orbitlat[poliastro]` (or `pip install boinor`)"
 
 # Skyfield's Earth angular velocity (skyfield.constants.ANGVEL), as in orbitlat.orbits.propagation

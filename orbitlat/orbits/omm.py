@@ -17,10 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from orbitlat.errors import OMMError
-from orbitlat.orbits._records import _OBJECT_ID_RE, _frame, _satrec_row, _text_from_src
+from orbitlat.orbits._records import _NEWLINE_RE, _OBJECT_ID_RE, _frame, _satrec_row, _text_from_src, sniff_elements
 from orbitlat.orbits.tle import _FieldError, _LineError, _check_tle_line
 
-__all__ = ["read_omm"]
+__all__ = ["read_omm", "read_elements"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # --------------------------------------------------------------------------------------
@@ -123,19 +127,23 @@ def read_omm(src: Any, *, fmt: str | None = None, source: str | None = None,
     if text is not None:
         attrs_source = attrs_source or "<text>"
         body = text.lstrip("\ufeff \t\r\n")
+        if not body.strip():
+            raise err("no OMM records found: the input is empty")
+        try:
+            sniffed = sniff_elements(body)
+        except ValueError as exc:
+            raise err(str(exc)) from None
+        if sniffed == "tle" and _looks_like_tle(body):
+            raise err("this is TLE text, not OMM; read it with orbitlat.orbits.tle.read_tle "
+                      "(Constellation.from_tle), or Constellation.from_file which reads either")
         kind = fmt
         if kind is None:
-            if body[:1] in ("[", "{"):
+            if sniffed == "json":
                 kind = "json"
-            elif body[:1] == "<":
-                raise err("the text looks like XML; read_omm reads OMM as JSON or CSV (CelesTrak "
-                          "FORMAT=json or FORMAT=csv)")
             elif path_label and path_label.lower().endswith(".json"):
                 kind = "json"
             else:
                 kind = "csv"
-        if not body.strip():
-            raise err("no OMM records found: the input is empty")
         if kind == "json":
             records = _json_records(body, err)
         else:
@@ -181,6 +189,38 @@ def read_omm(src: Any, *, fmt: str | None = None, source: str | None = None,
         seen.setdefault(norad, i)
         rows.append(row)
     return _frame(rows, attrs_source or "<records>")
+
+def _looks_like_tle(body: str) -> bool:
+    """The first non-blank lines contain a TLE line 1 followed by a line 2 (3LE or 2LE text)."""
+    lines = [ln.strip() for ln in _NEWLINE_RE.split(body[:1000]) if ln.strip()][:3]
+    return any(a.startswith("1 ") and b.startswith("2 ") for a, b in zip(lines, lines[1:]))
+
+
+def read_elements(src: Any, *, source: str | None = None, allow_duplicates: bool = False) -> pd.DataFrame:
+    """Element sets from TLE/3LE text or OMM JSON/CSV, whichever the text is (sniffed, not guessed
+    from the file name); HTML pages, XML OMM, CelesTrak's "No GP data found" and binary data are
+    refused with a message that says so.
+
+    >>> df = read_elements("ISS (ZARYA)\\n1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927\\n"
+    ...                    "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537\\n")
+    >>> int(df.norad_id[0])
+    25544
+    """
+    from orbitlat.orbits.tle import read_tle
+
+    err = (lambda m: OMMError((f"{source}: " if source else "") + m))
+    text, label = _text_from_src(src, err, "element-set")
+    if text is None:  # records or lines: the readers know those
+        return read_omm(src, source=source, allow_duplicates=allow_duplicates)
+    label = source or label
+    try:
+        kind = sniff_elements(text)
+    except ValueError as exc:
+        raise OMMError((f"{label}: " if label else "") + str(exc)) from None
+    if kind == "tle":
+        return read_tle(text, source=label, allow_duplicates=allow_duplicates)
+    return read_omm(text, fmt=kind, source=label, allow_duplicates=allow_duplicates)
+
 
 def _json_records(body: str, err) -> list[Any]:
     try:

@@ -35,6 +35,11 @@ from orbitlat.errors import OrbitlatError
 
 __all__ = ["names", "get", "info", "table", "definition"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 _ALIASES = {"starlink": "starlink_gen1", "starlink-gen1": "starlink_gen1", "project-kuiper": "kuiper",
             "iridium-next": "iridium", "navstar": "gps", "google-suncatcher": "suncatcher"}
 

@@ -49,6 +49,7 @@ import os
 import threading
 import warnings
 import weakref
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,10 +57,17 @@ import xarray as xr
 
 from orbitlat.constants import J2_EARTH, MU_EARTH_KM3_S2, WGS84_A_KM
 from orbitlat.orbits.constellation import Constellation
-from orbitlat.errors import EpochWarning, OrbitlatError, PropagationWarning
+from orbitlat.errors import CompileNotice, EpochWarning, OrbitlatError, PropagationWarning
 from orbitlat.time import TimeGrid, to_timegrid
+from orbitlat.units import accepts_units
 
-__all__ = ["propagate", "kepler_j2_rates", "FRAMES", "BACKENDS", "SGP4_ERRORS", "valid_sats"]
+__all__ = ["propagate", "kepler_j2_rates", "FRAMES", "BACKENDS", "SGP4_ERRORS", "valid_sats", "APOGEE_BAND_FRACTION",
+           "apogee_limit_km", "estimate_memory"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 FRAMES = ("ITRS", "GCRS", "TEME")
 BACKENDS = ("auto", "sgp4", "kepler-j2", "boinor")
@@ -72,7 +80,19 @@ SGP4_ERRORS = {
     4: "semilatus rectum below zero",
     5: "(unused)",
     6: "orbit decayed: satellite below the Earth's surface",
+    7: "position outside the element set's physical band (above its apogee by more than "
+       "APOGEE_BAND_FRACTION): the element set is used far from its epoch",
 }
+
+#: Code 7 (orbitlat's, not SGP4's): an SGP4 position further from the geocentre than the element set's
+#: apogee radius ``a(1+e)`` times ``1 + APOGEE_BAND_FRACTION``. SGP4's short-period radius terms are
+#: a few tenths of a percent of ``a`` and its drag terms only lower the orbit forward in time, so inside
+#: the model's validity (days to weeks from the epoch; Vallado et al. 2006, Hoots & Roehrich 1980, see
+#: docs/references.md) no position reaches 10 % above apogee; run decades away, the secular polynomials
+#: give the ~1,000,000 km "LEO" positions of an epoch-2056 ISS TLE propagated in 2026. Such satellites are
+#: flagged failed and excluded like decayed ones (code 6).
+APOGEE_BAND_FRACTION = 0.10
+ERROR_OUTSIDE_BAND = 7
 
 # Skyfield's Earth angular velocity for ITRS velocities (skyfield.constants.ANGVEL)
 _ANGVEL = 7.2921150e-5
@@ -88,6 +108,7 @@ def _cpu_count() -> int:
 # ---------------------------------------------------------------------------
 # public entry point
 # ---------------------------------------------------------------------------
+@accepts_units
 def propagate(constellation: Constellation, times: Any = None, *, start: Any = None, duration: Any = None,
               step: Any = None, backend: str = "auto", frame: str = "ITRS", velocity: bool = True,
               workers: int | None = None, j2: bool = True, warn_epoch_days: float = 14.0) -> xr.Dataset:
@@ -123,6 +144,7 @@ def propagate(constellation: Constellation, times: Any = None, *, start: Any = N
             "Build one with orbitlat.orbits.presets.get(...), Constellation.from_tle(...) or the walker builders."
         )
     tg = times if isinstance(times, TimeGrid) else to_timegrid(times, start=start, duration=duration, step=step)
+    check_memory_for(constellation.size, len(tg), velocity=velocity)
     frame_u = str(frame).upper()
     if frame_u not in FRAMES:
         raise OrbitlatError(f"frame={frame!r} is not supported; valid frames are {', '.join(FRAMES)}.")
@@ -144,6 +166,32 @@ def propagate(constellation: Constellation, times: Any = None, *, start: Any = N
     if backend == "sgp4":
         ds.attrs["sgp4_kernel"] = kernel
     return ds
+
+
+def estimate_memory(n_sat: int, n_times: int, *, velocity: bool = True) -> float:
+    """Peak bytes of :func:`propagate` for ``n_sat`` satellites at ``n_times`` instants.
+
+    Positions (and velocities) are float64 ``(time, sat, 3)``: 24 bytes per sample each; the
+    per-sample error codes, failure masks and the dataset's own masks add 3 bytes.
+
+    >>> round(estimate_memory(4408, 172_801) / 2**30, 1)  # Starlink Gen1, 2 days every second
+    36.2
+    """
+    return float(n_sat) * float(n_times) * (24.0 * (2 if velocity else 1) + 3.0)
+
+
+def check_memory_for(n_sat: int, n_times: int, *, velocity: bool = True) -> None:
+    """Refuse, before any allocation, a propagation that does not fit in memory (the estimate and what to change)."""
+    from orbitlat.memory import check_memory
+
+    hints = [f"a shorter span or a coarser step (now {n_times:,} instants)",
+             f"fewer satellites (now {n_sat:,})"]
+    if velocity:
+        hints.append("velocity=False (half the memory)")
+    hints.append("streaming to disk in time chunks (`orbitlat propagate ... --out eph.nc` does it; in Python, "
+                 "propagate each TimeGrid.chunks(n) piece)")
+    check_memory(estimate_memory(n_sat, n_times, velocity=velocity),
+                 f"propagating {n_sat:,} satellites x {n_times:,} instants", hints)
 
 
 def valid_sats(eph: xr.Dataset) -> np.ndarray:
@@ -385,6 +433,12 @@ def _propagate_sgp4(c: Constellation, tg: TimeGrid, frame: str, want_vel: bool, 
         near, params = _sgp4_packed(c, sats, kernel)
     if near.size == 0:
         pos, vel, err = _propagate_satrecarray(sats, tg, frame, want_vel, workers)
+        _flag_outside_band(sats, pos, err, tg, c.table["epoch"].to_numpy())
+        bad = err == ERROR_OUTSIDE_BAND
+        if bad.any():
+            pos[bad] = np.nan
+            if want_vel:
+                vel[bad] = np.nan
         return pos, vel, err, "python-sgp4"
     pos = np.empty((n_t, n_sat, 3))
     vel = np.empty((n_t, n_sat, 3)) if want_vel else None
@@ -399,12 +453,60 @@ def _propagate_sgp4(c: Constellation, tg: TimeGrid, frame: str, want_vel: bool, 
         err[:, rest] = e2
         del p2, v2, e2
     _run_numba_kernel(kernel, params, near, tg, frame, want_vel, pos, vel, err, workers)
+    _flag_outside_band(sats, pos, err, tg, c.table["epoch"].to_numpy())
     bad = err != 0
     if bad.any():
         pos[bad] = np.nan
         if want_vel:
             vel[bad] = np.nan
     return pos, vel, err, ("numba+python-sgp4" if rest.size else "numba")
+
+
+def apogee_limit_km(sats: list) -> np.ndarray:
+    """Per satellite, the largest geocentric distance (km) an SGP4 position may have: the element set's
+    apogee radius times ``1 + APOGEE_BAND_FRACTION`` (see :data:`APOGEE_BAND_FRACTION`)."""
+    apo = np.array([(s.alta + 1.0) * s.radiusearthkm for s in sats], dtype=np.float64)
+    return apo * (1.0 + APOGEE_BAND_FRACTION)
+
+
+#: Element sets used within this many days of their epoch are not checked against the band: drag and
+#: the short-period terms stay far inside it there (measured on the shared catalogs: at most 4.4 % above
+#: apogee even 14 days out, docs/references.md), and the check would cost ~10 % of a propagation.
+BAND_CHECK_AFTER_DAYS = 3.0
+
+
+def _flag_outside_band(sats: list, pos: np.ndarray, err: np.ndarray, tg: TimeGrid | None = None,
+                       epochs: np.ndarray | None = None, block: int = 512) -> None:
+    """Set error code 7 where a position lies outside its element set's physical band (in place).
+
+    With ``tg`` and ``epochs`` (per satellite), only satellites used more than
+    :data:`BAND_CHECK_AFTER_DAYS` from their epoch are checked.
+    """
+    cols = None
+    if tg is not None and epochs is not None:
+        ep = np.asarray(epochs, dtype="datetime64[ns]").astype(np.int64)
+        lo, hi = int(tg.utc.min().astype(np.int64)), int(tg.utc.max().astype(np.int64))
+        far = np.maximum(np.abs(lo - ep), np.abs(hi - ep)) / 86400e9 > BAND_CHECK_AFTER_DAYS
+        if not far.any():
+            return
+        cols = np.flatnonzero(far)
+    sel = sats if cols is None else [sats[k] for k in cols]
+    lim2 = apogee_limit_km(sel) ** 2
+    for t0 in range(0, pos.shape[0], block):
+        p = pos[t0:t0 + block] if cols is None else pos[t0:t0 + block][:, cols]
+        r2 = p[..., 0] * p[..., 0]
+        r2 += p[..., 1] * p[..., 1]
+        r2 += p[..., 2] * p[..., 2]
+        out = r2 > lim2[None, :]  # NaN compares False: positions SGP4 already failed stay as they are
+        if out.any():
+            if cols is None:
+                e = err[t0:t0 + block]
+                e[out & (e == 0)] = ERROR_OUTSIDE_BAND
+            else:
+                t_idx, c_idx = np.nonzero(out)
+                rows, cc = t0 + t_idx, cols[c_idx]
+                hit = err[rows, cc] == 0
+                err[rows[hit], cc[hit]] = ERROR_OUTSIDE_BAND
 
 
 SGP4_KERNEL_ENV = "ORBITLAT_SGP4_KERNEL"
@@ -476,8 +578,44 @@ def _frame_rotation(tg: TimeGrid, frame: str) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(np.broadcast_to(np.eye(3), (n_t, 3, 3))), np.zeros(n_t)
 
 
+_COMPILE_ANNOUNCED = False
+
+
+def _announce_compile(kernel) -> bool:
+    """Say once per process that the numba kernel is about to be compiled (no cached machine code yet).
+
+    Returns True when the notice was issued. The on-disk cache (numba ``cache=True``: next to the
+    module, or in ``NUMBA_CACHE_DIR``) makes every later process load the kernel in well under a second.
+    """
+    global _COMPILE_ANNOUNCED
+    disp = kernel.propagate_into
+    if _COMPILE_ANNOUNCED or disp.signatures:
+        return False
+    try:
+        index = Path(disp._cache._cache_file._index_path)
+        cached = index.exists()
+        where = index.parent
+    except Exception:  # a numba without this layout: say nothing rather than guess
+        return False
+    if cached:
+        return False
+    _COMPILE_ANNOUNCED = True
+    import sys
+
+    here = str(Path(__file__).resolve().parents[1])
+    level, f = 2, sys._getframe(1)  # stacklevel 2 is our caller; count up to the first frame outside orbitlat
+    while f is not None and str(Path(f.f_code.co_filename).resolve()).startswith(here):
+        level, f = level + 1, f.f_back
+    warnings.warn(
+        f"orbitlat: compiling the fast SGP4 kernel (numba; about 10-20 s, once). It is cached in {where} after "
+        "this run, so later runs start at once. (ORBITLAT_SGP4_KERNEL=python skips numba.)",
+        CompileNotice, stacklevel=level)
+    return True
+
+
 def _run_numba_kernel(kernel, params, cols, tg: TimeGrid, frame: str, want_vel: bool, pos, vel, err, workers: int):
     """Near-earth satellites through the numba kernel, in ``workers`` threads (it releases the GIL)."""
+    _announce_compile(kernel)
     jd, fr = tg.jd_utc
     jd = np.ascontiguousarray(jd, dtype=np.float64)
     fr = np.ascontiguousarray(fr, dtype=np.float64)
@@ -513,22 +651,30 @@ def _propagate_satrecarray(sats: list, tg: TimeGrid, frame: str, want_vel: bool,
         pos = _shared_array((n_t, n_sat, 3), np.float64)
         vel = _shared_array((n_t, n_sat, 3), np.float64) if want_vel else None
         err = _shared_array((n_t, n_sat), np.uint8)
+        from orbitlat._forking import child_setup, forking, stop_children
+
         bounds = np.linspace(0, n_sat, workers + 1).astype(int)
         pids = []
-        for w in range(1, workers):
-            pid = os.fork()
-            if pid == 0:  # child: compute its share, then leave without running any cleanup
-                code = 0
-                try:
-                    _sgp4_chunk(sats, tg, bounds[w], bounds[w + 1], frame, pos, vel, err, want_vel)
-                except BaseException:  # pragma: no cover - reported by exit code
-                    code = 1
-                os._exit(code)
-            pids.append(pid)
+        me = os.getpid()
         try:
+            for w in range(1, workers):
+                with forking():
+                    pid = os.fork()
+                    if pid == 0:
+                        child_setup(me)  # signal dispositions set before the block ends
+                if pid == 0:  # child: compute its share, then leave without running any cleanup
+                    code = 0
+                    try:
+                        _sgp4_chunk(sats, tg, bounds[w], bounds[w + 1], frame, pos, vel, err, want_vel)
+                    except BaseException:  # pragma: no cover - reported by exit code
+                        code = 1
+                    os._exit(code)
+                pids.append(pid)
             _sgp4_chunk(sats, tg, bounds[0], bounds[1], frame, pos, vel, err, want_vel)
-        finally:
-            codes = [os.waitpid(pid, 0)[1] for pid in pids]
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM) or failed: no worker outlives this call
+            stop_children(pids)
+            raise
+        codes = [os.waitpid(pid, 0)[1] for pid in pids]
         if any(codes):
             raise RuntimeError(f"an sgp4 worker process failed (wait statuses {codes}); rerun with workers=1.")
     bad = err != 0
@@ -542,6 +688,7 @@ def _propagate_satrecarray(sats: list, tg: TimeGrid, frame: str, want_vel: bool,
 # ---------------------------------------------------------------------------
 # kepler-j2 backend
 # ---------------------------------------------------------------------------
+@accepts_units
 def kepler_j2_rates(a_km, ecc, inc_rad, *, j2: bool = True):
     """Secular rates (rad/s) of RAAN, argument of perigee and mean anomaly under J2.
 

@@ -19,10 +19,16 @@ import numpy as np
 from orbitlat.constants import J2_EARTH, MU_EARTH_KM3_S2, SSO_RAAN_RATE_RAD_S, WGS84_A_KM
 from orbitlat.orbits.constellation import DEFAULT_EPOCH, Constellation, _q
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["sso_inclination_deg", "mean_sun_ra_deg", "raan_for_ltan_deg", "sun_synchronous"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
+@accepts_units
 def sso_inclination_deg(altitude_km, ecc=0.0):
     """Sun-synchronous inclination (degrees) for an altitude above the equatorial radius.
 
@@ -54,6 +60,7 @@ def mean_sun_ra_deg(epoch) -> float:
     return float(ra[0]) if ra.size == 1 else ra
 
 
+@accepts_units
 def raan_for_ltan_deg(ltan_hours: float, epoch) -> float:
     """RAAN (degrees) that puts the ascending node at local mean time ``ltan_hours`` at ``epoch``."""
     if not 0.0 <= float(ltan_hours) < 24.0:
@@ -61,6 +68,7 @@ def raan_for_ltan_deg(ltan_hours: float, epoch) -> float:
     return float(np.mod(mean_sun_ra_deg(epoch) + 15.0 * (float(ltan_hours) - 12.0), 360.0))
 
 
+@accepts_units
 def sun_synchronous(altitude_km, *, ltan_hours: float = 18.0, planes: int = 1, sats_per_plane: int = 1,
                     phasing: int = 0, epoch=None, shell: str | None = None, name: str | None = None,
                     ecc: float = 0.0) -> Constellation:

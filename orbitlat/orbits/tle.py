@@ -53,9 +53,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from orbitlat.errors import OrbitlatError, TLEError
-from orbitlat.orbits._records import _NEWLINE_RE, _OBJECT_ID_RE, _RAD2DEG, _XPDOTP, _decode, _epoch_ns, _frame, _satrec_row, _text_from_src
+from orbitlat.orbits._records import _NEWLINE_RE, _OBJECT_ID_RE, _RAD2DEG, _XPDOTP, _decode, _epoch_ns, _frame, _satrec_row, _text_from_src, sniff_elements
+from orbitlat.units import accepts_units
 
 __all__ = ["tle_checksum", "read_tle", "write_tle", "make_tle_lines", "make_tle_records"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 _TLE_LEN = 69
@@ -349,6 +354,17 @@ def read_tle(src: Any, *, source: str | None = None, allow_duplicates: bool = Fa
         if path_label is not None:
             label = label or path_label
             attrs_source = attrs_source or path_label
+        if text.strip():
+            first = 1 + len(re.match(r"[\ufeff\s]*", text).group(0).replace("\r\n", "\n").replace("\r", "\n")
+                            .split("\n")) - 1  # the first non-blank line
+            try:
+                kind = sniff_elements(text)
+            except ValueError as exc:
+                raise TLEError(str(exc), first, label) from None
+            if kind != "tle":
+                raise TLEError(f"this is OMM {kind.upper()}, not TLE text; read it with "
+                               "orbitlat.orbits.omm.read_omm (Constellation.from_omm), or Constellation.from_file "
+                               "which reads either", first, label)
         lines = _NEWLINE_RE.split(text)
         attrs_source = attrs_source or "<text>"
     elif src is None or isinstance(src, (int, float, complex, bool)) or not isinstance(src, Iterable):
@@ -630,6 +646,7 @@ def _angle_field(value: float, name: str) -> str:
     s = f"{v:8.4f}"
     return "  0.0000" if s == "360.0000" else s
 
+@accepts_units
 def make_tle_lines(*, norad_id: int, epoch: Any, mean_motion_rev_day: float, ecc: float,
                    inc_deg: float, raan_deg: float, argp_deg: float, mean_anomaly_deg: float,
                    bstar: float = 0.0, ndot: float = 0.0, nddot: float = 0.0,

@@ -18,8 +18,13 @@ import numpy as np
 
 from orbitlat.orbits.constellation import Constellation, _q
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["walker_delta", "walker_star", "walker_pattern"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 def _check_range(name: str, values, lo: float, hi: float, unit: str) -> None:
@@ -42,6 +47,7 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return v
 
 
+@accepts_units
 def walker_pattern(total: int, planes: int, phasing: int, *, raan0_deg: float = 0.0,
                    raan_spacing_deg: float | None = None, star: bool = False):
     """RAAN and argument of latitude (degrees) for each satellite of a Walker pattern.
@@ -93,6 +99,7 @@ def _walker(inc_deg, total, planes, phasing, altitude_km, raan0_deg, ecc, argp_d
     return c
 
 
+@accepts_units
 def walker_delta(inc_deg, total: int, planes: int, phasing: int, *, altitude_km, raan0_deg=0.0, ecc=0.0,
                  argp_deg=0.0, epoch=None, shell: str | None = None, name: str | None = None,
                  attrs: dict | None = None) -> Constellation:
@@ -119,6 +126,7 @@ def walker_delta(inc_deg, total: int, planes: int, phasing: int, *, altitude_km,
                    False, None, attrs)
 
 
+@accepts_units
 def walker_star(inc_deg, total: int, planes: int, phasing: int, *, altitude_km, raan0_deg=0.0, ecc=0.0,
                 argp_deg=0.0, epoch=None, raan_spacing_deg: float | None = None, shell: str | None = None,
                 name: str | None = None, attrs: dict | None = None) -> Constellation:

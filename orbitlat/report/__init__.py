@@ -48,3 +48,7 @@ from __future__ import annotations
 from orbitlat.report.build import STAGES, ReportConfig, build_report
 
 __all__ = ["ReportConfig", "build_report", "STAGES"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

@@ -18,10 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 import numpy as np
-from orbitlat.errors import OrbitlatError
+from orbitlat.errors import CompileNotice, OrbitlatError
 from orbitlat.report.html import _CSS, _PAGE, _fmt, _json_default, _pct, _table_html
 
 __all__ = ["STAGES", "ReportConfig", "build_report"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 #: The stages of a report run, in order (the ``progress`` callback sees these labels).
@@ -62,6 +66,11 @@ class ReportConfig:
     workers: int | None = None
     terrestrial: str = "routed"
     choices: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        from orbitlat.units import convert_fields
+
+        convert_fields(self)
 
     @classmethod
     def default(cls, quick: bool = False) -> "ReportConfig":
@@ -124,21 +133,44 @@ def _versions() -> dict[str, str]:
     return out
 
 def _weighted_share(mask: np.ndarray, weights: np.ndarray) -> float:
-    w = np.asarray(weights, dtype=np.float64)
-    return float((w * mask).sum() / w.sum()) if w.sum() > 0 else float("nan")
+    from orbitlat.ground.grids import weighted_mean
+
+    return weighted_mean(np.asarray(mask, dtype=np.float64), weights)
 
 # ---------------------------------------------------------------------------
 # the driver
 # ---------------------------------------------------------------------------
+#: Written into every report folder; a non-empty folder without it is not replaced unless ``force=True``.
+REPORT_MARKER = ".orbitlat-report.json"
+
+
+def _is_report_folder(out: Path) -> bool:
+    """True for an orbitlat report folder: the marker, or (reports written before it) index.html with a
+    numbers.json holding a ``run`` entry."""
+    if (out / REPORT_MARKER).is_file():
+        return True
+    try:
+        numbers = json.loads((out / "numbers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(numbers, dict) and "run" in numbers and (out / "index.html").is_file()
+
+
 def build_report(outdir: str | os.PathLike, *, quick: bool = False, config: ReportConfig | None = None,
-                 progress: Callable[[str, int, int], None] | None = None, **overrides: Any) -> Path:
+                 progress: Callable[[str, int, int], None] | None = None, force: bool = False,
+                 **overrides: Any) -> Path:
     """Run the default study and write the HTML report; return the path of ``index.html``.
 
     Parameters
     ----------
     outdir : path
-        Folder for ``index.html``, its PNG figures, CSV tables and ``numbers.json``
-        (created if missing; files of an earlier run are overwritten).
+        Folder for ``index.html``, its PNG figures, CSV tables and ``numbers.json``. The report is
+        built in a temporary sibling folder and swapped in whole when it is complete
+        (:func:`orbitlat.atomic.staged_folder`): an interrupted run leaves ``outdir`` as it was,
+        and a new run leaves no file of an earlier one. A folder that is not empty and is not an
+        orbitlat report (no :data:`REPORT_MARKER`) is refused unless ``force=True``.
+    force : bool
+        Replace ``outdir`` even if it holds other files (they are removed).
     quick : bool
         Coarse settings for tests and a first look (well under a minute).
     config : ReportConfig, optional
@@ -164,10 +196,26 @@ def build_report(outdir: str | os.PathLike, *, quick: bool = False, config: Repo
         cfg = dataclasses.replace(cfg, **overrides)
     _check_config(cfg)
     out = Path(outdir)
+    check_report_folder(out, force=force)
+    from orbitlat.atomic import staged_folder
+
+    with staged_folder(out) as tmp:
+        _Report(cfg, tmp, progress).run()
+        (tmp / REPORT_MARKER).write_text(json.dumps({"generator": "orbitlat report", "version": _versions()["orbitlat"]}),
+                                         encoding="utf-8")
+    return out / "index.html"
+
+
+def check_report_folder(out: str | os.PathLike, *, force: bool = False) -> None:
+    """Refuse, before any work, an output that is a file, or a non-empty folder that is not an orbitlat
+    report (unless ``force``)."""
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise OrbitlatError(f"{out} exists and is not a folder; give a folder for the report (e.g. report/).")
-    out.mkdir(parents=True, exist_ok=True)
-    return _Report(cfg, out, progress).run()
+    if out.is_dir() and not force and any(out.iterdir()) and not _is_report_folder(out):
+        raise OrbitlatError(f"{out} is not empty and is not an orbitlat report (no {REPORT_MARKER}); the report "
+                            "replaces its folder whole, so choose a new or empty folder, or pass --force "
+                            "(force=True) to replace its content.")
 
 def _check_config(cfg: ReportConfig) -> None:
     from orbitlat.orbits import presets
@@ -242,7 +290,8 @@ class _Report:
             self.conclusions_html = self.conclusions()
         for w in caught:
             msg = f"{w.category.__name__}: {w.message}"
-            if msg not in self.notes and not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+            quiet = (DeprecationWarning, PendingDeprecationWarning, CompileNotice)  # not about the results
+            if msg not in self.notes and not issubclass(w.category, quiet):
                 self.notes.append(msg)
         self.timings[self._stage_name] = _time.perf_counter() - self._t_stage
         self.wall_s = _time.perf_counter() - t0
@@ -311,7 +360,7 @@ class _Report:
                 "covered time (area)": a["covered_fraction"],
                 "covered time (people)": p["covered_fraction"],
                 "≥2 in view time (people)": p["covered_fraction_k"],
-                "area always covered": float(self.grid.weights @ cont),
+                "area always covered": _weighted_share(cont, self.grid.area_km2),
                 "people always covered": _weighted_share(cont, self.grid.population),
                 "longest gap, people-weighted mean (s)": p["gap_max_s"],
                 "continuous up to latitude (°)": float(lat[~cont].min()) if (~cont).any() else 90.0,
@@ -332,7 +381,6 @@ class _Report:
         self.cov_maps = {}
         for n, r in self.cov.items():
             fig = coverage_map(r, var="n_visible_mean", projection="robinson", vmin=0.0, vmax=vmax,
-                               label="mean number of satellites in view",
                                title=f"{n}: mean satellites in view above {cfg.min_elevation_deg:g}° "
                                      f"({cfg.coverage_duration} every {cfg.coverage_step})")
             self.cov_maps[n] = _save(fig, self.out, f"coverage_{n}.png", self.images)
@@ -410,7 +458,7 @@ class _Report:
         diff = m_odc - m_isl
         lim = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
         fig = coverage_map(diff, sites=self.users, size="population", cmap="RdBu_r", vmin=-lim, vmax=lim,
-                           projection="robinson", label="orbital DC − Stargate (ISL), median RTT, ms",
+                           projection="robinson", label="Δ median RTT (ms)",
                            title="Where the orbital data centre is faster (blue) or slower (red) than Stargate")
         self.map_diff = _save(fig, self.out, "latency_map_difference.png", self.images)
 
@@ -445,6 +493,37 @@ class _Report:
                 line.set_linestyle("--")
         ax.legend(fontsize=7, loc="upper right")
         self.tsplot = _save(fig, self.out, "latency_timeseries.png", self.images)
+        self._timelapse()
+
+    def _timelapse(self) -> None:
+        """One orbit of the orbital data centre as a GIF: relays, how many see each place, routed paths."""
+        from orbitlat.latency.results import regions
+        from orbitlat.latency.scenarios import orbital_datacenter
+        from orbitlat.viz.animate import animate
+
+        cfg = self.cfg
+        # the most populous city of each region (at most six): paths from every side of the globe
+        reg = regions(self.users)
+        order = np.argsort(-self.pop, kind="stable")
+        pick = list(dict.fromkeys(reg[i] for i in order))[:6]
+        idx = [int(next(i for i in order if reg[i] == r)) for r in pick]
+        users = self.users.subset(idx)
+        duration = "20min" if cfg.quick else f"{int(np.ceil(self.odc_period_min))}min"
+        step = "5min" if cfg.quick else "3min"
+        kw = dict(start=cfg.start, duration=duration, step=step)
+        relay = self.cons[cfg.relay]
+        res = orbital_datacenter(relay, users, cluster=self.odc, paths="all", min_elevation_deg=cfg.min_elevation_deg,
+                                 **kw)
+        eph = relay.propagate(**kw, frame="ITRS")
+        odc_eph = self.odc.propagate(**kw, frame="ITRS")
+        name = "orbit_timelapse.gif"
+        animate(eph, self.out / name, paths=res, odc_ephemeris=odc_eph, min_elevation_deg=cfg.min_elevation_deg,
+                fps=5, title=f"{cfg.relay} relays to the orbital data centre ({cfg.odc}), {duration} every {step}")
+        self.timelapse = name
+        self.timelapse_note = (f"{', '.join(str(n) for n in users.names)} to {cfg.odc} through {cfg.relay}'s relays, "
+                               f"{duration} from {cfg.start} UTC every {step} (blue shades: satellites in view above "
+                               f"{cfg.min_elevation_deg:g}°; red dots: relay satellites)")
+        self.numbers["timelapse"] = {"file": name, "frames": int(eph.sizes["time"]), "users": list(map(str, users.names))}
 
         # the terrestrial model's routes to the data centre from the most populous city of each region
         from orbitlat.latency.results import regions
@@ -637,8 +716,8 @@ class _Report:
         add(latency_study.html_section(self))
         for img, cap in ((self.map_isl, f"Median RTT per city to {self.dc_name} over ISLs (star: the data centre)."),
                          (self.map_odc, "Median RTT per city to the orbital data centre through the relays."),
-                         (self.map_diff, "Difference of the medians, orbital data centre minus Stargate over ISLs; "
-                                         "marker area ∝ population."),
+                         (self.map_diff, "Δ median RTT: the orbital data centre's median minus Stargate's over ISLs, "
+                                         "per city; marker area ∝ population."),
                          (self.cdf, "Population-weighted CDFs with p50, p95 and p99 marked."),
                          (self.tsplot, "Population-weighted p50 (solid) and p95 (dashed) RTT at each routing "
                                        "step."),
@@ -647,6 +726,8 @@ class _Report:
                              "solid teal, long-haul land links dashed brown, access dotted grey, hubs as "
                              "squares."),) if self.map_routes else ())):
             add(f"<figure><img src='{e(img)}' alt='{e(cap)}'><figcaption>{e(cap)}</figcaption></figure>")
+        add(f"<h3>One orbit, step by step</h3><figure><img src='{e(self.timelapse)}' alt='time-lapse of the routed "
+            f"paths'><figcaption>Time-lapse: {e(self.timelapse_note)}.</figcaption></figure>")
 
         add("<h2 id='sunlight'>Sunlight on the orbital data centre</h2>")
         sun = self.numbers["sunlight"]

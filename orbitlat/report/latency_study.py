@@ -18,6 +18,11 @@ from orbitlat.report.html import _fmt, _pct, _table_html
 
 __all__ = ["run", "sentences", "html_section", "SCENARIOS"]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: The scenarios of the headline table (names are keys of numbers.json["latency"]).
 SCENARIOS = ("fiber to Stargate", "bent pipe to Stargate", "ISL to Stargate", "Starlink as deployed to Stargate",
              "orbital DC (relays)", "orbital DC (direct link only)")

@@ -36,6 +36,10 @@ _MOVED = {
 }
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 def __getattr__(name: str):
     if name in _MOVED:
         raise AttributeError(

@@ -38,6 +38,10 @@ from orbitlat.errors import OrbitlatError
 __all__ = ["Plan", "time_bounds", "check_chunk", "check_retries"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 @dataclass
 class Plan:
     """An analysis's work as chunks, a per-chunk kernel and an exact merge (see the module docs).

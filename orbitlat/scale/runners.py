@@ -54,10 +54,15 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from orbitlat._forking import child_setup, forking, stop_children
 from orbitlat.errors import OrbitlatError
 from orbitlat.scale.plan import Plan, check_retries
 
 __all__ = ["Runner", "runner", "run", "iterate", "using", "current", "tune_workers", "cpu_count", "LOCAL_SCHEDULERS"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 #: The local runners accepted by name.
 LOCAL_SCHEDULERS = ("sync", "threads", "processes")
@@ -137,8 +142,12 @@ def _merge_outs(merge, a: _Out, b: _Out) -> _Out:
 _SHARED: dict[str, Any] = {}
 
 
-def _init_worker(token: str, shared: Any) -> None:  # pragma: no cover - runs in spawned workers
-    _SHARED[token] = shared
+def _init_worker(parent_pid: int, token: str | None = None, shared: Any = None) -> None:  # pragma: no cover
+    """First thing in a worker process: die with the parent, leave Ctrl-C to it (orbitlat._forking);
+    spawned (not forked) workers also receive the shared inputs here."""
+    child_setup(parent_pid)
+    if token is not None:
+        _SHARED[token] = shared
 
 
 def _process_task(token: str, kernel, chunk) -> _Out:
@@ -235,6 +244,14 @@ def _reemit(caught, plan: Plan, stacklevel: int = 4) -> None:
             continue
         seen.add((cat, msg))
         warnings.warn(msg, cat, stacklevel=stacklevel)
+
+
+def _stop(ex) -> None:
+    """Shut an executor down without waiting for its running tasks; kill a process pool's workers."""
+    procs = dict(getattr(ex, "_processes", None) or {})  # ProcessPoolExecutor: pid -> Process
+    ex.shutdown(wait=False, cancel_futures=True)
+    if procs:
+        stop_children(procs)
 
 
 # =============================================================================
@@ -353,13 +370,12 @@ class Runner:
         ctx = mp.get_context("fork" if fork else "spawn")
 
         def make(n):
-            if fork:
-                return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
-            return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
-                                       initargs=(token, plan.shared))
+            args = (os.getpid(),) if fork else (os.getpid(), token, plan.shared)
+            return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=args)
 
         def submit(ex, i):
-            return ex.submit(_process_task, token, plan.kernel, plan.chunks[i])
+            with forking():  # a fork pool forks its workers at its first submit: no Ctrl-C reaches them half-started
+                return ex.submit(_process_task, token, plan.kernel, plan.chunks[i])
 
         _SHARED[token] = plan.shared  # before the pool forks its workers
         try:
@@ -409,10 +425,13 @@ class Runner:
                     running = {}
                     ex.shutdown(wait=False, cancel_futures=True)
                     ex = make(max(1, min(self.workers, len(todo))))
-        finally:
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM) or failed: stop at once, leave no worker behind
             for f in running:
                 f.cancel()
-            ex.shutdown(wait=True, cancel_futures=True)
+            _stop(ex)
+            raise
+        else:
+            ex.shutdown(wait=True)
 
     # -- Dask ---------------------------------------------------------------------------------
     def _submit_dask(self, plan: Plan, retries: int, tok: str):
@@ -518,6 +537,10 @@ def _resolve(scheduler: Any, local: str = "sync", workers: Any = None) -> Runner
             return Runner(kind, n, label=f"local {kind}")
         if "://" in s or _ADDRESS.match(s):
             d = _distributed()
+            from orbitlat.scale.probe import probe_scheduler
+
+            # seconds, not minutes: refused, silent or non-Dask peers are named before a Client connects
+            probe_scheduler(s, timeout=float(os.environ.get("ORBITLAT_SCHEDULER_TIMEOUT", "5")))
             try:
                 client = d.Client(s, set_as_default=False, timeout="20s")
             except (OSError, TimeoutError) as exc:

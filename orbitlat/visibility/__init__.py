@@ -35,3 +35,7 @@ from orbitlat.visibility.windows import passes
 __all__ = ["Footprint", "footprint", "look_angles", "VisibleSets", "visible_sets", "iter_visible", "passes",
            "isl_line_of_sight", "max_isl_range_km", "SiteIndex", "VisiblePairs", "visible_pairs",
            "MAX_LOOK_ANGLE_ELEMENTS", "MASK_RANGE_DEG"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

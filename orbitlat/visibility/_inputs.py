@@ -12,13 +12,10 @@ import pandas as pd
 import xarray as xr
 from orbitlat.visibility.engine import SiteIndex
 from orbitlat.errors import EpochWarning, OrbitlatError, PropagationWarning
+from orbitlat.ground.sites import MASK_RANGE_DEG, check_mask_deg
 from orbitlat.time import TimeGrid, to_timegrid
 
 __all__ = ["MASK_RANGE_DEG"]
-
-
-#: Valid elevation masks, degrees.
-MASK_RANGE_DEG = (-5.0, 90.0)
 
 _NS = 1_000_000_000
 
@@ -26,28 +23,12 @@ _NS = 1_000_000_000
 # input handling
 # =============================================================================
 def _as_float(value: Any, unit: str, name: str) -> np.ndarray:
-    if hasattr(value, "to_value") and hasattr(value, "unit"):
-        try:
-            value = value.to_value(unit)
-        except Exception as exc:
-            raise OrbitlatError(f"{name}={value!r} cannot be converted to {unit}.") from exc
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise OrbitlatError(f"{name} must be a number or an array of numbers ({unit}); got {value!r}.") from exc
+    from orbitlat.units import to_float_array
+
+    return to_float_array(value, unit, name)
 
 def _check_mask_range(mask: np.ndarray, name: str = "min_elevation_deg") -> None:
-    lo, hi = MASK_RANGE_DEG
-    bad = ~np.isfinite(mask) | (mask < lo) | (mask > hi)
-    if np.any(bad):
-        flat = np.flatnonzero(np.ravel(bad))
-        v = float(np.ravel(mask)[flat[0]])
-        where = f" (site {flat[0]})" if np.ndim(mask) else ""
-        raise OrbitlatError(
-            f"{name}={v:g}°{where} is outside the valid range [{lo:g}°, {hi:g}°]: an elevation mask is the "
-            "lowest usable elevation above the horizon in degrees (e.g. 25 for Starlink user terminals, "
-            "10 for gateways, 0 for the geometric horizon)."
-        )
+    check_mask_deg(mask, name)
 
 def _check_mask(mask: Any, n_sites: int) -> np.ndarray:
     m = _as_float(mask, "deg", "min_elevation_deg")
@@ -105,7 +86,7 @@ def _as_site_index(sites: Any, min_elevation_deg: Any = None, spherical: bool = 
             idx = SiteIndex.from_latlon(sites.lat_deg, sites.lon_deg, sites.alt_km, min_elevation_deg=mask,
                                         az_mask_deg=az, spherical=spherical)
             idx.floor_deg = mask  # GroundSites semantics: max(min_elevation_deg, az_mask(az))
-        return idx, np.asarray(sites.names, dtype=object)
+        return idx, np.asarray(sites.labels, dtype=object)  # unique labels: one rule with latency
     if sites is None or (hasattr(sites, "__len__") and not isinstance(sites, str) and len(sites) == 0):
         raise OrbitlatError(
             "no sites given: pass a GroundSites (e.g. GroundSites.cities(top=100)) or an "

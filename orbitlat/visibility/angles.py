@@ -15,6 +15,10 @@ from orbitlat.visibility._inputs import _as_site_index, _check_eph, _valid_sats
 __all__ = ["MAX_LOOK_ANGLE_ELEMENTS", "look_angles"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: Largest time × site × sat array :func:`look_angles` builds (4 float64 variables of this size).
 MAX_LOOK_ANGLE_ELEMENTS = 50_000_000
 

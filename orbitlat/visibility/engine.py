@@ -26,10 +26,16 @@ import numpy as np
 
 from orbitlat.constants import WGS84_A_KM, WGS84_E2
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["SiteIndex", "VisiblePairs", "visible_pairs", "max_slant_range_km"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
+@accepts_units
 def max_slant_range_km(site_radius_km, sat_radius_km, min_elevation_deg):
     """Largest slant range at which a satellite at radius ``sat_radius_km`` is at or above
     ``min_elevation_deg`` from a site at radius ``site_radius_km`` (spherical geometry).
@@ -66,10 +72,9 @@ class SiteIndex:
         m = self.xyz_km.shape[0]
         if m == 0:
             raise OrbitlatError("no sites given: a visibility query needs at least one site.")
-        self.min_elevation_deg = np.broadcast_to(np.asarray(self.min_elevation_deg, dtype=np.float64), (m,)).copy()
-        if np.any((self.min_elevation_deg < -5) | (self.min_elevation_deg > 90)):
-            bad = self.min_elevation_deg[(self.min_elevation_deg < -5) | (self.min_elevation_deg > 90)][0]
-            raise OrbitlatError(f"elevation mask {bad:g}° is out of range; valid masks are -5° to 90°.")
+        from orbitlat.ground.sites import check_mask_deg
+
+        self.min_elevation_deg = np.broadcast_to(check_mask_deg(self.min_elevation_deg), (m,)).copy()
         if self.az_mask_deg is not None:
             az = np.asarray(self.az_mask_deg, dtype=np.float64)
             if az.ndim == 1:
@@ -78,8 +83,7 @@ class SiteIndex:
                 raise OrbitlatError(
                     f"az_mask_deg has shape {np.shape(self.az_mask_deg)}; expected (n_az,) or (n_sites={m}, n_az)."
                 )
-            if np.any((az < -5) | (az > 90)):
-                raise OrbitlatError("az_mask_deg values must lie within -5° to 90°.")
+            check_mask_deg(az, "az_mask_deg")
             self.az_mask_deg = az
             # the scalar mask is the lowest point of the azimuth mask (used for pruning)
             self.min_elevation_deg = np.minimum(self.min_elevation_deg, az.min(axis=1))
@@ -89,6 +93,7 @@ class SiteIndex:
         return self.xyz_km.shape[0]
 
     @classmethod
+    @accepts_units
     def from_latlon(cls, lat_deg, lon_deg, alt_km=0.0, *, min_elevation_deg=0.0, az_mask_deg=None,
                     spherical: bool = False, radius_km: float = WGS84_A_KM) -> "SiteIndex":
         """From latitudes/longitudes (WGS84 geodetic, or geocentric on a sphere with ``spherical``)."""
@@ -111,6 +116,7 @@ class SiteIndex:
         return cls(xyz, up, east, north, min_elevation_deg, az_mask_deg, spherical)
 
     @classmethod
+    @accepts_units
     def from_sites(cls, sites, *, min_elevation_deg=None, spherical: bool = False) -> "SiteIndex":
         """From a :class:`orbitlat.ground.sites.GroundSites`, with GroundSites mask semantics.
 
@@ -141,6 +147,7 @@ class SiteIndex:
             self._tree = cKDTree(self.xyz_km)
         return self._tree
 
+    @accepts_units
     def mask_at(self, site: np.ndarray, az_deg: np.ndarray) -> np.ndarray:
         """Elevation mask (degrees) of ``site`` indices at azimuths ``az_deg`` (periodic linear interpolation)."""
         if self.az_mask_deg is None:
@@ -173,6 +180,7 @@ class VisiblePairs:
         return np.bincount(self.site, minlength=self.n_sites)
 
 
+@accepts_units
 def visible_pairs(index: SiteIndex, sat_xyz_km: np.ndarray, *, rule: str = "elevation",
                   max_range_km: float | np.ndarray | None = None, sat_valid: np.ndarray | None = None,
                   sat_radius_max_km: float | None = None) -> VisiblePairs:

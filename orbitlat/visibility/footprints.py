@@ -53,6 +53,7 @@ import numpy as np
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
 from orbitlat.visibility._inputs import _as_float, _check_mask_range
+from orbitlat.units import accepts_units
 
 __all__ = [
     "Footprint",
@@ -65,6 +66,9 @@ __all__ = [
     "ring_runs",
 ]
 
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # =============================================================================
@@ -84,6 +88,7 @@ class Footprint(NamedTuple):
     #: Fraction of the Earth's surface inside the footprint, (1 − cos λ)/2.
     area_fraction: Any
 
+@accepts_units
 def footprint(altitude_km: Any, min_elevation_deg: Any, *, radius_km: float = WGS84_A_KM) -> Footprint:
     """Closed-form footprint of a satellite at ``altitude_km`` seen down to ``min_elevation_deg``.
 
@@ -141,6 +146,7 @@ def footprint(altitude_km: Any, min_elevation_deg: Any, *, radius_km: float = WG
 # =============================================================================
 
 
+@accepts_units
 def cap_half_angle_rad(sat_radius_km, min_elevation_deg, earth_radius_km: float = WGS84_A_KM) -> np.ndarray:
     """Footprint half-angle λ (Earth central angle, radians) for a spherical Earth.
 
@@ -158,6 +164,7 @@ def cap_half_angle_rad(sat_radius_km, min_elevation_deg, earth_radius_km: float 
     return np.maximum(lam, 0.0)
 
 
+@accepts_units
 def expected_mean_visible(sat_xyz_km, min_elevation_deg, earth_radius_km: float = WGS84_A_KM) -> np.ndarray:
     """The exact area-weighted global mean number of satellites in view: Σᵢ (1 − cos λᵢ)/2.
 
@@ -307,15 +314,15 @@ def _check_positions(sat_xyz_km) -> np.ndarray:
 
 
 def _check_mask(min_elevation_deg) -> float:
-    try:
-        m = float(min_elevation_deg)
-    except (TypeError, ValueError):
-        raise OrbitlatError(f"min_elevation_deg={min_elevation_deg!r} must be one number of degrees.") from None
-    if not -5.0 <= m <= 90.0:
-        raise OrbitlatError(f"min_elevation_deg={m:g} is out of range; valid masks are -5° to 90°.")
-    return m
+    from orbitlat.ground.sites import check_mask_deg
+
+    m = check_mask_deg(min_elevation_deg)
+    if m.ndim != 0:
+        raise OrbitlatError(f"min_elevation_deg={min_elevation_deg!r} must be one number of degrees.")
+    return float(m)
 
 
+@accepts_units
 def cap_counts(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: float = WGS84_A_KM,
                sat_valid: np.ndarray | None = None, dtype=np.int32) -> np.ndarray:
     """Number of satellites in view at every point of a ring grid (spherical Earth).
@@ -371,6 +378,7 @@ def cap_counts(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: f
     return counts[0] if single else counts.reshape(*p.shape[:-2], counts.shape[-1])
 
 
+@accepts_units
 def cap_pairs(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: float = WGS84_A_KM,
               sat_valid: np.ndarray | None = None, geometry: bool = True):
     """Visible (point, satellite) pairs at one instant on a ring grid (spherical Earth).
@@ -424,6 +432,7 @@ def cap_pairs(grid, sat_xyz_km, min_elevation_deg: float, *, earth_radius_km: fl
     return VisiblePairs(point, sat_p, el, az, rng, n_points)
 
 
+@accepts_units
 def point_counts(index, sat_xyz_km, *, sat_valid: np.ndarray | None = None) -> np.ndarray:
     """Counts per site for any point set through the pair engine (one instant or (time, sat, 3)).
 

@@ -9,13 +9,19 @@ import numpy as np
 from orbitlat.constants import WGS84_A_KM, WGS84_B_KM
 from orbitlat.errors import OrbitlatError
 from orbitlat.visibility._inputs import _as_float
+from orbitlat.units import accepts_units
 
 __all__ = ["isl_line_of_sight", "max_isl_range_km"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # =============================================================================
 # inter-satellite line of sight
 # =============================================================================
+@accepts_units
 def isl_line_of_sight(pos_a: Any, pos_b: Any, *, grazing_altitude_km: float = 80.0,
                       ellipsoidal: bool = False) -> np.ndarray:
     """Whether the straight line between two satellites clears the Earth (plus a grazing altitude).
@@ -72,6 +78,7 @@ def isl_line_of_sight(pos_a: Any, pos_b: Any, *, grazing_altitude_km: float = 80
     lim = WGS84_A_KM + hg
     return dist2 > lim * lim
 
+@accepts_units
 def max_isl_range_km(alt1_km: Any, alt2_km: Any = None, grazing_altitude_km: float = 80.0) -> Any:
     """Longest inter-satellite link that clears the Earth plus ``grazing_altitude_km``.
 

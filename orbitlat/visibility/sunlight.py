@@ -83,6 +83,7 @@ import xarray as xr
 from orbitlat.constants import SUN_RADIUS_KM, WGS84_A_KM, WGS84_B_KM
 from orbitlat.errors import OrbitlatError, PropagationWarning
 from orbitlat.time import TimeGrid, _interp4, to_seconds, to_timegrid
+from orbitlat.units import accepts_units
 
 __all__ = [
     "MODELS",
@@ -101,6 +102,11 @@ __all__ = [
     "sunlit_fraction_over_year",
     "SunlightYear",
 ]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 MODELS = ("conical", "cylindrical")
 CORRECTIONS = ("apparent", "astrometric", "geometric")
@@ -994,6 +1000,7 @@ def _site_arrays(lat, lon, alt_km):
     return lat_a, lon_a, alt_a
 
 
+@accepts_units
 def sun_altitude_deg(sites_lat: Any, sites_lon: Any = None, times: Any = None, *, alt_km: Any = None,
                      correction: str = "apparent") -> xr.DataArray:
     """Geometric altitude of the Sun's centre above each site's horizon, degrees, (time, site).
@@ -1037,6 +1044,7 @@ def _sun_altitude(sites_lat: Any, sites_lon: Any = None, times: Any = None, *, a
                                                     "long_name": "altitude of the Sun's centre"})
 
 
+@accepts_units
 def site_in_darkness(sites_lat: Any, sites_lon: Any = None, times: Any = None, *,
                      sun_altitude_deg: float = -6.0, alt_km: Any = None) -> xr.DataArray:
     """True where the Sun's centre is below ``sun_altitude_deg`` at the site, (time, site).
@@ -1104,6 +1112,7 @@ class SunlightYear:
                 f"{self.sunlit_fraction:.5f}, eclipse seasons: {s or 'none'}>")
 
 
+@accepts_units
 def sunlit_fraction_over_year(constellation: Any, year_start: Any, *, step: Any = "60s", sample_days: int = 1,
                               days: int = 365, window: Any = "1d", model: str = "conical",
                               oblate: bool = False, backend: str = "kepler-j2") -> SunlightYear:

@@ -20,8 +20,13 @@ from orbitlat.errors import OrbitlatError, PropagationWarning
 from orbitlat.time import TimeGrid
 from orbitlat.visibility._inputs import (_as_site_index, _check_rule, _drop_chunk_warning, _propagate_quiet,
                                           _resolve_source, _sat_names, _valid_sats, _warn_epoch)
+from orbitlat.units import accepts_units
 
 __all__ = ["VisibleSets", "visible_sets", "iter_visible", "visible_chunk"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 # =============================================================================
@@ -187,6 +192,7 @@ def _visible_plan(source: Any, sites: Any, times: Any, start: Any, duration: Any
 VISIBLE_UNIT = 60
 
 
+@accepts_units
 def visible_sets(source: Any, sites: Any, times: Any = None, *, start: Any = None, duration: Any = None,
                  step: Any = None, min_elevation_deg: Any = None, rule: str = "elevation", max_range_km: Any = None,
                  spherical: bool = False, backend: str = "auto", warn_epoch_days: float = 14.0,
@@ -288,6 +294,7 @@ def _vs_attrs(index, rule, rng_lim, valid, sat_names) -> dict:
         "failed_sats": [str(sat_names[k]) for k in failed],
     }
 
+@accepts_units
 def iter_visible(source: Any, sites: Any, times: Any = None, *, start: Any = None, duration: Any = None,
                  step: Any = None, chunk: int = 60, min_elevation_deg: Any = None, rule: str = "elevation",
                  max_range_km: Any = None, spherical: bool = False, backend: str = "auto",

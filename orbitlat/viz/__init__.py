@@ -2,14 +2,19 @@
 
 Owns everything drawn: :mod:`~orbitlat.viz.maps` gathers the map functions (modules
 :mod:`~orbitlat.viz.basemap`, :mod:`~orbitlat.viz.seams`, :mod:`~orbitlat.viz.tracks`,
-:mod:`~orbitlat.viz.values`, :mod:`~orbitlat.viz.paths`, :mod:`~orbitlat.viz.sky`) and
-:mod:`~orbitlat.viz.plots` the charts (time series, CDFs) and figure saving. matplotlib and cartopy
+:mod:`~orbitlat.viz.values`, :mod:`~orbitlat.viz.paths`, :mod:`~orbitlat.viz.sky`,
+:mod:`~orbitlat.viz.animate`; laid out by :mod:`~orbitlat.viz.layout`) and
+:mod:`~orbitlat.viz.plots` the charts (time series, counts, CDFs) and figure saving. matplotlib and cartopy
 are imported on first use. Imports any analysis layer below; imported only by the faces
 (:mod:`orbitlat.report`, :mod:`orbitlat.cli`).
 """
 from __future__ import annotations
 
-__all__ = ["maps", "plots"]
+__all__ = ["maps", "plots", "animate"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 def __getattr__(name: str):

@@ -9,8 +9,13 @@ import numpy as np
 from orbitlat.errors import OrbitlatError
 from orbitlat.viz.plots import new_figure
 from orbitlat.viz.seams import _SEAM_EPS, break_at_antimeridian
+from orbitlat.units import accepts_units
 
-__all__ = ["PROJECTIONS", "COAST_COLOR", "BORDER_COLOR", "MAP_FIGSIZE", "add_coastlines", "base_map"]
+__all__ = ["PROJECTIONS", "COAST_COLOR", "BORDER_COLOR", "LAND_COLOR", "MAP_FIGSIZE", "add_coastlines", "base_map"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 _INSTALL_HINT = "pip install 'orbitlat[maps]'"
@@ -36,15 +41,17 @@ COAST_COLOR = "#404040"
 #: Default border colour.
 BORDER_COLOR = "#9a9a9a"
 
+#: Default land fill of maps whose data do not cover the land (tracks, footprints, cities, paths).
+LAND_COLOR = "#e9e9e2"
+
 #: Default size of a new map figure, inches (2:1 like a global PlateCarree map).
 MAP_FIGSIZE = (10.0, 5.0)
 
-#: Axes rectangle of a new map without / with a colour bar (figure fractions).
-_RECT = (0.01, 0.01, 0.98, 0.98)
+#: Provisional axes rectangle of a new map (figure fractions); :func:`_finish` lays it out with room for
+#: the title, graticule labels, colour bar and legend (orbitlat.viz.layout).
+_RECT = (0.05, 0.07, 0.85, 0.85)
 
-_RECT_CBAR = (0.01, 0.02, 0.86, 0.96)
-
-_CBAR_RECT = (0.885, 0.15, 0.02, 0.70)
+_CBAR_RECT = (0.91, 0.15, 0.02, 0.70)
 
 
 #: Edge length (degrees) to which filled polygons are densified before projection.
@@ -152,6 +159,8 @@ def _is_geoaxes(ax) -> bool:
 
 def _map_axes(ax, projection, figsize, colorbar: bool):
     """(fig, ax, created) with a GeoAxes, new or given."""
+    from orbitlat.viz.layout import _MapState
+
     if ax is not None:
         _cartopy()
         if not _is_geoaxes(ax):
@@ -163,33 +172,90 @@ def _map_axes(ax, projection, figsize, colorbar: bool):
             raise OrbitlatError(
                 "pass either ax or projection, not both with different projections; the map uses ax.projection."
             )
+        ax._orbitlat_state = _MapState(created=False)
         return ax.figure, ax, False
     crs = _projection(projection)
     fig = new_figure(MAP_FIGSIZE if figsize is None else figsize)
-    ax = fig.add_axes(_RECT_CBAR if colorbar else _RECT, projection=crs)
+    ax = fig.add_axes(_RECT, projection=crs)
+    ax._orbitlat_state = _MapState(created=True)
     return fig, ax, True
 
-def _finish(ax, created: bool, extent, title):
+def _check_extent(extent):
+    e = np.asarray(extent, dtype=np.float64).ravel()
+    if e.size != 4 or not np.all(np.isfinite(e)) or e[0] >= e[1] or e[2] >= e[3]:
+        raise OrbitlatError(
+            f"extent must be (lon_min, lon_max, lat_min, lat_max) in degrees with min < max; got {extent!r}."
+        )
+    return tuple(float(v) for v in e)
+
+def _finish(ax, created: bool, extent, title, *, gridlines: bool = True):
+    """Extent, title, graticule, then (for a new map) the layout, legend and annotation labels.
+
+    A new map gets room in the figure for its title, graticule labels, colour bar and legend, so
+    ``fig.savefig`` keeps all of them; labels are placed without overlaps (orbitlat.viz.layout).
+    """
+    from orbitlat.viz import layout
+
+    e = None
     if extent is not None:
-        e = np.asarray(extent, dtype=np.float64).ravel()
-        if e.size != 4 or not np.all(np.isfinite(e)) or e[0] >= e[1] or e[2] >= e[3]:
-            raise OrbitlatError(
-                f"extent must be (lon_min, lon_max, lat_min, lat_max) in degrees with min < max; got {extent!r}."
-            )
-        ax.set_extent(tuple(float(v) for v in e), crs=_cartopy().PlateCarree())
+        e = _check_extent(extent)
+        ax.set_extent(e, crs=_cartopy().PlateCarree())
     elif created:
         ax.set_global()
     if title is not None:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=11, pad=6, parse_math=False)  # a "$" in user text is a dollar sign
+    if gridlines:
+        layout.graticule(ax, labels=created, extent=e)
+    fig = ax.figure
+    if created:
+        layout.finish_layout(fig, ax, title, gridlabels=gridlines)
+    layout.add_legend(fig, ax, below=created)
+    dropped = layout.place_labels(fig, ax)
+    if dropped:
+        _note(ax, f"{dropped} label(s) left out for lack of room")
 
-def _colorbar(fig, ax, mappable, created: bool, label: str):
+def _colorbar(fig, ax, mappable, created: bool, label: str, *, integer: bool = False):
+    """A colour bar with a short label; a new map's is placed beside the map by the layout."""
+    from orbitlat.viz.layout import state
+
     if created:
         cax = fig.add_axes(_CBAR_RECT)
         cb = fig.colorbar(mappable, cax=cax)
+        state(ax).colorbar = cb
     else:
         cb = fig.colorbar(mappable, ax=ax, shrink=0.7, pad=0.02)
-    cb.set_label(label)
+    cb.set_label(label, fontsize=9)
+    cb.ax.tick_params(labelsize=8)
+    if integer:
+        from matplotlib.ticker import MaxNLocator
+
+        cb.locator = MaxNLocator(integer=True)
+        cb.update_ticks()
     return cb
+
+def _legend_entry(ax, handle, label: str):
+    """Queue a legend entry (below a new map, inside a given axes)."""
+    from orbitlat.viz.layout import state
+
+    state(ax).legend.append((handle, label))
+
+def _background(ax, *, coastlines: bool, borders: bool, land_color: Any, zorder: float = 1.5):
+    """Land fill and/or coastlines (and borders) as asked; nothing drawn that was not asked for."""
+    if not (coastlines or land_color is not None or borders):
+        return None
+    line = add_coastlines(ax, borders=borders, land_color=land_color, zorder=zorder)
+    if not coastlines:
+        line.remove()
+        return None
+    return line
+
+def _label(ax, lon: float, lat: float, text: str, *, priority: float = 0.0, **style):
+    """Queue an annotation label at (lon, lat); placed without overlaps when the map is finished."""
+    from orbitlat.viz.layout import state
+
+    style.setdefault("fontsize", 6.5)
+    style.setdefault("zorder", 7)
+    state(ax).labels.append((priority, float(lon), float(lat), str(text), style))
 
 def _note(ax, text: str):
     """A small grey note in the lower-left corner (used to say what was not drawn)."""
@@ -294,6 +360,7 @@ def _seam_cut_geoms(geoms: Sequence, lon0: float) -> list:
         out.extend(g for g in shapely.intersection(moved, frame) if not g.is_empty)
     return out
 
+@accepts_units
 def add_coastlines(ax, *, resolution: str = "c", color: Any = COAST_COLOR, linewidth: float = 0.6,
                    borders: bool = False, border_color: Any = BORDER_COLOR, border_linewidth: float = 0.4,
                    land_color: Any = None, lake_color: Any = None, lakes: bool = True,
@@ -373,7 +440,7 @@ def add_coastlines(ax, *, resolution: str = "c", color: Any = COAST_COLOR, linew
     return line
 
 def base_map(*, ax=None, projection: Any = None, extent: Sequence[float] | None = None, coastlines: bool = True,
-             borders: bool = False, land_color: Any = None, resolution: str = "c", gridlines: bool = False,
+             borders: bool = False, land_color: Any = LAND_COLOR, resolution: str = "c", gridlines: bool = True,
              figsize: tuple[float, float] | None = None, title: str | None = None):
     """An empty map with offline coastlines, to draw on.
 
@@ -387,11 +454,12 @@ def base_map(*, ax=None, projection: Any = None, extent: Sequence[float] | None 
         Degrees; default the whole globe (new figures).
     coastlines, borders : bool
         Draw GSHHS coastlines / country borders (:func:`add_coastlines`).
-    land_color : matplotlib colour, optional
-        Fill land.
+    land_color : matplotlib colour or None
+        Fill land (default :data:`LAND_COLOR`; None: coastlines only).
     resolution : {'c', 'l', 'i'}
     gridlines : bool
-        Draw 30° graticule lines (no labels).
+        Draw a graticule (30° globally, finer on regional extents), labelled in degrees
+        below and left of a new map.
     figsize : (float, float), optional
         Default :data:`MAP_FIGSIZE`.
     title : str, optional
@@ -408,13 +476,9 @@ def base_map(*, ax=None, projection: Any = None, extent: Sequence[float] | None 
     'Robinson'
     """
     fig, ax, created = _map_axes(ax, projection, figsize, colorbar=False)
-    _finish(ax, created, extent, title)
-    if coastlines or land_color is not None:
+    if coastlines or land_color is not None or borders:
         line = add_coastlines(ax, resolution=resolution, borders=borders, land_color=land_color)
         if not coastlines:
-            line.set_visible(False)
-    if gridlines:
-        ccrs = _cartopy()
-        ax.gridlines(crs=ccrs.PlateCarree(), xlocs=np.arange(-180, 181, 30), ylocs=np.arange(-90, 91, 30),
-                     linewidth=0.3, color="0.6", alpha=0.6, draw_labels=False)
+            line.remove()
+    _finish(ax, created, extent, title, gridlines=gridlines)
     return fig

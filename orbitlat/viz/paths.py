@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any, Sequence
 import numpy as np
 from orbitlat.errors import OrbitlatError
-from orbitlat.viz.basemap import _cartopy, _finish, _map_axes, add_coastlines
+from orbitlat.viz.basemap import LAND_COLOR, _background, _cartopy, _finish, _label, _legend_entry, _map_axes
 from orbitlat.viz.seams import _as_float
 
 __all__ = ["path_map"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
 
 
 _SAT_KINDS = {"satellite", "sat", "space", "orbital_datacenter", "odc"}
@@ -106,6 +110,7 @@ def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[s
              projection: Any = None, extent: Sequence[float] | None = None, ground_color: Any = "black",
              satellite_color: Any = "tab:blue", leg_colors: dict | None = None, linewidth: float = 1.6,
              label_ends: bool = True, coastlines: bool = True, borders: bool = False,
+             land_color: Any = LAND_COLOR, gridlines: bool = True, legend: bool = True,
              figsize: tuple[float, float] | None = None, title: str | None = None, terrestrial: Any = None):
     """A routed path drawn over the map as great-circle legs.
 
@@ -137,9 +142,12 @@ def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[s
         ``'land'`` and ``'access'`` legs.
     linewidth : float
     label_ends : bool
-        Write the names of the first and last node (if names are given).
-    coastlines, borders, figsize, title
+        Write the names of the first and last node (if names are given; every route's ends when only
+        terrestrial routes are drawn), without overlaps.
+    coastlines, borders, land_color, gridlines, figsize, title
         As :func:`base_map`.
+    legend : bool
+        Say what the leg colours and node markers mean (below a new map).
     terrestrial : TerrestrialRoute or sequence of them, optional
         Terrestrial routes to draw beside the satellite path (e.g. the fiber baseline's route,
         ``RoutedModel().route(...)``): submarine legs solid teal, land links dashed brown, endpoint access
@@ -178,14 +186,18 @@ def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[s
             raise OrbitlatError(f"leg_colors keys must be among {sorted(styles)}; got {sorted(unknown)}.")
         styles.update(leg_colors)
     is_sat = np.array([k in _SAT_KINDS for k in kinds])
+    from matplotlib.lines import Line2D
+
     fig, ax, created = _map_axes(ax, projection, figsize, colorbar=False)
-    if coastlines:
-        add_coastlines(ax, borders=borders)
+    _background(ax, coastlines=coastlines, borders=borders, land_color=land_color)
+    used = []
     for r in routes:
         _draw_route(ax, ccrs, r, styles, linewidth)
+        used.extend("land" if k == "great circle" else str(k) for k in r.leg_kind)
     for i in range(lat.size - 1 if path is not None else 0):
         a, b = is_sat[i], is_sat[i + 1]
         kind = "isl" if a and b else ("gsl" if a or b else "ground")
+        used.append(kind)
         ax.plot([lon[i], lon[i + 1]], [lat[i], lat[i + 1]], color=styles[kind], linewidth=linewidth,
                 linestyle="--" if kind == "ground" else "-", transform=ccrs.Geodetic(), zorder=3)
     if is_sat.any():
@@ -197,9 +209,26 @@ def path_map(path: Any, *, kinds: Sequence[str] | None = None, names: Sequence[s
         if sel.any():
             ax.scatter(lon[sel], lat[sel], marker=marker, s=140 if marker == "*" else 50, color=ground_color,
                        zorder=5, transform=ccrs.PlateCarree(), edgecolors="none")
+    if legend:
+        names_of = {"gsl": "ground–satellite link", "isl": "inter-satellite link", "ground": "terrestrial (fiber)",
+                    "submarine": "submarine cable", "land": "land link", "access": "access to the network"}
+        lines = {"ground": "--", **_TERRESTRIAL_LINES}
+        for kind in ("gsl", "isl", "ground", "submarine", "land", "access"):
+            if kind in used:
+                _legend_entry(ax, Line2D([], [], color=styles[kind], linewidth=linewidth,
+                                         linestyle=lines.get(kind, "-")), names_of[kind])
+        if is_sat.any():
+            _legend_entry(ax, Line2D([], [], marker="o", linestyle="none", markersize=5, color=satellite_color),
+                          "satellite (sub-satellite point)")
+        for kind, marker in _GROUND_MARKERS.items():
+            if any((not s_) and (k == kind or (kind == "user" and k not in _GROUND_MARKERS))
+                   for s_, k in zip(is_sat, kinds)):
+                _legend_entry(ax, Line2D([], [], marker=marker, linestyle="none", markersize=8 if marker == "*" else 6,
+                                         color=ground_color), {"datacenter": "data centre"}.get(kind, kind))
     if label_ends and names is not None:
-        for i in (0, lat.size - 1):
-            ax.text(lon[i], lat[i], f"  {names[i]}", fontsize=8, transform=ccrs.PlateCarree(), ha="left",
-                    va="bottom", zorder=6, color="0.1")
-    _finish(ax, created, extent, title)
+        ends = (0, lat.size - 1) if path is not None else range(lat.size)
+        for rank, i in enumerate(ends):
+            if names[i]:
+                _label(ax, lon[i], lat[i], str(names[i]), priority=float(rank), fontsize=8, color="0.1")
+    _finish(ax, created, extent, title, gridlines=gridlines)
     return fig

@@ -13,8 +13,8 @@ matplotlib is imported inside the functions; without it they raise
 >>> import numpy as np
 >>> from orbitlat.viz.plots import cdf_plot
 >>> fig = cdf_plot(np.arange(1.0, 101.0), label="RTT")
->>> [round(float(x), 1) for x in fig.axes[0].lines[1].get_xdata()]   # p50, p95 markers
-[50.0, 95.0]
+>>> [round(float(x), 1) for x in fig.axes[0].lines[1].get_xdata()]   # p50, p95 markers (Hazen)
+[50.5, 95.5]
 """
 from __future__ import annotations
 
@@ -25,13 +25,23 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.stats import weighted_ecdf, weighted_quantile
+from orbitlat.units import accepts_units
 
-__all__ = ["new_figure", "save_figure", "rtt_timeseries", "cdf_plot", "weighted_ecdf", "FIGSIZE", "DPI"]
+__all__ = ["new_figure", "save_figure", "rtt_timeseries", "count_timeseries", "cdf_plot", "weighted_ecdf", "FIGSIZE",
+           "DPI", "SAVE_DPI"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Default figure size, inches (width, height).
 FIGSIZE = (8.0, 4.0)
-#: Default resolution of figures and saved images, dots per inch.
+#: Default resolution of figures on screen (and of the canvas they are laid out on), dots per inch.
 DPI = 100
+#: Default resolution of saved image files (``fig.savefig`` and :func:`save_figure`), dots per inch.
+SAVE_DPI = 200
 #: Most lines that still get a legend in :func:`rtt_timeseries`.
 MAX_LEGEND = 12
 
@@ -72,7 +82,6 @@ def new_figure(figsize: tuple[float, float] | None = None, dpi: float | None = N
     """
     _matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     size = FIGSIZE if figsize is None else tuple(float(v) for v in figsize)
     if len(size) != 2 or not all(np.isfinite(v) and v > 0 for v in size):
@@ -80,9 +89,28 @@ def new_figure(figsize: tuple[float, float] | None = None, dpi: float | None = N
     res = DPI if dpi is None else float(dpi)
     if not (np.isfinite(res) and res > 0):
         raise OrbitlatError(f"dpi must be a positive number; got {dpi!r}.")
-    fig = Figure(figsize=size, dpi=res)
+    fig = _figure_class()(figsize=size, dpi=res)
     FigureCanvasAgg(fig)
     return fig
+
+
+def _figure_class():
+    """:class:`matplotlib.figure.Figure` whose ``savefig`` writes :data:`SAVE_DPI` by default."""
+    cls = globals().get("OrbitlatFigure")
+    if cls is None:
+        from matplotlib.figure import Figure
+
+        class OrbitlatFigure(Figure):
+            """A matplotlib Figure that saves image files at :data:`SAVE_DPI` (200) unless told otherwise."""
+
+            def savefig(self, fname, *args, **kwargs):
+                kwargs.setdefault("dpi", SAVE_DPI)
+                return super().savefig(fname, *args, **kwargs)
+
+        OrbitlatFigure.__module__ = __name__
+        OrbitlatFigure.__qualname__ = "OrbitlatFigure"
+        globals()["OrbitlatFigure"] = cls = OrbitlatFigure  # module attribute, so figures pickle
+    return cls
 
 
 #: Metadata keys matplotlib would otherwise fill with the version or the date, per format.
@@ -99,7 +127,7 @@ def save_figure(fig, path: str | os.PathLike, *, dpi: float | None = None, forma
                 **kwargs: Any) -> Path:
     """Save a figure reproducibly: same figure, same bytes.
 
-    Fixes the dpi (default: the figure's own), and strips the metadata that
+    Fixes the dpi (default :data:`SAVE_DPI`, 200), and strips the metadata that
     would change between runs or versions (``Software`` in PNG, creation
     dates in PDF/SVG). For SVG the random id salt is fixed too.
 
@@ -109,7 +137,7 @@ def save_figure(fig, path: str | os.PathLike, *, dpi: float | None = None, forma
     path : str or PathLike
         Output file; the format comes from the suffix unless ``format`` is given.
     dpi : float, optional
-        Default: ``fig.dpi``.
+        Default :data:`SAVE_DPI` (200 dpi: a 10 x 5 in map is 2000 x 1000 pixels).
     format : str, optional
         ``'png'``, ``'pdf'``, ``'svg'``, ...
     **kwargs
@@ -135,10 +163,24 @@ def save_figure(fig, path: str | os.PathLike, *, dpi: float | None = None, forma
     fmt = (format or out.suffix.lstrip(".") or "png").lower()
     metadata = dict(_NO_METADATA.get(fmt, {}))
     metadata.update(kwargs.pop("metadata", {}) or {})
-    res = fig.dpi if dpi is None else float(dpi)
-    with mpl.rc_context({"svg.hashsalt": "orbitlat", "path.simplify": True}):
-        fig.savefig(out, dpi=res, format=fmt, metadata=metadata, **kwargs)
-    return out
+    res = SAVE_DPI if dpi is None else float(dpi)
+    literal_text(fig)
+    from orbitlat.atomic import atomic_write
+
+    def write(tmp: Path) -> None:
+        with mpl.rc_context({"svg.hashsalt": "orbitlat", "path.simplify": True}):
+            fig.savefig(tmp, dpi=res, format=fmt, metadata=metadata, **kwargs)
+
+    return atomic_write(out, write)
+
+
+def literal_text(fig) -> None:
+    """Draw every text of ``fig`` literally: a ``$`` in a title, a site or a constellation name is a
+    dollar sign, not the start of TeX math (matplotlib's mathtext). Run by :func:`save_figure`."""
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        t.set_parse_math(False)
 
 
 # ---------------------------------------------------------------------------
@@ -226,6 +268,7 @@ def _series_table(rtt_ms: Any, times: Any, labels: Sequence[str] | None, dim: st
 # time series
 # ---------------------------------------------------------------------------
 
+@accepts_units
 def rtt_timeseries(rtt_ms: Any, *, times: Any = None, labels: Sequence[str] | None = None, dim: str | None = None,
                    ax=None, figsize: tuple[float, float] | None = None, title: str | None = None,
                    ylabel: str | None = None, legend: bool | None = None, linewidth: float = 1.2):
@@ -286,7 +329,7 @@ def rtt_timeseries(rtt_ms: Any, *, times: Any = None, labels: Sequence[str] | No
     ax.grid(True, alpha=0.3)
     n_missing = int(np.isnan(vals).sum())
     if title is not None:
-        ax.set_title(title)
+        ax.set_title(title, parse_math=False)
     if n_missing:  # say so: gaps are steps without a path, not lost data
         ax.text(0.99, 0.01, f"{n_missing} step(s) without a path (gaps)", transform=ax.transAxes,
                 ha="right", va="bottom", fontsize=8, color="0.3")
@@ -297,92 +340,76 @@ def rtt_timeseries(rtt_ms: Any, *, times: Any = None, labels: Sequence[str] | No
     return fig
 
 
-# ---------------------------------------------------------------------------
-# CDF
-# ---------------------------------------------------------------------------
+def count_timeseries(counts: Any, *, times: Any = None, labels: Sequence[str] | None = None, dim: str | None = None,
+                     ax=None, figsize: tuple[float, float] | None = None, title: str | None = None,
+                     ylabel: str = "satellites in view", legend: bool | None = None, linewidth: float = 1.2):
+    """Counts over time (satellites in view, visible pairs, hops) as step plots with integer ticks.
 
-def weighted_ecdf(values: Any, weights: Any = None, *, nan: str = "inf") -> tuple[np.ndarray, np.ndarray, float]:
-    """Empirical (optionally weighted) CDF: sorted values and cumulative shares.
+    A count holds from one sample to the next, so it is drawn as a step (``where="post"``), never
+    interpolated between samples; the y axis has whole-number ticks only.
 
     Parameters
     ----------
-    values : array_like
-        Any shape; flattened.
-    weights : array_like, optional
-        Non-negative, broadcastable to ``values`` (e.g. population). Default 1.
-    nan : {'inf', 'drop', 'raise'}
-        NaN values (e.g. no path): ``'inf'`` counts them as +infinity, so
-        the CDF stops below 1 at the reachable share; ``'drop'`` leaves them
-        out; ``'raise'`` raises.
+    counts : xarray.DataArray, pandas.DataFrame, mapping or array_like
+        As :func:`rtt_timeseries` (a ``time`` dimension and at most one other).
+    times, labels, dim, ax, figsize, title, legend, linewidth
+        As :func:`rtt_timeseries`.
+    ylabel : str
 
     Returns
     -------
-    x : ndarray
-        Finite values, sorted.
-    F : ndarray
-        ``F[i]`` = weighted share of all values ``<= x[i]`` (non-decreasing).
-    top : float
-        ``F`` at +infinity excluded: the share of finite values (1 unless NaN
-        counted as infinite).
+    matplotlib.figure.Figure
 
     Examples
     --------
-    >>> x, F, top = weighted_ecdf([3.0, 1.0, np.nan, 2.0])
-    >>> x.tolist(), F.tolist(), top
-    ([1.0, 2.0, 3.0], [0.25, 0.5, 0.75], 0.75)
+    >>> fig = count_timeseries({"London": [3, 4, 4, 2]}, times=[0, 60, 120, 180])
+    >>> ax = fig.axes[0]
+    >>> ax.lines[0].get_drawstyle(), all(float(t).is_integer() for t in ax.get_yticks())
+    ('steps-post', True)
     """
-    v = _as_values(values, "values").ravel()
-    if weights is None:
-        w = np.ones_like(v)
-    else:
-        try:
-            w = np.broadcast_to(_as_values(weights, "weights"), np.shape(values)).ravel()
-        except ValueError:
-            raise OrbitlatError(
-                f"weights must broadcast to values {np.shape(values)}; got shape {np.shape(weights)}."
-            ) from None
-    if np.any(~np.isfinite(w)) or np.any(w < 0):
-        raise OrbitlatError("weights must be finite and >= 0.")
-    if nan not in ("inf", "drop", "raise"):
-        raise OrbitlatError(f"nan={nan!r} is not valid; use 'inf' (count as unreachable), 'drop' or 'raise'.")
-    bad = np.isnan(v)
-    if bad.any() and nan == "raise":
-        raise OrbitlatError(f"values contain {int(bad.sum())} NaN; pass nan='inf' or nan='drop' to handle them.")
-    if nan == "drop":
-        v, w = v[~bad], w[~bad]
-    else:
-        v = np.where(bad, np.inf, v)
-    total = w.sum()
-    if v.size == 0 or not total > 0:
-        raise OrbitlatError("no values with positive weight to build a CDF from.")
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    F = np.cumsum(w) / total
-    fin = np.isfinite(v)
-    x, F = v[fin], F[fin]
-    # one point per distinct value (the top of each step)
-    if x.size:
-        last = np.r_[x[1:] != x[:-1], True]
-        x, F = x[last], F[last]
-    top = float(F[-1]) if F.size else 0.0
-    return x, F, top
+    from matplotlib.ticker import MaxNLocator
+
+    t, vals, lab, _ = _series_table(counts, times, labels, dim)
+    if len(t) != vals.shape[0]:
+        raise OrbitlatError(f"times has {len(t)} values but counts has {vals.shape[0]} time steps; give one per step.")
+    if len(lab) != vals.shape[1]:
+        raise OrbitlatError(f"labels has {len(lab)} entries but there are {vals.shape[1]} lines.")
+    fin = vals[np.isfinite(vals)]
+    if fin.size and np.any(fin != np.round(fin)):
+        raise OrbitlatError("counts must be whole numbers; for RTTs or other values use rtt_timeseries.")
+    fig, ax = _figure_and_axes(ax, figsize)
+    for j in range(vals.shape[1]):
+        ax.step(t, vals[:, j], where="post", label=lab[j], linewidth=linewidth)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    lo = float(np.nanmin(vals)) if fin.size else 0.0
+    ax.set_ylim(bottom=min(0.0, lo))
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("time (UTC)" if np.issubdtype(np.asarray(t).dtype, np.datetime64) else "time")
+    ax.grid(True, alpha=0.3)
+    if title is not None:
+        ax.set_title(title)
+    if legend if legend is not None else 1 < vals.shape[1] <= MAX_LEGEND:
+        ax.legend(fontsize=8, loc="upper right")
+    if np.issubdtype(np.asarray(t).dtype, np.datetime64) and ax.figure is fig:
+        fig.autofmt_xdate()
+    return fig
 
 
-def _quantile_from_ecdf(x: np.ndarray, F: np.ndarray, q: float) -> float:
-    """Smallest x with F(x) >= q (inverted CDF); inf if never reached."""
-    i = int(np.searchsorted(F, q - 1e-12, side="left"))
-    return float(x[i]) if i < x.size else float("inf")
-
+# ---------------------------------------------------------------------------
+# CDF
+# ---------------------------------------------------------------------------
 
 def cdf_plot(values: Any, *, weights: Any = None, label: str | None = None, percentiles: Sequence[float] = (50, 95),
              nan: str = "inf", ax=None, figsize: tuple[float, float] | None = None, xlabel: str = "RTT (ms)",
              title: str | None = None, color: Any = None):
     """Empirical CDF with markers at percentiles (default p50 and p95).
 
-    The CDF is a step function ``F(x)`` = (weighted) share of values ``<= x``;
-    percentile ``p`` is the smallest value with ``F >= p/100`` (numpy's
-    ``method="inverted_cdf"``), so each marker sits on the curve's riser.
-    Call again with the same ``ax`` to overlay several distributions.
+    The CDF is a step function ``F(x)`` = (weighted) share of values ``<= x``.
+    Percentile ``p`` is :func:`orbitlat.stats.weighted_quantile` (weighted Hazen
+    positions), the same definition as every table and summary, so a legend and a
+    table built from the same data print the same number; the marker sits within
+    one sample's weight of the curve. Call again with the same ``ax`` to overlay
+    several distributions.
 
     Parameters
     ----------
@@ -428,7 +455,7 @@ def cdf_plot(values: Any, *, weights: Any = None, label: str | None = None, perc
         items = [(label, values)]
     fig, ax = _figure_and_axes(ax, figsize)
     for k, (lab, vals) in enumerate(items):
-        x, F, top = weighted_ecdf(vals, weights if len(items) == 1 else None, nan=nan)
+        x, F, _ = weighted_ecdf(vals, weights if len(items) == 1 else None, nan=nan)
         if x.size == 0:
             raise OrbitlatError(f"{lab or 'values'}: no finite values to plot.")
         # step line from F=0 at the first value
@@ -436,7 +463,8 @@ def cdf_plot(values: Any, *, weights: Any = None, label: str | None = None, perc
         ys = np.r_[0.0, F]
         (line,) = ax.step(xs, ys, where="post", color=color, linewidth=1.5,
                           label=None)
-        qx = np.array([_quantile_from_ecdf(x, F, p / 100.0) for p in pct])
+        w_k = weights if len(items) == 1 else None
+        qx = np.atleast_1d(weighted_quantile(vals, w_k, pct / 100.0, nan=nan))
         finite = np.isfinite(qx)
         (marks,) = ax.plot(qx[finite], pct[finite] / 100.0, "o", color=line.get_color(), markersize=5)
         ax.vlines(qx[finite], 0.0, pct[finite] / 100.0, colors=line.get_color(), linestyles=":", linewidth=0.8)
@@ -449,6 +477,6 @@ def cdf_plot(values: Any, *, weights: Any = None, label: str | None = None, perc
     ax.set_xlabel(xlabel)
     ax.grid(True, alpha=0.3)
     if title is not None:
-        ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower right")
+        ax.set_title(title, parse_math=False)
+    ax.legend(fontsize=8, loc="best", framealpha=0.9)  # where it covers the fewest points
     return fig

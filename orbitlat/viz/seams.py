@@ -7,8 +7,14 @@ from typing import Any
 import numpy as np
 from orbitlat.constants import WGS84_A_KM
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["break_at_antimeridian", "footprint_half_angle_deg", "footprint_outline", "footprint_polygons", "look_angles"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Small offset (degrees) keeping points just inside the map seam.
 _SEAM_EPS = 1e-7
@@ -20,6 +26,7 @@ def _as_float(value: Any, unit: str, name: str) -> np.ndarray:
 
     return _as_float_array(value, unit, name)
 
+@accepts_units
 def break_at_antimeridian(lon_deg: Any, lat_deg: Any, central_lon_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Cut a lon/lat polyline where it crosses the seam opposite ``central_lon_deg``.
 
@@ -75,6 +82,7 @@ def break_at_antimeridian(lon_deg: Any, lat_deg: Any, central_lon_deg: float = 0
     out_lat = np.insert(lat, idx, ins_lat)
     return out_lon + c, out_lat
 
+@accepts_units
 def footprint_half_angle_deg(altitude_km: Any, min_elevation_deg: Any,
                              earth_radius_km: float = WGS84_A_KM) -> np.ndarray:
     """Footprint half-angle λ (Earth central angle, degrees) on a spherical Earth.
@@ -106,6 +114,7 @@ def footprint_half_angle_deg(altitude_km: Any, min_elevation_deg: Any,
     re = float(earth_radius_km)
     return np.degrees(cap_half_angle_rad(re + h, np.degrees(eps), re))  # NaN below the surface
 
+@accepts_units
 def footprint_outline(lat_deg: Any, lon_deg: Any, half_angle_deg: Any, n_points: int = 181
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Small circle of angular radius λ around each centre (a spherical cap's edge).
@@ -198,6 +207,7 @@ def _cap_polygon(lat_c: float, lon_c: float, lam: float, lon0: float, n_points: 
     parts = [p for p in parts if not p.is_empty]
     return shapely.union_all(parts) if len(parts) > 1 else parts[0]
 
+@accepts_units
 def footprint_polygons(lat_deg: Any, lon_deg: Any, half_angle_deg: Any, *, central_lon_deg: float = 0.0,
                        n_points: int = 181) -> list:
     """Filled footprints as shapely polygons, cut at the map seam and closed over the poles.
@@ -241,6 +251,7 @@ def footprint_polygons(lat_deg: Any, lon_deg: Any, half_angle_deg: Any, *, centr
             out.append(_cap_polygon(a, b, min(r, 180.0), float(central_lon_deg), n_points))
     return out
 
+@accepts_units
 def look_angles(site_lat_deg: Any, site_lon_deg: Any, site_alt_km: Any, sat_xyz_km: Any
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Azimuth, elevation and range of ITRS positions seen from a WGS84 site.

@@ -8,10 +8,16 @@ from orbitlat.errors import OrbitlatError
 from orbitlat.viz.plots import new_figure
 from orbitlat.viz.seams import _as_float, look_angles
 from orbitlat.viz.tracks import _positions_at
+from orbitlat.units import accepts_units
 
 __all__ = ["sky_plot", "site_sky_plot"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
+@accepts_units
 def sky_plot(azimuth_deg: Any, elevation_deg: Any, *, labels: Sequence[str] | None = None,
              min_elevation_deg: float | None = None, values: Any = None, cmap: str = "viridis",
              color: Any = "tab:blue", ax=None, figsize: tuple[float, float] | None = None,
@@ -105,9 +111,10 @@ def sky_plot(azimuth_deg: Any, elevation_deg: Any, *, labels: Sequence[str] | No
     if min_elevation_deg is not None or low.any():
         ax.legend(loc="lower left", bbox_to_anchor=(-0.12, -0.1), fontsize=7)
     if title is not None:
-        ax.set_title(title, fontsize=10, pad=14)
+        ax.set_title(title, fontsize=10, pad=14, parse_math=False)
     return fig
 
+@accepts_units
 def site_sky_plot(site: Any, ephemeris, *, time: Any = None, min_elevation_deg: float | None = None,
                   sats: Any = None, labels: bool = True, ax=None, figsize: tuple[float, float] | None = None,
                   title: str | None = None, **kwargs: Any):

@@ -6,15 +6,21 @@ from __future__ import annotations
 from typing import Any, Sequence
 import numpy as np
 from orbitlat.errors import OrbitlatError
-from orbitlat.viz.basemap import _cartopy, _central_lon, _colorbar, _finish, _map_axes, add_coastlines
+from orbitlat.viz.basemap import (LAND_COLOR, _background, _cartopy, _central_lon, _colorbar, _finish, _label, _legend_entry,
+                                  _map_axes, add_coastlines)
 from orbitlat.viz.seams import _as_float
+from orbitlat.units import accepts_units
 
 __all__ = ["coverage_map", "latency_map"]
 
 
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 def _values_and_points(values, lat_deg, lon_deg, sites, var):
-    """(values, lat, lon, label, units, sites) from the accepted inputs."""
-    label, units = None, None
+    """(values, lat, lon, label, units, name) from the accepted inputs."""
+    label, units, name = None, None, None
     if hasattr(values, "ds") and hasattr(values.ds, "data_vars"):  # CoverageResult
         ds = values.ds
         if var is None:
@@ -26,6 +32,7 @@ def _values_and_points(values, lat_deg, lon_deg, sites, var):
         raise OrbitlatError("var= picks a figure of merit from a CoverageResult; pass the values directly otherwise.")
     if hasattr(values, "dims") and hasattr(values, "attrs"):  # DataArray
         da = values
+        name = None if da.name is None else str(da.name)
         label = str(da.attrs.get("long_name", da.name or "value"))
         units = da.attrs.get("units")
         if lat_deg is None and sites is None:
@@ -46,7 +53,51 @@ def _values_and_points(values, lat_deg, lon_deg, sites, var):
     v = _as_float(values, "1", "values") if not hasattr(values, "unit") else np.asarray(values.value, float)
     lat = _as_float(lat_deg, "deg", "lat_deg")
     lon = _as_float(lon_deg, "deg", "lon_deg")
-    return v, lat, lon, label, units
+    return v, lat, lon, label, units, name
+
+
+#: Short colour-bar labels of the coverage figures of merit (the long descriptions are in
+#: orbitlat.coverage.figures.FIGURES_OF_MERIT and in the Dataset's long_name attributes).
+SHORT_LABELS = {
+    "n_visible_min": "fewest satellites in view", "n_visible_mean": "mean satellites in view",
+    "n_visible_max": "most satellites in view", "n_visible": "satellites in view",
+    "covered_fraction": "time with ≥ 1 in view", "covered_fraction_k": "time with ≥ k in view",
+    "gap_count": "coverage gaps", "gap_max_s": "longest gap", "gap_mean_s": "mean gap",
+    "time_avg_gap_s": "time-average gap", "response_time_mean_s": "mean response time",
+}
+#: Figures of merit that are whole numbers (integer colour-bar ticks).
+_INTEGER_VARS = {"n_visible_min", "n_visible_max", "gap_count", "n_visible"}
+
+
+def _display_scale(v, units, name):
+    """(factor, units shown) for a colour scale: hours for gaps of hours, % for fractions."""
+    from orbitlat.viz.layout import readable_units
+
+    if units in ("s", "seconds"):
+        return readable_units(v, "s")
+    if units in ("1", None, "") and name is not None and "fraction" in name:
+        return 100.0, "%"
+    return 1.0, units
+
+
+def _sizes_legend(ax, population, size_fn, *, n: int):
+    """Legend entries showing marker area for a few round populations (below the map)."""
+    from matplotlib.lines import Line2D
+
+    pop = np.asarray(population, dtype=np.float64)
+    pop = pop[np.isfinite(pop) & (pop > 0)]
+    if pop.size == 0:
+        return
+    ref = [p for p in (1e5, 3e5, 1e6, 3e6, 1e7, 3e7) if pop.min() * 0.5 <= p <= pop.max()]
+    if len(ref) > 3:
+        ref = [ref[0], ref[len(ref) // 2], ref[-1]]
+    if not ref:
+        ref = [float(pop.max())]
+    areas = size_fn(np.asarray(ref))
+    for p, a in zip(ref, areas):
+        text = f"{p / 1e6:g} M people" if p >= 1e6 else f"{p / 1e3:g} k people"
+        _legend_entry(ax, Line2D([], [], marker="o", linestyle="none", markersize=float(np.sqrt(a)),
+                                 markerfacecolor="none", markeredgecolor="0.3", markeredgewidth=0.8), text)
 
 def _sizes(size, n, population):
     if size is None:
@@ -57,11 +108,16 @@ def _sizes(size, n, population):
         if population is None or not np.isfinite(population).any():
             raise OrbitlatError("size='population' needs sites with a population column (e.g. GroundSites.cities()).")
         pop = np.where(np.isfinite(population), population, 0.0)
-        return 10.0 + 140.0 * np.sqrt(pop / max(pop.max(), 1.0))
+        return _population_area(pop, pop.max())
     s = np.broadcast_to(_as_float(size, "1", "size"), (n,)).astype(float)
     if np.any(~np.isfinite(s)) or np.any(s < 0):
         raise OrbitlatError("marker sizes must be finite and >= 0 (points^2).")
     return s
+
+def _population_area(pop, pop_max):
+    """Marker area (points²) for a population: 10 + 140·sqrt(pop / largest population)."""
+    return 10.0 + 140.0 * np.sqrt(np.asarray(pop, dtype=np.float64) / max(float(pop_max), 1.0))
+
 
 def _sphere_triangles(lat, lon):
     """Spherical Delaunay triangles (convex hull of unit vectors), outward-facing, without long bridges."""
@@ -78,12 +134,13 @@ def _sphere_triangles(lat, lon):
     longest = e.max(axis=1)
     return tri[longest <= 3.0 * np.median(longest)]
 
+@accepts_units
 def coverage_map(values: Any, lat_deg: Any = None, lon_deg: Any = None, *, sites=None, var: str | None = None,
                  method: str = "auto", size: Any = None, ax=None, projection: Any = None,
                  extent: Sequence[float] | None = None, cmap: str = "viridis", vmin: float | None = None,
                  vmax: float | None = None, label: str | None = None, colorbar: bool = True,
-                 coastlines: bool = True, borders: bool = False, figsize: tuple[float, float] | None = None,
-                 title: str | None = None):
+                 coastlines: bool = True, borders: bool = False, land_color: Any = "auto", gridlines: bool = True,
+                 legend: bool = True, figsize: tuple[float, float] | None = None, title: str | None = None):
     """Coverage heat map over grid points, a regular lat/lon grid, or cities.
 
     Parameters
@@ -113,12 +170,22 @@ def coverage_map(values: Any, lat_deg: Any = None, lon_deg: Any = None, *, sites
     ax, projection, extent
         As :func:`base_map`.
     cmap, vmin, vmax
-        Colour scale.
+        Colour scale (``vmin``/``vmax`` in the values' own units).
     label : str, optional
-        Colour bar label; default the DataArray's ``long_name (units)``.
+        Colour bar label; default a short name of the figure of merit
+        (:data:`SHORT_LABELS`, else the DataArray's ``long_name``) with its units.
+        Times are shown in a readable unit (minutes beyond 2 min, hours beyond
+        2 h: a gap of hours reads in hours), fractions in %.
     colorbar : bool
     coastlines, borders, figsize, title
         As :func:`base_map`.
+    land_color : matplotlib colour, None or 'auto'
+        Land fill; ``'auto'`` fills land under scattered points only (a raster
+        covers it anyway).
+    gridlines : bool
+        Labelled graticule.
+    legend : bool
+        With ``size='population'``: marker sizes for a few round populations.
 
     Returns
     -------
@@ -138,7 +205,12 @@ def coverage_map(values: Any, lat_deg: Any = None, lon_deg: Any = None, *, sites
     'cos(lat)'
     """
     ccrs = _cartopy()
-    v, lat, lon, da_label, units = _values_and_points(values, lat_deg, lon_deg, sites, var)
+    v, lat, lon, da_label, units, name = _values_and_points(values, lat_deg, lon_deg, sites, var)
+    factor, shown_units = _display_scale(v, units, name)
+    if factor != 1.0:
+        v = v * factor
+        vmin = None if vmin is None else vmin * factor
+        vmax = None if vmax is None else vmax * factor
     if method not in ("auto", "scatter", "tripcolor", "pcolormesh"):
         raise OrbitlatError(f"method={method!r} is not valid; use 'auto', 'scatter', 'tripcolor' or 'pcolormesh'.")
     grid2d = v.ndim == 2
@@ -159,6 +231,9 @@ def coverage_map(values: Any, lat_deg: Any = None, lon_deg: Any = None, *, sites
         if v.size == 0:
             raise OrbitlatError("no points to draw.")
     fig, ax, created = _map_axes(ax, projection, figsize, colorbar=colorbar)
+    if land_color == "auto":
+        land_color = LAND_COLOR if method == "scatter" else None
+    _background(ax, coastlines=False, borders=False, land_color=land_color, zorder=0.9)
     fin = np.isfinite(v)
     lo = vmin if vmin is not None else (float(np.nanmin(v)) if fin.any() else 0.0)
     hi = vmax if vmax is not None else (float(np.nanmax(v)) if fin.any() else 1.0)
@@ -173,10 +248,13 @@ def coverage_map(values: Any, lat_deg: Any = None, lon_deg: Any = None, *, sites
         m = ax.scatter(lon[fin], lat[fin], c=v[fin], s=s[fin], cmap=cmap, vmin=lo, vmax=hi, zorder=3,
                        transform=ccrs.PlateCarree(), edgecolors="black" if sites is not None else "none",
                        linewidths=0.3)
+        if legend and isinstance(size, str) and size == "population":
+            pm = float(np.nanmax(np.where(np.isfinite(pop), pop, 0.0)))
+            _sizes_legend(ax, pop, lambda p: _population_area(p, pm), n=3)
         if (~fin).any():
-            ax.scatter(lon[~fin], lat[~fin], s=s[~fin], facecolors="none", edgecolors="0.4", linewidths=0.6,
-                       zorder=3, transform=ccrs.PlateCarree(), label=f"no value ({int((~fin).sum())})")
-            ax.legend(loc="lower left", fontsize=7)
+            h = ax.scatter(lon[~fin], lat[~fin], s=s[~fin], facecolors="none", edgecolors="0.4", linewidths=0.6,
+                           zorder=3, transform=ccrs.PlateCarree())
+            _legend_entry(ax, h, f"no value ({int((~fin).sum())})")
     else:
         tri = _sphere_triangles(lat, lon)
         pts = ax.projection.transform_points(ccrs.PlateCarree(), lon, lat)
@@ -192,10 +270,11 @@ def coverage_map(values: Any, lat_deg: Any = None, lon_deg: Any = None, *, sites
     if coastlines:
         add_coastlines(ax, borders=borders, zorder=2.5)
     if colorbar:
+        short = SHORT_LABELS.get(name, da_label) if name is not None else da_label
         text = label if label is not None else (
-            f"{da_label} ({units})" if da_label and units not in (None, "1", "") else (da_label or "value"))
-        _colorbar(fig, ax, m, created, text)
-    _finish(ax, created, extent, title)
+            f"{short} ({shown_units})" if short and shown_units not in (None, "1", "", "count") else (short or "value"))
+        _colorbar(fig, ax, m, created, text, integer=name in _INTEGER_VARS)
+    _finish(ax, created, extent, title, gridlines=gridlines)
     return fig
 
 def _datacenter_sites(datacenter):
@@ -215,11 +294,13 @@ def _datacenter_sites(datacenter):
         f"(lat, lon[, name]); got {type(datacenter).__name__}."
     )
 
+@accepts_units
 def latency_map(sites, rtt_ms: Any, *, datacenter: Any = None, reduce: str = "median", ax=None,
                 projection: Any = None, extent: Sequence[float] | None = None, cmap: str = "plasma",
                 vmin: float | None = None, vmax: float | None = None, size: Any = "auto",
                 annotate: int = 0, dc_color: Any = "red", colorbar: bool = True, coastlines: bool = True,
-                borders: bool = False, figsize: tuple[float, float] | None = None, title: str | None = None):
+                borders: bool = False, land_color: Any = LAND_COLOR, gridlines: bool = True, legend: bool = True,
+                figsize: tuple[float, float] | None = None, title: str | None = None):
     """Round-trip time per city on a colour scale, with the data centre(s) marked.
 
     Parameters
@@ -243,13 +324,18 @@ def latency_map(sites, rtt_ms: Any, *, datacenter: Any = None, reduce: str = "me
     size : 'auto', 'population', float or array_like
         Marker areas; ``'auto'`` scales by population when the sites have it.
     annotate : int
-        Write the RTT next to the ``annotate`` most populous (or first) sites.
+        Write the name and RTT next to the ``annotate`` most populous (or first)
+        sites; labels never overlap (one that finds no free place is left out and
+        counted in a note).
     dc_color : matplotlib colour
         Colour of the data-centre star.
     colorbar : bool
         Colour bar labelled "RTT (ms)".
-    coastlines, borders, figsize, title
+    coastlines, borders, land_color, gridlines, figsize, title
         As :func:`base_map`.
+    legend : bool
+        Legend below the map: data centre, sites without a path and, when marker
+        area shows population, the areas of a few round populations.
 
     Returns
     -------
@@ -276,7 +362,8 @@ def latency_map(sites, rtt_ms: Any, *, datacenter: Any = None, reduce: str = "me
         if "time" in da.dims:
             ops = {"median": lambda a: a.median("time"), "mean": lambda a: a.mean("time"),
                    "max": lambda a: a.max("time"), "min": lambda a: a.min("time"),
-                   "p95": lambda a: a.quantile(0.95, "time").drop_vars("quantile")}
+                   # Hazen positions: orbitlat.stats.weighted_quantile's definition with equal weights
+                   "p95": lambda a: a.reduce(np.nanquantile, dim="time", q=0.95, method="hazen")}
             if reduce not in ops:
                 raise OrbitlatError(f"reduce={reduce!r} is not valid; use one of {', '.join(ops)}.")
             da = ops[reduce](da)
@@ -292,9 +379,10 @@ def latency_map(sites, rtt_ms: Any, *, datacenter: Any = None, reduce: str = "me
         v = np.atleast_1d(_as_float(rtt_ms, "ms", "rtt_ms")).astype(np.float64)
     if v.shape != (n,):
         raise OrbitlatError(f"rtt_ms needs one value per site ({n}); got shape {v.shape}.")
+    from matplotlib.lines import Line2D
+
     fig, ax, created = _map_axes(ax, projection, figsize, colorbar=colorbar)
-    if coastlines:
-        add_coastlines(ax, borders=borders)
+    _background(ax, coastlines=coastlines, borders=borders, land_color=land_color)
     pop = sites.population
     if isinstance(size, str) and size == "auto":
         size = "population" if np.isfinite(pop).any() else None
@@ -307,28 +395,30 @@ def latency_map(sites, rtt_ms: Any, *, datacenter: Any = None, reduce: str = "me
     lat, lon = sites.lat_deg, sites.lon_deg
     m = ax.scatter(lon[fin], lat[fin], c=v[fin], s=s[fin], cmap=cmap, vmin=lo, vmax=hi, edgecolors="black",
                    linewidths=0.4, zorder=4, transform=ccrs.PlateCarree())
-    handles = []
-    if (~fin).any():
-        h = ax.scatter(lon[~fin], lat[~fin], s=s[~fin], facecolors="none", edgecolors="0.35", linewidths=0.8,
-                       zorder=4, transform=ccrs.PlateCarree(), label=f"no path ({int((~fin).sum())})")
-        handles.append(h)
-    if annotate:
-        order = np.argsort(-np.nan_to_num(pop, nan=-1.0), kind="stable")[: int(annotate)]
-        for i in order:
-            text = f"{v[i]:.0f}" if fin[i] else "–"
-            ax.text(lon[i], lat[i], f" {sites.names[i]} {text}", fontsize=6, transform=ccrs.PlateCarree(),
-                    ha="left", va="bottom", zorder=5)
     dc = _datacenter_sites(datacenter)
     if dc is not None:
-        h = ax.scatter(dc.lon_deg, dc.lat_deg, marker="*", s=220, color=dc_color, edgecolors="black",
-                       linewidths=0.6, zorder=6, transform=ccrs.PlateCarree(), label="data centre")
-        handles.append(h)
+        ax.scatter(dc.lon_deg, dc.lat_deg, marker="*", s=220, color=dc_color, edgecolors="black",
+                   linewidths=0.6, zorder=6, transform=ccrs.PlateCarree())
+        if legend:
+            _legend_entry(ax, Line2D([], [], marker="*", linestyle="none", markersize=11, color=dc_color,
+                                     markeredgecolor="black", markeredgewidth=0.6),
+                          "data centre" if len(dc) == 1 else f"data centres ({len(dc)})")
         for name, la, lo_ in zip(dc.names, dc.lat_deg, dc.lon_deg):
-            ax.text(lo_, la, f"  {name}", fontsize=7, fontweight="bold", transform=ccrs.PlateCarree(),
-                    ha="left", va="center", zorder=6)
-    if handles:
-        ax.legend(handles=handles, loc="lower left", fontsize=7)
+            _label(ax, lo_, la, str(name), priority=-1.0, fontsize=7, fontweight="bold")
+    if (~fin).any():
+        h = ax.scatter(lon[~fin], lat[~fin], s=s[~fin], facecolors="none", edgecolors="0.35", linewidths=0.8,
+                       zorder=4, transform=ccrs.PlateCarree())
+        if legend:
+            _legend_entry(ax, h, f"no path ({int((~fin).sum())})")
+    if legend and isinstance(size, str) and size == "population":
+        pm = float(np.nanmax(np.where(np.isfinite(pop), pop, 0.0)))
+        _sizes_legend(ax, pop, lambda p: _population_area(p, pm), n=3)
+    if annotate:
+        order = np.argsort(-np.nan_to_num(pop, nan=-1.0), kind="stable")[: int(annotate)]
+        for rank, i in enumerate(order):
+            text = f"{v[i]:.0f}" if fin[i] else "–"
+            _label(ax, lon[i], lat[i], f"{sites.names[i]} {text}", priority=float(rank))
     if colorbar:
         _colorbar(fig, ax, m, created, f"RTT ({units})")
-    _finish(ax, created, extent, title)
+    _finish(ax, created, extent, title, gridlines=gridlines)
     return fig

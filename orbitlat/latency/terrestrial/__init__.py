@@ -22,3 +22,7 @@ from orbitlat.latency.terrestrial.simple import (CALIBRATION, DEFAULT_OVERHEAD_M
 __all__ = ["TerrestrialModel", "TerrestrialRoute", "terrestrial_model", "MODEL_NAMES", "RoutedModel",
            "TerrestrialGraph", "FiberModel", "DEFAULT_STRETCH", "DEFAULT_OVERHEAD_MS", "CALIBRATION", "fiber_rtt_ms",
            "fiber_one_way_ms", "vacuum_rtt_ms", "calibrate"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)

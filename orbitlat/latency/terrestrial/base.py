@@ -31,8 +31,14 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["TerrestrialModel", "TerrestrialRoute", "terrestrial_model", "MODEL_NAMES", "check_points"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Names accepted by :func:`terrestrial_model` (and ``--terrestrial`` in the CLI).
 MODEL_NAMES = ("routed", "simple")
@@ -101,18 +107,23 @@ class TerrestrialModel(Protocol):
 
     name: str
 
+    @accepts_units
     def rtt_ms(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> Any: ...
 
+    @accepts_units
     def one_way_ms(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> Any: ...
 
+    @accepts_units
     def path_km(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> Any: ...
 
+    @accepts_units
     def route(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> TerrestrialRoute: ...
 
     @property
     def attrs(self) -> dict: ...
 
 
+@accepts_units
 def check_points(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
     """Float64 arrays of the four coordinates, checked (finite, |lat| <= 90) and broadcast-compatible.
 

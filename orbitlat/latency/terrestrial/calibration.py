@@ -31,8 +31,14 @@ import pandas as pd
 
 from orbitlat.constants import C_KM_S, FIBER_GROUP_INDEX
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units
 
 __all__ = ["load_pairs", "fit", "cross_validate", "BANDS_KM"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Great-circle bands of the error report, km.
 BANDS_KM = ((0.0, 1000.0), (1000.0, 3000.0), (3000.0, 8000.0), (8000.0, 21000.0))
@@ -115,6 +121,7 @@ def _route_km(pairs: pd.DataFrame, land_factor: float, graph=None) -> np.ndarray
                                 pairs["lon2"].to_numpy()), dtype=np.float64)
 
 
+@accepts_units
 def fit(pairs: pd.DataFrame, model: str = "routed", *, route_km: dict | None = None,
         land_factors=LAND_FACTORS) -> dict[str, float]:
     """Fit a model's constants on ``pairs`` (from :func:`load_pairs`).

@@ -61,9 +61,15 @@ import pandas as pd
 from orbitlat.constants import C_KM_S, FIBER_GROUP_INDEX
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency.terrestrial.base import TerrestrialRoute, check_points
+from orbitlat.units import accepts_units, convert_fields
 
 __all__ = ["TerrestrialGraph", "RoutedModel", "CALIBRATION", "WELL_CONNECTED_CALIBRATION", "DEFAULT_RESIDUAL_STRETCH", "DEFAULT_OVERHEAD_MS",
            "DEFAULT_LAND_FACTOR"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -234,6 +240,7 @@ class TerrestrialGraph:
         """Shortest route lengths (n, n) km and predecessors (n, n) among all nodes; cached per ``land_factor``."""
         return self.distances_from(land_factor, np.arange(len(self.nodes)))
 
+    @accepts_units
     def nearest(self, lat_deg, lon_deg, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest nodes of each point: indices and great-circle km, shapes ``(..., k)``."""
         if self._tree is None:
@@ -348,6 +355,7 @@ class RoutedModel:
                       "land_factor": c["land_factor"], "profile": "well_connected", **kw})
 
     def __post_init__(self):
+        convert_fields(self)  # overhead_ms, direct_km, max_attach_km as astropy Quantities
         for nm, lo, strict in (("residual_stretch", 0.0, True), ("land_factor", 0.0, True),
                                ("group_index", 1.0, True), ("overhead_ms", 0.0, False),
                                ("direct_km", 0.0, False), ("max_attach_km", 0.0, True)):
@@ -385,6 +393,7 @@ class RoutedModel:
             **({"terrestrial_cv_median_abs_pct_error": cv} if cv is not None else {}),
         }
 
+    @accepts_units
     def reachable(self, lat_deg, lon_deg) -> np.ndarray:
         """True where a point lies within ``max_attach_km`` of a graph node (the model applies there)."""
         la, lo, _, _, _ = check_points(lat_deg, lon_deg, 0.0, 0.0)
@@ -448,25 +457,30 @@ class RoutedModel:
             return out, gc, i1, i2, choice, direct
         return out
 
+    @accepts_units
     def path_km(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg):
         """Counted route length between points, km (before the residual stretch); broadcasts."""
         la1, lo1, la2, lo2, shape = check_points(lat1_deg, lon1_deg, lat2_deg, lon2_deg)
         return _scalar(self._lengths(la1, lo1, la2, lo2, shape))
 
+    @accepts_units
     def one_way_ms(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg):
         """One-way delay between points, ms (half the overhead included); broadcasts."""
         L = np.asarray(self.path_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg))
         return _scalar(L * self.residual_stretch / self.speed_km_s * 1000.0 + 0.5 * self.overhead_ms)
 
+    @accepts_units
     def rtt_ms(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg):
         """Round-trip time between points, ms; broadcasts (e.g. users ``[:, None]`` × sites ``[None, :]``)."""
         return _scalar(2.0 * np.asarray(self.one_way_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg)))
 
+    @accepts_units
     def rtt_ms_from_km(self, route_km):
         """RTT for a counted route length (km): ``2 · L · residual_stretch / v + overhead``."""
         L = np.asarray(route_km, dtype=np.float64)
         return _scalar(2.0 * L * self.residual_stretch / self.speed_km_s * 1000.0 + self.overhead_ms)
 
+    @accepts_units
     def route(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> TerrestrialRoute:
         """The route of one pair: hubs, legs (access / land / submarine) with km, cables and RTT.
 

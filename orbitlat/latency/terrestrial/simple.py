@@ -67,9 +67,15 @@ import pandas as pd
 
 from orbitlat.constants import C_KM_S, FIBER_GROUP_INDEX
 from orbitlat.errors import OrbitlatError
+from orbitlat.units import accepts_units, convert_fields
 
 __all__ = ["FiberModel", "DEFAULT_STRETCH", "DEFAULT_OVERHEAD_MS", "CALIBRATION", "fiber_rtt_ms",
            "fiber_one_way_ms", "vacuum_rtt_ms", "great_circle_km", "country_points", "calibrate"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
 
 #: Route stretch fitted on RIPE Atlas 2025 country-pair minimum RTTs (see the module docs).
 DEFAULT_STRETCH = 1.962
@@ -98,6 +104,7 @@ CALIBRATION = {
 EARTH_RADIUS_KM = 6371.0088
 
 
+@accepts_units
 def great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
     """Great-circle distance on a sphere of radius 6371.0088 km (haversine), km; broadcasts."""
     from orbitlat.ground.geodesy import great_circle_km as _gc
@@ -127,6 +134,7 @@ class FiberModel:
     group_index: float = FIBER_GROUP_INDEX
 
     def __post_init__(self):
+        convert_fields(self)
         for name, lo in (("stretch", 0.0), ("group_index", 1.0)):
             v = getattr(self, name)
             if not (isinstance(v, (int, float, np.floating, np.integer)) and np.isfinite(v) and v > lo):
@@ -153,18 +161,22 @@ class FiberModel:
         or ``rtt_ms(distance_km)`` over a great-circle distance."""
         return _scalar(2.0 * np.asarray(self.one_way_ms(*args)))
 
+    @accepts_units
     def rtt_ms_between(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
         """Round-trip time between points (degrees), ms; broadcasts (same as the 4-argument ``rtt_ms``)."""
         return self.rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg)
 
+    @accepts_units
     def rtt_ms_from_km(self, route_km):
         """RTT for a counted route length (km, stretch already applied): ``2 · L / v + overhead``."""
         return _scalar(2.0 * _nonneg(route_km, "route_km") / self.speed_km_s * 1000.0 + self.overhead_ms)
 
+    @accepts_units
     def path_km(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg):
         """Route length the model counts between points: great circle × stretch, km; broadcasts."""
         return _scalar(self._distance((lat1_deg, lon1_deg, lat2_deg, lon2_deg), "path_km") * self.stretch)
 
+    @accepts_units
     def route(self, lat1_deg, lon1_deg, lat2_deg, lon2_deg):
         """The model's route for one pair: the great circle, one leg (see :class:`TerrestrialRoute`)."""
         from orbitlat.latency.terrestrial.base import TerrestrialRoute, check_points
@@ -210,12 +222,15 @@ def _scalar(a):
 
 
 def _nonneg(x, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
+    from orbitlat.units import to_float_array
+
+    a = to_float_array(x, "km", name)  # a Quantity (1 * u.Mm) in any length unit
     if np.any(~np.isfinite(a)) or np.any(a < 0):
         raise OrbitlatError(f"{name} must be finite and >= 0 km; got {x!r}.")
     return a
 
 
+@accepts_units
 def fiber_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, stretch: float = DEFAULT_STRETCH,
                  overhead_ms: float = DEFAULT_OVERHEAD_MS) -> np.ndarray:
     """Fiber round-trip time between points, ms (see :class:`FiberModel`).
@@ -226,12 +241,14 @@ def fiber_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, stretch: float = DEF
     return FiberModel(stretch, overhead_ms).rtt_ms_between(lat1_deg, lon1_deg, lat2_deg, lon2_deg)
 
 
+@accepts_units
 def fiber_one_way_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, *, stretch: float = DEFAULT_STRETCH,
                      overhead_ms: float = DEFAULT_OVERHEAD_MS) -> np.ndarray:
     """Fiber one-way delay between points, ms (half of :func:`fiber_rtt_ms`)."""
     return 0.5 * fiber_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg, stretch=stretch, overhead_ms=overhead_ms)
 
 
+@accepts_units
 def vacuum_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
     """The great-circle speed-of-light bound ``2 · d_gc / c``, ms (sphere of radius 6371.0088 km).
 
