@@ -18,7 +18,8 @@
 a :class:`distributed.Client`, a cluster object, or an address
     ``"tcp://host:8786"`` (or ``"host:8786"``): a :mod:`distributed` cluster; with an address or
     a cluster object a client is opened for the call (or the :func:`using` block) and closed
-    after it. Dask schedules, balances and recovers from lost workers.
+    after it (an address is probed first, :mod:`orbitlat.scale.probe`). The shared inputs are
+    copied to every worker up front; Dask schedules, balances and recovers from lost workers.
 
 Every runner reduces the parts of a group with the same tree of merges (pairwise by levels,
 in chunk order), so the answer does not depend on the runner, the number of workers or the
@@ -160,10 +161,6 @@ def _dask_task(kernel, chunk: _Box, shared: _Box) -> _Out:
 
 def _dask_merge(merge, a: _Out, b: _Out) -> _Out:
     return _merge_outs(merge, a, b)
-
-
-def _identity(x):
-    return x
 
 
 # =============================================================================
@@ -434,21 +431,24 @@ class Runner:
             ex.shutdown(wait=True)
 
     # -- Dask ---------------------------------------------------------------------------------
-    def _submit_dask(self, plan: Plan, retries: int, tok: str):
-        c = self.client
-        shared = c.submit(_identity, _Box(plan.shared), key=f"{plan.name}-shared-{tok}", pure=False)
-        leaves = [c.submit(_dask_task, plan.kernel, _Box(ch), shared, key=f"{plan.name}-{i}-{tok}", pure=False,
-                           retries=retries) for i, ch in enumerate(plan.chunks)]
-        return shared, leaves
+    def _shared_on_every_worker(self, plan: Plan):
+        """The shared inputs, copied to every worker up front (``scatter(broadcast=True)``): no worker is
+        preferred for holding them (with a single copy, the scheduler keeps most tasks on its holder),
+        and a worker that dies leaves the others their copies; one that joins fetches them from a peer."""
+        return self.client.scatter(_Box(plan.shared), broadcast=True, hash=False)
 
     def _run_dask(self, plan: Plan, retries: int):
+        """The kernels and the tree of merges as futures on the cluster; the merged parts come back."""
         tok = uuid.uuid4().hex[:10]
         c = self.client
-        shared, leaves = self._submit_dask(plan, retries, tok)
-        held = [shared, *leaves]
+        shared = self._shared_on_every_worker(plan)
+        held = [shared]
         try:
+            leaves = [c.submit(_dask_task, plan.kernel, _Box(ch), shared, key=f"{plan.name}-{i}-{tok}", pure=False,
+                               retries=retries) for i, ch in enumerate(plan.chunks)]
+            held += leaves
             if plan.merge is None:
-                outs = c.gather(leaves)
+                finals = leaves
             else:
                 finals = []
                 for g, idx in enumerate(plan.group_indices()):
@@ -464,7 +464,7 @@ class Runner:
                         items = nxt
                         level += 1
                     finals.append(items[0])
-                outs = c.gather(finals)
+            outs = c.gather(finals)
         finally:
             for f in held:
                 f.release()
@@ -478,7 +478,7 @@ class Runner:
     def _iterate_dask(self, plan: Plan, retries: int) -> Iterator[Any]:
         tok = uuid.uuid4().hex[:10]
         c = self.client
-        shared = c.submit(_identity, _Box(plan.shared), key=f"{plan.name}-shared-{tok}", pure=False)
+        shared = self._shared_on_every_worker(plan)
         window = max(2, 2 * self.workers)
         futs: dict[int, Any] = {}
         try:
