@@ -9,7 +9,7 @@ Runs, in this order, on the same inputs:
 1. ``orbitlat.coverage.coverage(..., workers=1)``: one process, one kernel thread (the baseline; its
    propagation still uses the propagator's default threads);
 2. ``orbitlat.coverage.coverage(...)``: one process, its default kernel threads (one per core);
-3. ``orbitlat.scale.coverage(..., scheduler=client)`` on ``distributed.LocalCluster(n_workers=2,
+3. ``orbitlat.coverage.coverage(..., scheduler=client)`` on ``distributed.LocalCluster(n_workers=2,
    threads_per_worker=1, processes=True)``, after a small warm-up run (worker imports), first with
    distributed's default worker allocator settings (``MALLOC_TRIM_THRESHOLD_=65536``), then after
    :func:`orbitlat.scale.tune_workers`. Both results must equal run 1 bit for bit (checked).
@@ -72,9 +72,9 @@ def main(argv=None) -> dict:
     import distributed
 
     import orbitlat as ol
-    from orbitlat import parallel
     from orbitlat.coverage.compute import coverage
     from orbitlat.ground import Grid
+    from orbitlat.scale import tune_workers
 
     duration = "6h" if args.quick else "1d"
     c = ol.presets.get("starlink_gen1")
@@ -101,16 +101,16 @@ def main(argv=None) -> dict:
         startup = time.perf_counter() - t0
         # warm-up: worker imports and the first propagation's one-off costs
         t0 = time.perf_counter()
-        parallel.coverage(c, grid, start="2026-01-01", duration="2min", step="60s", min_elevation_deg=25.0,
-                          scheduler=client)
+        coverage(c, grid, start="2026-01-01", duration="2min", step="60s", min_elevation_deg=25.0,
+                 scheduler=client)
         warmup = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        untuned = parallel.coverage(c, grid, scheduler=client, point_chunk=point_chunk, **kw)
+        untuned = coverage(c, grid, scheduler=client, point_chunk=point_chunk, **kw)
         wall_untuned = time.perf_counter() - t0
-        parallel.tune_workers(client)
+        tune_workers(client)
         t0 = time.perf_counter()
-        res = parallel.coverage(c, grid, scheduler=client, point_chunk=point_chunk, **kw)
+        res = coverage(c, grid, scheduler=client, point_chunk=point_chunk, **kw)
         wall = time.perf_counter() - t0
         if not (same(res) and same(untuned)):
             raise SystemExit("the cluster's coverage differs from the single-process run")

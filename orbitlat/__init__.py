@@ -12,7 +12,7 @@ The package is laid out as the pipeline it runs (``docs/architecture.md``)::
     visibility   look angles, visible sets, passes, footprints, sunlight
     coverage     figures of merit                                      latency  networks, routing, scenarios
     viz, export  maps, plots; CSV/Parquet/NetCDF/CZML
-    faces        report, cli
+    faces        report, cli (and parallel: the pre-0.2 scale-out wrappers)
 
 A layer imports only the layers below it (checked in CI by import-linter).
 
@@ -82,7 +82,7 @@ _legacy = {
     "network": "orbitlat.latency.network",
     "fiber": "orbitlat.latency.terrestrial.simple",
     "hypatia": "orbitlat.latency.hypatia",
-    "parallel": "orbitlat.scale",
+    "parallel": "orbitlat.parallel",
 }
 
 

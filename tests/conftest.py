@@ -26,6 +26,39 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+def assert_same_latency(got, ref) -> None:
+    """Two LatencyResults equal bit for bit: RTTs and baselines, path changes, path rows, unreachable rows."""
+    import numpy as np
+    import pandas as pd
+
+    for v in ("rtt_ms", "fiber_rtt_ms", "bound_rtt_ms"):
+        assert np.array_equal(got.rtt[v].to_numpy(), ref.rtt[v].to_numpy(), equal_nan=True), v
+    assert np.array_equal(got.path_changes.to_numpy(), ref.path_changes.to_numpy())
+    pd.testing.assert_frame_equal(got.paths, ref.paths, check_exact=True)
+    pd.testing.assert_frame_equal(got.unreachable, ref.unreachable, check_exact=True)
+    # attrs too, but for how the run was executed (time, blocks, the warm-started trees' work)
+    run_keys = {"wall_s", "routing_trees", "repaired_trees", "dijkstra_trees", "workers", "parallel_scheduler",
+                "parallel_time_chunk", "parallel_tasks"}
+    for a, b in ((got.rtt.attrs, ref.rtt.attrs), (got.attrs, ref.attrs)):
+        keys = (set(a) | set(b)) - run_keys
+        assert {k: a.get(k) for k in keys} == {k: b.get(k) for k in keys}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real two-process ``distributed.LocalCluster`` and a client on it (skips without distributed)."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    # dashboard_address=":0": the scheduler's HTTP server (health routes, even without the bokeh
+    # dashboard) takes a free port; None would mean 8787 and clash with parallel test processes
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.ERROR) as cl:
+        with distributed.Client(cl, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=60)
+            yield cl, client
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

@@ -239,8 +239,9 @@ def test_kepler_tiles_over_satellites_are_bit_identical():
 # =============================================================================
 def test_coverage_streams_in_memory_bounded_chunks(monkeypatch):
     """Positions are propagated in chunks that fit the streaming budget; the figures equal those of an
-    in-memory ephemeris made of the same chunks (single-process and Dask)."""
+    in-memory ephemeris made of the same chunks (one run, and time blocks on a scheduler)."""
     from orbitlat.coverage import compute
+    from orbitlat.coverage.plan import _prop_chunk
     from orbitlat.orbits import stream
 
     monkeypatch.setattr(stream, "DEFAULT_CHUNK_MB", 0.5)  # 0.5 MB: 7 steps of 3,000 satellites
@@ -248,7 +249,7 @@ def test_coverage_streams_in_memory_bounded_chunks(monkeypatch):
                                                                                    altitude_km=600)
     g = Grid.equal_area(3.0)
     kw = dict(start="2026-01-01", duration="3h", step="5min", min_elevation_deg=25.0, k=2)
-    chunk = compute._prop_chunk(1, 37, c.size)
+    chunk = _prop_chunk(1, 37, c.size)
     assert chunk == chunk_steps_for(c.size, 0.5) == 7
     streamed = compute.coverage(c, g, chunk_steps=1, **kw)
     tg = TimeGrid.span("2026-01-01", "3h", "5min")
@@ -259,9 +260,9 @@ def test_coverage_streams_in_memory_bounded_chunks(monkeypatch):
                                                         if k not in ("start", "duration", "step")})
     for v in streamed.ds.data_vars:
         assert np.array_equal(streamed.ds[v].values, inmem.ds[v].values), v
-    dask = ol.scale.coverage(c, g, chunk_steps=1, scheduler="threads", time_chunk=14, **kw)
+    blocks = compute.coverage(c, g, chunk_steps=1, scheduler="threads", time_chunk=14, **kw)
     for v in streamed.ds.data_vars:
-        assert np.array_equal(streamed.ds[v].values, dask.ds[v].values), v
+        assert np.array_equal(streamed.ds[v].values, blocks.ds[v].values), v
 
 
 def test_coverage_estimate_and_refusal():

@@ -4,6 +4,7 @@ limits) equal to a brute-force greedy; the same numbers on Dask; bad placements 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import orbitlat as ol
@@ -196,17 +197,23 @@ def test_unlimited_cluster_equals_the_orbital_datacenter_scenario(small_case):
     assert bool((d.rtt_ms.fillna(1e9) >= a.rtt_ms.fillna(1e9) - 1e-9).all())
 
 
-def test_nearest_compute_on_dask_is_identical():
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_nearest_compute_in_time_blocks_is_identical(scheduler):
     relays = walker.walker_delta(53, 1000, 25, 1, altitude_km=550)
     ded = walker.walker_delta(30, 3000, 30, 1, altitude_km=800, name="odc")
     users = GroundSites.cities(top=150)
-    kw = dict(start="2026-01-01", duration="150min", step="60s")
+    kw = dict(start="2026-01-01", duration="150min", step="60s", paths="changes")
     one = nearest_compute(Dedicated(ded), users, relays, **kw)
-    dask = nearest_compute(Dedicated(ded), users, relays, scheduler="threads", time_chunk=60, **kw)
-    for v in ("rtt_ms", "compute_node", "first_hop", "space_hops"):
-        assert np.array_equal(one.rtt[v].to_numpy(), dask.rtt[v].to_numpy(), equal_nan=True), v
-    assert dask.rtt.attrs["parallel_tasks"] == 3
-    assert len(one.unreachable) == len(dask.unreachable)
+    blocks = nearest_compute(Dedicated(ded), users, relays, scheduler=scheduler, time_chunk=60, **kw)
+    for v in ("rtt_ms", "compute_node", "first_hop", "space_hops", "compute_links"):
+        assert np.array_equal(one.rtt[v].to_numpy(), blocks.rtt[v].to_numpy(), equal_nan=True), v
+    assert blocks.rtt.attrs["parallel_tasks"] == 3
+    assert blocks.rtt.attrs["parallel_scheduler"] == f"local {scheduler}"
+    assert blocks.rtt.attrs["overhead"] == one.rtt.attrs["overhead"]
+    assert len(one.unreachable) == len(blocks.unreachable)
+    # path changes across the block boundaries counted as one run counts them, the same path rows
+    assert np.array_equal(one.path_changes.to_numpy(), blocks.path_changes.to_numpy())
+    pd.testing.assert_frame_equal(one.paths.reset_index(drop=True), blocks.paths.reset_index(drop=True))
 
 
 def test_placements_from_presets_and_on_relays():

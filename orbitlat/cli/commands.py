@@ -206,9 +206,8 @@ def _start_for(c, start: Optional[str]) -> str:
 
 
 def _scheduler(value: Optional[str]) -> Optional[str]:
-    """Validate --scheduler. None: the single-process code (threads/processes on this machine, the
-    default). A name or address: run on Dask through :mod:`orbitlat.scale` (which checks it and
-    says what is valid)."""
+    """Validate --scheduler. None: the analysis's own default on this machine. A name or address: the
+    runner of :mod:`orbitlat.scale` (which checks it and says what is valid)."""
     if value is None:
         return None
     v = value.strip()
@@ -309,9 +308,9 @@ def _check_positive_int(value: int, what: str) -> None:
 
 
 PROGRESS_HELP = "Show progress bars on stderr (default: when stderr is a terminal; env ORBITLAT_PROGRESS=1/0)."
-SCHEDULER_HELP = ("Run on Dask (orbitlat.scale), chunked in time: threads, processes, sync, or a "
-                  "distributed scheduler address such as tcp://host:8786. Default: the single-process code "
-                  "on this machine's cores. Same results either way.")
+SCHEDULER_HELP = ("Where the chunks run (orbitlat.scale): sync, threads, processes, or a Dask "
+                  "scheduler address such as tcp://host:8786. Default: this machine's cores. Same results "
+                  "either way.")
 TERRESTRIAL_HELP = ("Terrestrial model for the fiber baseline and gateway backhaul: routed (shortest route over "
                     "submarine cables and backbone links, the default) or simple (great circle x a fitted stretch).")
 FORMAT_HELP = "Format of --out: csv, parquet or netcdf (default: from the file extension)."
@@ -508,14 +507,8 @@ if typer is not None:
         with _Progress(progress) as p:
             t = p.task(f"passes of {c.size} satellites over {len(s)} sites"
                        + (f" on Dask ({sched})" if sched else ""), total=1)
-            if sched is None:
-                df = _passes(c, s, start=start, duration=duration, step=step, refine_tol_s=tolerance,
-                             workers=workers)
-            else:
-                from orbitlat.scale import chunked as parallel
-
-                df = parallel.passes(c, s, start=start, duration=duration, step=step, refine_tol_s=tolerance,
-                                     scheduler=sched)
+            df = _passes(c, s, start=start, duration=duration, step=step, refine_tol_s=tolerance,
+                         workers=workers, scheduler=sched)
             p.advance(t)
         summ = df.groupby("site_name", observed=True, sort=False).agg(
             passes=("sat", "size"), satellites=("sat", "nunique"), mean_duration_s=("duration_s", "mean"),
@@ -585,12 +578,7 @@ if typer is not None:
             p.update(t, description=f"coverage of {c.size} satellites on {g.size} cells"
                      + (f" on Dask ({sched})" if sched else ""))
             kw = dict(start=start, duration=duration, step=step, min_elevation_deg=min_elevation, k=k, mode=mode)
-            if sched is None:
-                r = _coverage(c, g, workers=workers, **kw)
-            else:
-                from orbitlat.scale import chunked as parallel
-
-                r = parallel.coverage(c, g, scheduler=sched, **kw)
+            r = _coverage(c, g, workers=workers, scheduler=sched, **kw)
             p.advance(t)
             if map_png is not None:
                 p.update(t, description="map")
@@ -642,11 +630,7 @@ if typer is not None:
             "orbital-dc": ("orbital_datacenter", (c, users), {"cluster": odc}),
             "city-pair": ("city_pairs", (c, users), {}),
         }[scenario]
-        if scheduler is not None:
-            from orbitlat.scale import chunked as parallel
-
-            return parallel.latency(name, *args, scheduler=scheduler, **kw, **extra)
-        return getattr(L, name)(*args, workers=workers or 1, **kw, **extra)
+        return getattr(L, name)(*args, workers=workers or 1, scheduler=scheduler, **kw, **extra)
 
     OVERHEAD_NAMES = ("calibrated", "none", "high")
     OVERHEAD_HELP = ("Named delays added to propagation: calibrated (access overhead fitted on Starlink's measured "

@@ -7,12 +7,12 @@ the plain per-point reference (STK's gap conventions, :data:`GAP_CONVENTION`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import numpy as np
 from orbitlat.errors import OrbitlatError
 from orbitlat.units import accepts_units
 
-__all__ = ["FIGURES_OF_MERIT", "GAP_CONVENTION", "gap_statistics"]
+__all__ = ["FIGURES_OF_MERIT", "GAP_CONVENTION", "gap_statistics", "merge_segments"]
 
 
 def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
@@ -123,7 +123,6 @@ class _Segment:
     identity: np.ndarray | None = None
     series: np.ndarray | None = None
     failed: np.ndarray | None = None
-    caught: list = field(default_factory=list)
     compute_s: float = 0.0
     cpu_s: float = 0.0
     propagation_s: float = 0.0
@@ -132,8 +131,8 @@ class _Segment:
 class _SegmentAccumulator:
     """Streams blocks of counts (time, point) into a :class:`_Segment`.
 
-    Used by :func:`coverage` (one segment for the whole span) and by
-    :func:`orbitlat.scale.coverage` (one per task, merged exactly).
+    One per task of :mod:`orbitlat.coverage.plan` (a time chunk of a band of points); the
+    tasks' segments are combined by :func:`merge_segments`.
     """
 
     def __init__(self, n_points: int, n_times: int, k: int, area_w: np.ndarray | None, keep_series: bool):
@@ -237,6 +236,43 @@ class _SegmentAccumulator:
         return _Segment(t0, t1, self.n_min, self.n_max, self.n_sum, self.cov1, self.covk, head, tail, all_unc,
                         self.gap_n, self.gap_sum, self.gap_sq, self.gap_max, self.t_mean, self.t_cov1,
                         self.t_covk, series=self.series)
+
+def _cat(a, b):
+    return None if a is None else np.concatenate([a, b])
+
+def merge_segments(L: _Segment, R: _Segment) -> _Segment:
+    """The segment of ``L`` followed by ``R``: exact and associative (``L.t1`` must equal ``R.t0``).
+
+    The left segment's open tail and the right one's open head are one gap, closed inside
+    the union unless one side was uncovered throughout (then it stays open at that end).
+    Counts, minima, maxima and gap counts combine exactly; sums of durations are exact floats
+    whenever every partial sum is (whole or binary-fraction seconds), so any tree of merges
+    gives the one-pass figures bit for bit (tests/test_parallel.py checks random chunkings).
+    This is coverage's merge for :mod:`orbitlat.scale` (:mod:`orbitlat.coverage.plan`).
+    """
+    import time as _time
+
+    t, tc = _time.perf_counter(), _time.thread_time()
+    if L.t1 != R.t0:
+        raise OrbitlatError(f"internal: segments [{L.t0}, {L.t1}) and [{R.t0}, {R.t1}) are not adjacent.")
+    mid = L.tail + R.head  # the gap across the boundary (0 if covered on either side of it)
+    inside = ~L.all_unc & ~R.all_unc & (mid > 0)  # closed inside the union
+    mid_in = np.where(inside, mid, 0.0)
+    out = _Segment(
+        L.t0, R.t1,
+        np.minimum(L.n_min, R.n_min), np.maximum(L.n_max, R.n_max), L.n_sum + R.n_sum, L.cov1 + R.cov1,
+        None if L.covk is None else L.covk + R.covk,
+        np.where(L.all_unc, mid, L.head), np.where(R.all_unc, mid, R.tail), L.all_unc & R.all_unc,
+        L.gap_n + R.gap_n + inside, L.gap_sum + R.gap_sum + mid_in, L.gap_sq + R.gap_sq + mid_in * mid_in,
+        np.maximum(np.maximum(L.gap_max, R.gap_max), mid_in),
+        np.concatenate([L.t_mean, R.t_mean]), np.concatenate([L.t_cov1, R.t_cov1]), _cat(L.t_covk, R.t_covk),
+        identity=_cat(L.identity, R.identity), series=_cat(L.series, R.series),
+        failed=None if L.failed is None else L.failed | R.failed,
+        propagation_s=L.propagation_s + R.propagation_s, n_tasks=L.n_tasks + R.n_tasks + 1,
+    )
+    out.compute_s = L.compute_s + R.compute_s + (_time.perf_counter() - t)
+    out.cpu_s = L.cpu_s + R.cpu_s + (_time.thread_time() - tc)
+    return out
 
 def _finish_segment(S: _Segment, span_s: float, k: int) -> dict[str, np.ndarray]:
     """Close the window edges (STK: edge gaps count, truncated) and return the figures of merit."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time as _time
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,8 +54,8 @@ __all__ = ["nearest_compute", "estimate"]
 def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
     return list(__all__)
 
-#: Steps per propagation chunk are a divisor of this (so Dask's 60-step time blocks cut at the same
-#: places as one process: kepler-j2 rounds per propagation call).
+#: Steps per propagation chunk are a divisor of this (time blocks start on multiples of the chunk, so
+#: they cut where one process does: kepler-j2 rounds per propagation call).
 _UNIT = 60
 
 
@@ -62,7 +63,7 @@ def _chunk_steps(n_sat: int) -> int:
     from orbitlat.orbits.stream import chunk_steps_for
 
     fit = chunk_steps_for(max(n_sat, 1))
-    return max(d for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60) if d <= fit)
+    return max(d for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, _UNIT) if d <= fit)
 
 
 def estimate(placement: Placement, users, relays=None, *, n_steps: int):
@@ -88,7 +89,7 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
                     datacenter: Any = "stargate",
                     fiber: Any = None, paths: str | None = None, backend: str = "auto",
                     check_overlap: bool = True, scheduler: Any = None, time_chunk: int | None = None,
-                    workers: int | None = None, search_threads: int | None = None,
+                    workers: int | None = None, search_threads: int | None = None, retries: int = 2,
                     require_reach: bool = True) -> LatencyResult:
     """Round trip from every user to its nearest compute node, at every time step.
 
@@ -128,13 +129,18 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
         step, or not at all (default: the served node, first hop and hop count are kept anyway).
     check_overlap : bool
         Refuse compute shells flying in the relays' orbits (:func:`placements.check_shells`).
-    scheduler, time_chunk
-        Run on Dask in time blocks (:func:`orbitlat.scale.latency`); the same result.
+    scheduler, time_chunk, retries
+        Run in time blocks on a scheduler (:mod:`orbitlat.scale`: ``"threads"``, ``"processes"``, a
+        Dask client or address; also inside an :func:`orbitlat.scale.using` block): the same result.
+        ``time_chunk`` steps per block (rounded up to a whole number of propagation chunks; default
+        one block per local worker, about four per Dask worker thread); ``retries`` re-runs a failed
+        block. ``rtt.attrs`` then carries ``parallel_scheduler``, ``parallel_time_chunk`` and
+        ``parallel_tasks``.
     workers, search_threads : int, optional
         Threads for the per-user search (``search_threads`` is the name Dask tasks use).
     require_reach : bool
-        Refuse (``OrbitlatError``) a placement that no user reaches at any step (Dask's time blocks
-        pass False; the whole run is checked after their merge).
+        Refuse (``OrbitlatError``) a placement that no user reaches at any step (time blocks pass
+        False; the whole run is checked after their merge).
 
     Returns
     -------
@@ -183,18 +189,18 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
     else:
         tg = to_timegrid(None, start=start, duration=duration or "1 day", step=step or "60 s")
 
-    if scheduler is not None or time_chunk is not None:
-        from orbitlat.scale import chunked as _par
-
-        res = _par.latency("nearest_compute", placement, users_s, rel, times=tg, scheduler=scheduler,
-                            time_chunk=time_chunk, isl=isl, network_options=network_options,
-                            min_elevation_deg=min_elevation_deg, gsl_rule=gsl_rule, max_range_km=max_range_km,
-                            overhead=overhead, delays=delays, datacenter=datacenter, fiber=fiber, paths=paths,
-                            backend=backend, check_overlap=False, require_reach=False,
-                            **({} if workers is None else {"search_threads": workers}))
+    if scheduler is not None or time_chunk is not None or _current_runner() is not None:
+        res = _in_blocks(placement, users_s, rel, tg, dict(
+            isl=isl, network_options=network_options, min_elevation_deg=min_elevation_deg, gsl_rule=gsl_rule,
+            max_range_km=max_range_km, delays=delays, datacenter=datacenter, fiber=fiber, paths=paths,
+            backend=backend, check_overlap=False, require_reach=False,
+            search_threads=workers if search_threads is None else search_threads),
+            scheduler=scheduler, time_chunk=time_chunk, retries=retries, wall0=t0)
         if require_reach and not np.isfinite(res.rtt["rtt_ms"].to_numpy()).any():
             raise OrbitlatError(f"no compute node in reach: not one user reached a compute node at any of the {len(tg)} "
                                 "steps. Check the placement's orbits, its laser range and terminals, and the users' mask.")
+        res.rtt.attrs.update(named)
+        res.attrs.update(named)
         return res
 
     from orbitlat.scale.resources import check_budget
@@ -217,6 +223,74 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
     res = run.result(datacenter, fiber, t0)
     res.rtt.attrs.update(named)
     res.attrs.update(named)
+    return res
+
+
+def _current_runner():
+    from orbitlat.scale.runners import current
+
+    return current()
+
+
+@dataclass
+class _BlockShared:
+    placement: Placement
+    users: Any
+    relays: Any
+    kw: dict  # nearest_compute()'s options for every block
+    span_utc: np.ndarray
+
+
+def _nearest_block(ch: tuple, sh: _BlockShared) -> LatencyResult:
+    """One task: :func:`nearest_compute` over the instants ``a..b-1`` of the span."""
+    from orbitlat.time import TimeGrid
+
+    a, b = ch
+    res = nearest_compute(sh.placement, sh.users, sh.relays, times=TimeGrid(sh.span_utc[a:b]), **sh.kw)
+    res.src_sites = None  # the caller has them: do not ship them back
+    return res
+
+
+def _in_blocks(placement, users, rel, tg, kw: dict, *, scheduler, time_chunk, retries, wall0) -> LatencyResult:
+    """:func:`nearest_compute` as a plan for :mod:`orbitlat.scale`: time blocks, merged exactly.
+
+    Blocks start on multiples of the run's propagation chunk (:func:`_chunk_steps`; kepler-j2
+    rounds per call), so every block propagates the calls one process makes and the merged result
+    (:func:`orbitlat.latency.blocks.merge_blocks`) is the single-process one: ``rtt`` bit for bit,
+    path changes across block boundaries counted as one run counts them.
+    """
+    import functools
+
+    from orbitlat.latency.blocks import merge_blocks
+    from orbitlat.scale.plan import Plan, check_chunk, check_retries, time_bounds
+    from orbitlat.scale.runners import runner
+
+    time_chunk = check_chunk(time_chunk, "time_chunk")
+    retries = check_retries(retries)
+    n = len(tg)
+    n_sat = (0 if rel is None else rel.size) + sum(c.size for c in placement.constellations())
+    unit = _chunk_steps(n_sat)
+    with runner(scheduler, local="threads") as r:
+        if time_chunk is not None:
+            bounds = time_bounds(n, unit, time_chunk)
+        else:
+            bounds = time_bounds(n, unit, None, r.workers if r.kind != "sync" else 1, r.tasks_per_worker)
+        if r.is_local and len(bounds) > 2 and kw.get("search_threads") is None:
+            kw["search_threads"] = 1  # the blocks already fill the cores
+        shared = _BlockShared(placement, users, rel, kw, tg.utc)
+        plan = Plan(_nearest_block, list(zip(bounds[:-1], bounds[1:])), shared,
+                    merge=functools.partial(merge_blocks, paths=kw.get("paths")), name="orbitlat-nearest-compute")
+        res = r.run(plan, retries)[0]
+        label = r.label
+    for d in (res.rtt.attrs, res.attrs):  # the whole grid's step (a one-step block has none of its own)
+        if "step_s" in d:
+            d["step_s"] = tg.step_s
+    res.src_sites = users
+    res.rtt.attrs["wall_s"] = _time.perf_counter() - wall0
+    if "wall_s" in res.attrs:
+        res.attrs["wall_s"] = res.rtt.attrs["wall_s"]
+    res.rtt.attrs.update(parallel_scheduler=label, parallel_time_chunk=int(bounds[1] - bounds[0]),
+                         parallel_tasks=len(plan.chunks))
     return res
 
 

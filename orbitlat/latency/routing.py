@@ -27,21 +27,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time as _time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from orbitlat.errors import OrbitlatError
-from orbitlat.latency._inputs import _sites, _times
+from orbitlat.latency._inputs import _times
 from orbitlat.latency.access import attach, plan_endpoints
 from orbitlat.latency.assembly import Assembly
 from orbitlat.latency.network import Network
-from orbitlat.latency.results import REASONS, LatencyResult
+from orbitlat.latency.results import LatencyResult
 from orbitlat.latency.shortest import _WARM_START, _WarmTrees, best_paths
 from orbitlat.latency.terrestrial.base import terrestrial_model
 from orbitlat.units import convert_fields
@@ -283,7 +280,8 @@ class RouteOptions:
 
 
 def route(network: Network, sources, destinations=None, *, times=None, start=None, duration=None, step=None,
-          gateways=None, options: RouteOptions | None = None, **kwargs) -> LatencyResult:
+          gateways=None, options: RouteOptions | None = None, scheduler: Any = None, time_chunk: int | None = None,
+          retries: int = 2, **kwargs) -> LatencyResult:
     """Route from ground ``sources`` to ``destinations`` at every time step.
 
     Parameters
@@ -301,6 +299,11 @@ def route(network: Network, sources, destinations=None, *, times=None, start=Non
         through these gateways (GSL + terrestrial backhaul); otherwise they are terminals.
     options : RouteOptions, optional
         Masks, gateway rules, named delays, outputs (see :class:`RouteOptions`).
+    scheduler, time_chunk, retries
+        Run time blocks of ``time_chunk`` steps on a scheduler of :mod:`orbitlat.scale`
+        (``"processes"``, a Dask client, an address ...), re-running a failed block up to
+        ``retries`` times; ``workers`` > 1 runs one block per local worker process. The blocks
+        are merged into the one-process result bit for bit (:mod:`orbitlat.latency.blocks`).
     **kwargs
         The same options as flat keywords (orbitlat 0.1): ``backhaul``, ``gateway_radius_km``,
         ``gateway_choice``, ``gateway_min_elevation_deg``, ``min_elevation_deg``, ``hop_delay_ms``,
@@ -334,13 +337,17 @@ def route(network: Network, sources, destinations=None, *, times=None, start=Non
         min_elevation_deg=opts.min_elevation_deg, gateway_min_elevation_deg=None if gw is None else gw.min_elevation_deg,
         isl_use="any" if gw is None else gw.isl)
     tg = _times(network, times, start, duration, step)
-    import os
+    from orbitlat.scale.runners import current
 
+    # the whole span's result is held here, however the work is cut: estimated before any big work
+    check_route_memory(plan.ns, plan.nd, len(tg), paths=opts.paths, all_pairs=plan.all_pairs)
     workers = min(int(opts.workers), len(tg))
-    if workers > 1 and hasattr(os, "fork"):
-        return _route_parallel(network, sources, destinations, tg, workers,
-                               {"options": dataclasses.replace(opts, workers=1)}, t0)
-    check_route_memory(plan.ns, plan.nd, len(tg), paths=opts.paths, all_pairs=plan.all_pairs)  # before any big work
+    if workers > 1 or scheduler is not None or time_chunk is not None or current() is not None:
+        from orbitlat.latency.blocks import route_in_blocks
+
+        return route_in_blocks(network, sources, destinations, tg, {"options": dataclasses.replace(opts, workers=1)},
+                               paths=opts.paths, scheduler=scheduler, workers=workers, time_chunk=time_chunk,
+                               retries=retries, wall0=t0)
     fiber = terrestrial_model(opts.fiber)
     delays = opts.delays
     want = opts.paths is not None
@@ -363,80 +370,3 @@ def route(network: Network, sources, destinations=None, *, times=None, start=Non
         extra = {"routing_trees": int(warm.trees), "repaired_trees": int(warm.repaired),
                  "dijkstra_trees": int(warm.solved)}
     return asm.result(fiber=fiber, delays=delays, wall0=t0, extra_attrs=extra)
-
-
-_PAR_JOB: dict = {}
-
-def _path_key(p) -> str:
-    """A comparable key for a path cell: '' for no path (None or NaN alike), else the node tuple."""
-    return str(tuple(int(x) for x in p)) if isinstance(p, (tuple, list, np.ndarray)) else ""
-
-def _route_block(k: int):
-    job = _PAR_JOB
-    res = route(job["network"], job["sources"], job["destinations"], times=job["blocks"][k], **job["kw"])
-    res.src_sites = None
-    return res
-
-def _route_parallel(network, sources, destinations, tg, workers, kw, t0) -> LatencyResult:
-    """Run contiguous time blocks in forked processes and merge them into one result."""
-    import multiprocessing as mp
-
-    edges = np.linspace(0, len(tg), workers + 1).astype(int)
-    blocks = [tg[edges[i]:edges[i + 1]] for i in range(workers)]
-    _PAR_JOB.update(network=network, sources=sources, destinations=destinations, blocks=blocks, kw=kw)
-    try:
-        from orbitlat._forking import forking, pool_initializer
-
-        # workers die with this process and leave Ctrl-C to it (one line, not a traceback per worker)
-        with forking():
-            pool = mp.get_context("fork").Pool(workers, initializer=pool_initializer, initargs=(os.getpid(),))
-        with pool:
-            parts = pool.map(_route_block, range(workers))
-    finally:
-        _PAR_JOB.clear()
-    rtt = xr.concat([p.rtt for p in parts], dim="time", data_vars="minimal", coords="minimal",
-                    compat="override", combine_attrs="override")
-    changes = sum(p.path_changes for p in parts)
-    paths_mode = kw["options"].paths
-    frames = [parts[0].paths]
-    for prev, cur in zip(parts[:-1], parts[1:]):
-        if paths_mode is None:
-            break
-        t_first = cur.rtt["time"].to_numpy()[0]
-        first = cur.paths[cur.paths["time"] == t_first]
-        last = prev.paths.groupby(["src", "dst"], sort=False).tail(1)[["src", "dst", "path"]]
-        gone = prev.rtt["rtt_ms"].isel(time=-1).to_series()
-        gone = gone[~np.isfinite(gone)].index  # pairs unreachable at the block's last step
-        last = last.set_index(["src", "dst"])
-        last.loc[last.index.intersection(gone), "path"] = None
-        f = first.set_index(["src", "dst"])["path"]
-        keys = last.index.union(f.index)
-        a = last["path"].reindex(keys).map(_path_key)
-        b = f.reindex(keys).map(_path_key)
-        diff = a != b
-        if prev.rtt.attrs.get("all_pairs", False):
-            diff &= keys.get_level_values(0) != keys.get_level_values(1)
-        d = diff[diff]
-        if len(d):
-            add = xr.DataArray(np.zeros(changes.shape, np.int64), dims=changes.dims, coords=changes.coords)
-            s_i = pd.Index(changes["src"].to_numpy()).get_indexer(d.index.get_level_values(0))
-            d_i = pd.Index(changes["dst"].to_numpy()).get_indexer(d.index.get_level_values(1))
-            np.add.at(add.values, (s_i, d_i), 1)
-            changes = changes + add
-        if paths_mode == "changes":
-            keep = first.set_index(["src", "dst"]).index.isin(d.index)
-            rest = cur.paths[cur.paths["time"] != t_first]
-            frames.append(pd.concat([first[keep], rest]))
-        else:
-            frames.append(cur.paths)
-    paths_df = pd.concat(frames, ignore_index=True) if paths_mode is not None else parts[0].paths
-    unreachable = pd.concat([p.unreachable for p in parts], ignore_index=True)
-    unreachable["reason"] = pd.Categorical(unreachable["reason"].astype(str), categories=list(REASONS))
-    rtt.attrs["wall_s"] = _time.perf_counter() - t0
-    rtt.attrs["workers"] = len(parts)
-    for k in ("routing_trees", "repaired_trees", "dijkstra_trees", "isl_links_dropped_by_range"):  # summed
-        if all(k in p.rtt.attrs for p in parts):
-            rtt.attrs[k] = int(sum(p.rtt.attrs[k] for p in parts))
-    changes.name = "path_changes"
-    return LatencyResult(rtt, paths_df, unreachable, changes, parts[0].nodes, _sites(sources, "sources"),
-                         dict(parts[0].attrs))

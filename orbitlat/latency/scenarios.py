@@ -2,7 +2,9 @@
 centre through relays, city pairs, the fiber baseline and the ISL-vs-fiber crossover distance.
 
 Each builds a :class:`~orbitlat.latency.network.Network` and calls
-:func:`orbitlat.latency.routing.route` with the scenario's endpoints.
+:func:`orbitlat.latency.routing.route` with the scenario's endpoints; the keyword arguments go to
+``route``, ``workers=`` and ``scheduler=`` included (time blocks on worker processes or a Dask
+cluster, merged into the one-process result: :mod:`orbitlat.latency.blocks`).
 """
 from __future__ import annotations
 

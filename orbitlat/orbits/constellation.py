@@ -105,6 +105,21 @@ class Constellation:
         self.attrs = dict(attrs or {})
         self._satrecs = None
 
+    def __getstate__(self) -> dict:
+        """Pickle as the table, name and attrs: the sgp4 ``Satrec`` cache does not pickle.
+
+        python-sgp4's ``Satrec`` objects (cached per satellite after the first sgp4
+        propagation) cannot be pickled; a copy sent to another process (worker processes,
+        a Dask cluster) rebuilds them there on first use, from the TLE lines or elements.
+        """
+        state = self.__dict__.copy()
+        state["_satrecs"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_satrecs", None)
+
     # ------------------------------------------------------------ basics
     @property
     def size(self) -> int:

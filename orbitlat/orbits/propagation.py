@@ -148,16 +148,10 @@ def propagate(constellation: Constellation, times: Any = None, *, start: Any = N
     frame_u = str(frame).upper()
     if frame_u not in FRAMES:
         raise OrbitlatError(f"frame={frame!r} is not supported; valid frames are {', '.join(FRAMES)}.")
-    if backend not in BACKENDS:
-        raise OrbitlatError(f"backend={backend!r} is not known; valid backends are {', '.join(BACKENDS)}.")
+    _check_backend(constellation, backend)
     catalog = constellation.is_catalog
     if backend == "auto":
         backend = "sgp4" if catalog.any() else "kepler-j2"
-    if backend != "sgp4" and catalog.any():
-        raise OrbitlatError(
-            f"backend={backend!r} cannot propagate TLE/OMM satellites ({int(catalog.sum())} here): their "
-            "elements are SGP4 mean elements. Use backend='sgp4'."
-        )
     if backend == "sgp4":
         if catalog.any():
             _warn_far_from_epoch(constellation, tg, warn_epoch_days)
@@ -253,6 +247,18 @@ def _make_dataset(c: Constellation, tg: TimeGrid, pos, vel, err, frame: str, bac
             stacklevel=3,
         )
     return ds
+
+
+def _check_backend(c: Constellation, backend: str) -> None:
+    """propagate's own checks of ``backend`` for ``c``, for callers that check up front (before tasks run)."""
+    if backend not in BACKENDS:
+        raise OrbitlatError(f"backend={backend!r} is not known; valid backends are {', '.join(BACKENDS)}.")
+    cat = c.is_catalog
+    if backend not in ("auto", "sgp4") and cat.any():
+        raise OrbitlatError(
+            f"backend={backend!r} cannot propagate TLE/OMM satellites ({int(cat.sum())} here): their "
+            "elements are SGP4 mean elements. Use backend='sgp4'."
+        )
 
 
 def _warn_far_from_epoch(c: Constellation, tg: TimeGrid, limit_days: float, stacklevel: int = 4,

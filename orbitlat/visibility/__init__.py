@@ -13,7 +13,8 @@ in time chunks, and on ground sites. It owns:
 - :mod:`~orbitlat.visibility.isl`: inter-satellite line of sight over the limb;
 - :mod:`~orbitlat.visibility.sunlight`: the Sun, shadows, eclipses, beta angle, sunlit fraction.
 
-Imports orbits, ground and the foundation; never coverage, latency or the faces.
+Imports orbits, ground, scale (visible sets and passes are plans it runs) and the foundation; never
+coverage, latency or the faces.
 
 >>> import orbitlat as ol
 >>> from orbitlat.visibility.engine import SiteIndex

@@ -6,7 +6,6 @@ what to change. Imports only orbits, ground and the foundation.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any
 import numpy as np
 import pandas as pd
@@ -160,14 +159,26 @@ def _warn_epoch(c, tg: TimeGrid, limit_days: float, stacklevel: int = 3) -> None
     _warn_far_from_epoch(c, tg, limit_days, stacklevel=stacklevel + 1,
                          consequence=", so pass times shift by seconds or more")
 
-def _propagate_quiet(c, tg: TimeGrid, *, velocity: bool, backend: str, workers: int = 1) -> xr.Dataset:
-    """Propagate one chunk without repeating the epoch / failure warnings (the caller reports them once)."""
+def _propagate_quiet(c, tg: TimeGrid, *, velocity: bool, backend: str, workers: int | None = 1) -> xr.Dataset:
+    """Propagate one chunk without the epoch warning (the caller gives it once, up front).
+
+    Used inside the tasks of :mod:`orbitlat.scale` plans, so it sets no warning filter (those are
+    process-wide and would race between threads): propagate's own per-chunk failure warning is
+    dropped by the plan instead (:func:`_drop_chunk_warning`), and the analysis reports failed
+    satellites itself.
+    """
     from orbitlat.orbits.propagation import propagate
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EpochWarning)
-        warnings.simplefilter("ignore", PropagationWarning)
-        return propagate(c, tg, backend=backend, frame="ITRS", velocity=velocity, workers=workers)
+    return propagate(c, tg, backend=backend, frame="ITRS", velocity=velocity, workers=workers,
+                     warn_epoch_days=float("inf"))
+
+#: How propagate's failure warning begins (one per chunk; the analyses report failures themselves).
+_FAILED_FLAGGED = "are flagged in ds['failed']"
+
+def _drop_chunk_warning(category: type, message: str) -> bool:
+    """Warnings of a visibility task not to repeat to the caller (a plan's ``drop_warning``)."""
+    return issubclass(category, EpochWarning) or (issubclass(category, PropagationWarning)
+                                                   and _FAILED_FLAGGED in message)
 
 def _resolve_source(source: Any, times: Any, start: Any, duration: Any, step: Any, what: str):
     """(eph or None, constellation or None, TimeGrid)."""

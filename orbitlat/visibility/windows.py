@@ -2,30 +2,30 @@
 
 The sweep samples the ephemeris at the time steps, keeps only the (site, satellite) pairs that can
 cross the mask within a step (a detection margin from the satellites' speeds), and refines each
-crossing by root finding on a cubic Hermite interpolant (:mod:`orbitlat.visibility._cubic`); long
-spans run in worker processes and are stitched. Matches Skyfield's ``find_events`` to < 0.33 s.
+crossing by root finding on a cubic Hermite interpolant (:mod:`orbitlat.visibility._cubic`). Long
+spans are cut into segments that run in worker processes or on Dask (a plan for
+:mod:`orbitlat.scale`: :func:`passes_chunk`, :func:`merge_pass_parts`) and are stitched. Matches
+Skyfield's ``find_events`` to < 0.33 s.
 """
 from __future__ import annotations
 
 import math
-import mmap
-import os
-import tempfile
-import traceback
 import warnings
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
-from orbitlat._forking import child_setup, forking, stop_children
 from orbitlat.constants import MU_EARTH_KM3_S2, OMEGA_EARTH_RAD_S, WGS84_A_KM
 from orbitlat.visibility.engine import SiteIndex, max_slant_range_km, visible_pairs
 from orbitlat.errors import OrbitlatError, PropagationWarning
 from orbitlat.visibility._cubic import _Cubic, _crossing_poly, _newton, _polyval, _rate_poly, _solve
-from orbitlat.visibility._inputs import _as_float, _as_site_index, _propagate_quiet, _resolve_source, _sat_names, _valid_sats, _warn_epoch
+from orbitlat.time import TimeGrid
+from orbitlat.visibility._inputs import (_as_float, _as_site_index, _drop_chunk_warning, _propagate_quiet,
+                                          _resolve_source, _sat_names, _valid_sats, _warn_epoch)
 from orbitlat.visibility.visible import _counts_dataset, _mask_attr
 from orbitlat.units import accepts_units
 
-__all__ = ["passes", "estimate_passes", "PASS_BYTES"]
+__all__ = ["passes", "passes_chunk", "merge_pass_parts", "estimate_passes", "PASS_BYTES"]
 
 
 def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
@@ -639,7 +639,8 @@ class _PassSweep:
 def passes(source: Any, sites: Any, times: Any = None, *, start: Any = None, duration: Any = None,
            step: Any = None, min_elevation_deg: Any = None, refine_tol_s: float = 0.1, spherical: bool = False,
            margin_deg: Any = None, chunk: int | None = None, workers: int | None = None,
-           return_counts: bool = False, backend: str = "auto", warn_epoch_days: float = 14.0):
+           return_counts: bool = False, backend: str = "auto", warn_epoch_days: float = 14.0,
+           scheduler: Any = None, time_chunk: int | None = None, retries: int = 2):
     """Access windows: every pass of every satellite over every site, with rise, culmination and set.
 
     Algorithm
@@ -681,8 +682,10 @@ def passes(source: Any, sites: Any, times: Any = None, *, start: Any = None, dur
        elevation maximum per pass within three steps, speeds and radii bounded
        as computed from the orbits); it is checked against a 1 s ground truth
        in the tests.
-    5. **Stitch** passes across time chunks and worker processes. Satellites
-       that never set (GEO, or always in view) give one pass cut at both ends.
+    5. **Stitch** passes across time chunks and segments (worker processes, Dask tasks:
+       the work is a plan for :mod:`orbitlat.scale`, :func:`passes_chunk` per segment and
+       :func:`merge_pass_parts` between neighbours). Satellites that never set (GEO, or
+       always in view) give one pass cut at both ends.
 
     Parameters
     ----------
@@ -705,7 +708,14 @@ def passes(source: Any, sites: Any, times: Any = None, *, start: Any = None, dur
     chunk : int, optional
         Time steps per chunk (default: about 400,000 satellite-epochs).
     workers : int, optional
-        Worker processes (fork; default all cores for large jobs).
+        Worker processes on this machine (forked where the platform can; default all cores
+        for large jobs, one below 2e8 step-satellite-site triples).
+    scheduler, time_chunk, retries
+        Where the segments of the span run (:mod:`orbitlat.scale.runners`; default: here, in
+        ``workers`` processes), steps per segment (rounded up to a multiple of ``chunk``) and
+        retries of a failed task. The passes do not depend on it: segments share their boundary
+        sample and are stitched as the sweep stitches its own chunks, on one clock (the grid's
+        start); an explicit scheduler adds ``parallel_*`` attrs.
     return_counts : bool
         Also return the number of satellites in view per (time, site) at the
         mask, the visible-set time series of the same sweep (as
@@ -741,7 +751,16 @@ def passes(source: Any, sites: Any, times: Any = None, *, start: Any = None, dur
     """
     import time as _time
 
+    from orbitlat.scale.plan import Plan, check_chunk, check_retries, time_bounds
+    from orbitlat.scale.runners import cpu_count, current, runner
+
     clock = [_time.perf_counter()]
+    if isinstance(source, str):
+        from orbitlat.orbits import presets
+
+        source = presets.get(source)
+    time_chunk = check_chunk(time_chunk, "time_chunk")
+    retries = check_retries(retries)
     eph, c, tg = _resolve_source(source, times, start, duration, step, "passes")
     index, site_names = _as_site_index(sites, min_elevation_deg, spherical)
     if len(tg) < 2:
@@ -791,66 +810,60 @@ def passes(source: Any, sites: Any, times: Any = None, *, start: Any = None, dur
         # radial rate: sqrt(mu/p)·e for the mean elements, plus short-period J2/drag wobble (~10 m/s)
         vrmax = np.sqrt(MU_EARTH_KM3_S2 / (a * (1 - e * e))) * e * 1.1 + 0.02
         valid = np.ones(n_sat, bool)
-        # build (and cache) the SGP4 satellites before any fork
-        _propagate_quiet(c, tg[:1], velocity=True, backend=backend)
+        from orbitlat.orbits.propagation import _check_backend
+
+        _check_backend(c, backend)
+        # build (and cache) the SGP4 satellites before any fork (forked workers inherit them)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PropagationWarning)
+            _propagate_quiet(c, tg[:1], velocity=True, backend=backend)
     groups = _margin_groups(index, rmin, vmax, vrmax, valid, max_step, margin_deg)
 
     if chunk is None:
         chunk = int(max(8, min(120, 400_000 // max(n_sat, 1))))
     elif not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise OrbitlatError(f"chunk must be a positive number of time steps; got {chunk!r}.")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
+                                or workers < 1):
+        raise OrbitlatError(f"workers={workers!r} must be a whole number of processes >= 1.")
     work = n_t * n_sat * index.size
-    ncpu = _cpu_count()
     if workers is None:
-        workers = ncpu if work >= 2e8 else 1
+        workers = cpu_count() if work >= 2e8 else 1
     workers = int(max(1, min(int(workers), (n_t - 1) // 2 or 1)))
+    explicit = scheduler is not None or current() is not None
 
-    def get_pv(k0, k1):
-        if eph is not None:
-            return Pall[k0:k1 + 1], Vall[k0:k1 + 1], valid
-        e_ = _propagate_quiet(c, tg[k0:k1 + 1], velocity=True, backend=backend)
-        return (np.asarray(e_["position"].values), np.asarray(e_["velocity"].values),
-                ~np.asarray(e_["failed"].values, dtype=bool))
-
-    def run_segment(ks, ke, counts_out):
-        sweep = _PassSweep(index, groups, n_sat, times_s, tol, get_pv, counts_out is not None)
-        pieces, failed = sweep.run(ks, ke, chunk, counts_out)
-        return pieces, failed, sweep.stats
-
-    counts = np.zeros((n_t, index.size), np.int32) if return_counts else None
-    bounds = np.linspace(0, n_t - 1, workers + 1).round().astype(int)
+    shared = _PassShared(index, groups, n_sat, times_s, tol, int(chunk), return_counts, c, tg.utc if c is not None
+                         else None, Pall if eph is not None else None, Vall if eph is not None else None,
+                         valid if eph is not None else None, backend)
+    with runner(scheduler, local="processes" if workers > 1 else "sync", workers=workers) as r:
+        if eph is not None and not r.is_local:
+            raise OrbitlatError("passes on a Dask cluster takes a Constellation (tasks propagate their own time "
+                                "chunks), not an ephemeris; pass the constellation, or run here (scheduler=None, "
+                                "'threads' or 'processes').")
+        # segments of the span (they share their boundary samples); with a constellation their
+        # boundaries fall on the sweep's propagation chunks, so every propagation call is one
+        # a single process makes (kepler-j2's rounding depends on where a call starts)
+        unit = 1 if eph is not None else int(chunk)
+        if time_chunk is not None:
+            bounds = time_bounds(n_t, unit, time_chunk, overlap=True)
+        elif r.is_local and (r.kind == "sync" or r.workers <= 1):
+            bounds = [0, n_t - 1]
+        else:
+            bounds = time_bounds(n_t, unit, None, r.workers, r.tasks_per_worker, overlap=True)
+        chunks = [_PassChunk(int(ks), int(ke)) for ks, ke in zip(bounds[:-1], bounds[1:])]
+        plan = Plan(passes_chunk, chunks, shared, merge=merge_pass_parts, name="orbitlat-passes",
+                    drop_warning=_drop_chunk_warning)
+        clock.append(_time.perf_counter())
+        part = r.run(plan, retries)[0]
+        used = min(r.workers, len(chunks)) if r.is_local else r.workers
+        label = r.label
     clock.append(_time.perf_counter())
-    all_failed = np.zeros(n_sat, bool)
-    stats = {"short_passes": 0, "dips": 0, "dropped_peaks": 0}
-    out = []
-    open_ = None
-    with _SegmentRunner(run_segment, bounds, counts) as segments:
-        # stitch the segments in time order, loading one at a time; only the passes running across a
-        # segment boundary (head: cut at its start, tail: cut at its end) are merged
-        for pieces, failed, st in segments:
-            all_failed |= failed
-            for k in stats:
-                stats[k] += st[k]
-            head = pieces["rise_cut"]
-            tail = pieces["set_cut"]
-            if open_ is None:  # the first segment: its head passes are cut at the window start
-                head = np.zeros_like(head)
-            mid = ~head & ~tail
-            out.append(_pieces_take(pieces, mid))
-            edge = _pieces_take(pieces, ~mid)
-            del pieces, mid, head, tail
-            joined = edge if open_ is None else _pieces_merge(open_, edge)
-            sc = joined["set_cut"]
-            out.append(_pieces_take(joined, ~sc))
-            open_ = _pieces_take(joined, sc)
-            del joined, edge
-    out.append(open_)
-    del open_
-    clock.append(_time.perf_counter())
+    all_failed = part.failed.copy()
     if eph is not None:
         all_failed |= ~valid
-    df = _passes_frame(out, n_sat, tg.utc[0], site_names, sat_names, all_failed)
-    del out
+    stats = part.stats
+    df = _passes_frame(part.done + [part.edge], n_sat, tg.utc[0], site_names, sat_names, all_failed)
+    del part.done, part.edge
     clock.append(_time.perf_counter())
     n_fail = int(all_failed.sum())
     if n_fail and eph is None:
@@ -867,12 +880,16 @@ def passes(source: Any, sites: Any, times: Any = None, *, start: Any = None, dur
         "failed_sats": [str(sat_names[k]) for k in np.flatnonzero(all_failed)],
         "short_passes": stats["short_passes"],
         "window": (str(tg.utc[0]), str(tg.utc[-1])),
-        "workers": workers,
+        "workers": used,
         "timings_s": dict(zip(("setup", "sweep", "table"), np.diff(clock).round(3).tolist())),
         "units": {"max_elevation_deg": "deg", "duration_s": "s", "rise": "UTC", "culmination": "UTC", "set": "UTC"},
     })
+    if explicit:
+        df.attrs.update(parallel_scheduler=label, parallel_time_chunk=int(bounds[1] - bounds[0]),
+                        parallel_tasks=len(plan.chunks))
     if not return_counts:
         return df
+    counts = np.concatenate(part.counts) if len(part.counts) > 1 else part.counts[0]
     attrs = {"min_elevation_deg": _mask_attr(index), "rule": "elevation", "n_failed_excluded": n_fail}
     if n_fail:
         attrs["note"] = ("satellites that failed to propagate are left out of the counts from the time chunk in "
@@ -975,90 +992,107 @@ def _check_estimate(est: dict) -> dict:
     return est
 
 
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        return os.cpu_count() or 1
+# =============================================================================
+# passes as a plan for orbitlat.scale: segments of the span, the sweep, the stitch
+# =============================================================================
+@dataclass
+class _PassShared:
+    """What every segment of a passes plan shares."""
 
-class _SegmentRunner:
-    """Run the time segments [bounds[w], bounds[w+1]]: segment 0 here, the others in forked workers.
+    index: SiteIndex
+    groups: list
+    n_sat: int
+    times_s: np.ndarray  # the whole grid, seconds from its start: every segment's events on one clock
+    tol_s: float
+    chunk: int
+    want_counts: bool
+    constellation: Any  # propagated by the tasks, or None with an ephemeris
+    utc: np.ndarray | None
+    P: np.ndarray | None  # the ephemeris' positions and velocities (time, sat, 3)
+    V: np.ndarray | None
+    valid: np.ndarray | None
+    backend: str = "auto"
 
-    Iterating yields each segment's (pieces, failed, stats) in time order, loading the workers'
-    results from a temporary directory one at a time (memory stays near one segment's result).
+
+@dataclass
+class _PassChunk:
+    ks: int  # first sample
+    ke: int  # last sample (shared with the next segment)
+
+
+@dataclass
+class _PassPart:
+    """The passes of samples ks..ke: pieces final at both ends (``done``), and the pieces cut at
+    either end (``edge``: ``rise_cut`` at ks, ``set_cut`` at ke) waiting for their neighbours."""
+
+    ks: int
+    ke: int
+    done: list
+    edge: dict
+    failed: np.ndarray
+    stats: dict
+    counts: list  # per-step counts of samples (ks, ke] ([0, ke] for the first segment)
+
+
+class _Rows:
+    """Writes ``counts_out[j]`` of samples ks..ke into a small array (the sweep also samples neighbours)."""
+
+    def __init__(self, ks: int, ke: int, n_sites: int):
+        self.ks, self.ke = ks, ke
+        self.a = np.zeros((ke - ks + 1, n_sites), np.int32)
+
+    def __setitem__(self, j: int, value) -> None:
+        if self.ks <= j <= self.ke:
+            self.a[j - self.ks] = value
+
+
+def passes_chunk(ch: _PassChunk, sh: _PassShared) -> _PassPart:
+    """One segment: sample, detect and refine the passes of samples ks..ke on the whole grid's clock.
+
+    With a constellation the segment propagates the calls one process makes: the sample before
+    the segment (needed as a neighbour) by itself, then ``chunk``-step calls from ``ks``, so that
+    every refinement uses the very positions of a single-process run.
     """
+    ks, ke = ch.ks, ch.ke
 
-    def __init__(self, run_segment, bounds, counts):
-        self.run_segment, self.bounds, self.counts = run_segment, bounds, counts
-        self.n_seg = len(bounds) - 1
-        self.tmp = None
-        self.pids = {}
-        self.shared = None
+    def prop(k0, k1):
+        e_ = _propagate_quiet(sh.constellation, TimeGrid(sh.utc[k0:k1 + 1]), velocity=True, backend=sh.backend)
+        return (np.asarray(e_["position"].values), np.asarray(e_["velocity"].values),
+                ~np.asarray(e_["failed"].values, dtype=bool))
 
-    def __enter__(self):
-        if self.n_seg > 1 and hasattr(os, "fork"):
-            if self.counts is not None:  # anonymous shared memory, written by the forked workers
-                buf = mmap.mmap(-1, max(self.counts.nbytes, 1))
-                self.shared = np.frombuffer(buf, dtype=np.int32, count=self.counts.size).reshape(self.counts.shape)
-            self.tmp = tempfile.TemporaryDirectory(prefix="orbitlat-passes-")
-            me = os.getpid()
-            for w in range(1, self.n_seg):
-                with forking():
-                    pid = os.fork()
-                    if pid == 0:
-                        child_setup(me)  # signal dispositions set before the block ends
-                if pid == 0:  # child: compute, save, leave without running any cleanup
-                    code = 0
-                    try:
-                        pieces, failed, stats = self.run_segment(self.bounds[w], self.bounds[w + 1], self.shared)
-                        np.savez(os.path.join(self.tmp.name, f"seg{w}.npz"), failed=failed,
-                                 stats=np.array([stats["short_passes"], stats["dips"], stats["dropped_peaks"]]),
-                                 **pieces)
-                    except BaseException:  # pragma: no cover - reported by the parent
-                        try:
-                            with open(os.path.join(self.tmp.name, f"seg{w}.err"), "w") as fh:
-                                fh.write(traceback.format_exc())
-                        finally:
-                            code = 1
-                    os._exit(code)
-                self.pids[w] = pid
-        return self
+    def get_pv(k0, k1):
+        if sh.P is not None:
+            return sh.P[k0:k1 + 1], sh.V[k0:k1 + 1], sh.valid
+        if k0 < ks:  # the neighbour sample before the segment: its own call
+            a, b = prop(k0, ks - 1), prop(ks, k1)
+            return np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]), a[2] & b[2]
+        return prop(k0, k1)
 
-    def __iter__(self):
-        if not self.pids:  # serial
-            for w in range(self.n_seg):
-                yield self.run_segment(self.bounds[w], self.bounds[w + 1], self.counts)
-            return
-        first = self.run_segment(self.bounds[0], self.bounds[1], self.shared)  # on error __exit__ stops workers
-        self._wait()
-        yield first
-        del first
-        for w in range(1, self.n_seg):
-            path = os.path.join(self.tmp.name, f"seg{w}.npz")
-            with np.load(path) as z:
-                pieces = {k: z[k] for k in _PIECE_FIELDS}
-                failed, st = z["failed"], z["stats"]
-            os.remove(path)
-            yield pieces, failed, {"short_passes": int(st[0]), "dips": int(st[1]), "dropped_peaks": int(st[2])}
+    rows = _Rows(ks, ke, sh.index.size) if sh.want_counts else None
+    sweep = _PassSweep(sh.index, sh.groups, sh.n_sat, sh.times_s, sh.tol_s, get_pv, sh.want_counts)
+    pieces, failed = sweep.run(ks, ke, sh.chunk, rows)
+    edge = pieces["rise_cut"] | pieces["set_cut"]
+    counts = [] if rows is None else [rows.a if ks == 0 else rows.a[1:]]
+    return _PassPart(ks, ke, [_pieces_take(pieces, ~edge)], _pieces_take(pieces, edge), failed, sweep.stats, counts)
 
-    def _wait(self):
-        statuses = {w: os.waitpid(pid, 0)[1] for w, pid in self.pids.items()}
-        self.pids = {}
-        for w, st in statuses.items():
-            if st != 0:
-                err = os.path.join(self.tmp.name, f"seg{w}.err")
-                msg = open(err).read() if os.path.exists(err) else f"wait status {st}"
-                raise RuntimeError(f"a passes worker process failed:\n{msg}\nRerun with workers=1 to debug.")
 
-    def __exit__(self, *exc):
-        if self.pids:  # interrupted: do not leave workers behind
-            stop_children(self.pids.values())
-            self.pids = {}
-        if self.shared is not None and self.counts is not None:
-            self.counts[...] = self.shared
-        if self.tmp is not None:
-            self.tmp.cleanup()
-        return False
+def merge_pass_parts(L: _PassPart, R: _PassPart) -> _PassPart:
+    """The passes of two adjacent segments: those cut at their shared sample are joined (associative).
+
+    A pass cut at the boundary in both (the left piece ``set_cut``, the right one ``rise_cut``)
+    is one pass: rise from the left, set from the right, the higher culmination (the left on a
+    tie). An unmatched left piece set exactly at the boundary, an unmatched right piece rose
+    there (:func:`_pieces_merge`, the stitch the sweep itself makes between its time chunks).
+    """
+    if L.ke != R.ks:
+        raise OrbitlatError(f"internal: pass segments {L.ks}..{L.ke} and {R.ks}..{R.ke} are not adjacent.")
+    sc = L.edge["set_cut"]
+    joined = _pieces_merge(_pieces_take(L.edge, sc), R.edge)
+    cut = joined["rise_cut"] | joined["set_cut"]  # rise_cut: at L's start; set_cut: at R's end
+    edge = _pieces_concat([_pieces_take(L.edge, ~sc), _pieces_take(joined, cut)])
+    stats = {k: L.stats[k] + R.stats[k] for k in L.stats}
+    return _PassPart(L.ks, R.ke, L.done + [_pieces_take(joined, ~cut)] + R.done, edge, L.failed | R.failed, stats,
+                     L.counts + R.counts)
 
 def _passes_frame(parts: list, n_sat: int, t0: np.datetime64, site_names, sat_names,
                   failed: np.ndarray) -> pd.DataFrame:
@@ -1080,11 +1114,14 @@ def _passes_frame(parts: list, n_sat: int, t0: np.datetime64, site_names, sat_na
     rise = gather("rise", np.float64)
     key = gather("key", np.int64)
     order = np.argsort(rise, kind="stable")
-    if n:  # ties (passes cut at the window start all rise at t0): by key, i.e. site then satellite
-        m = int(np.count_nonzero(rise == rise[order[0]]))
-        if m > 1:
-            head = order[:m]
-            order[:m] = head[np.argsort(key[head], kind="stable")]
+    if n > 1:  # ties (passes cut at the window start all rise at t0): by key, i.e. site then satellite,
+        rs = rise.take(order)  # so the order does not depend on how the span was cut into segments
+        tie = np.flatnonzero(rs[1:] == rs[:-1])
+        del rs
+        if tie.size:
+            pos = np.union1d(tie, tie + 1)
+            rows = order[pos]
+            order[pos] = rows[np.lexsort((key[rows], rise[rows]))]
     key = key.take(order)
     site = (key // n_sat).astype(np.int32)
     sat = (key - site.astype(np.int64) * n_sat).astype(np.int32)
