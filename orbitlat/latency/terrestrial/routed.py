@@ -7,7 +7,7 @@ Imports the foundation, ground (great circles) and the simple model's constants.
 The model
 ---------
 The built-in graph (``orbitlat/data/terrestrial_nodes.csv`` / ``terrestrial_edges.csv``, built by
-``tools/build_terrestrial_graph.py``; sources and licences in ``orbitlat/data/README.md``) joins
+``orbitlat.latency.terrestrial.build_graph``; sources and licences in ``orbitlat/data/README.md``) joins
 1,265 nodes (every capital, every city of >= 500,000 people, every cable landing town; GeoNames
 coordinates) by
 

