@@ -43,20 +43,6 @@ def new_file_mode() -> int:
     return 0o666 & ~umask()
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where Linux allows (/proc/self/status)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    old = os.umask(0o022)  # elsewhere: the classic read-and-restore
-    os.umask(old)
-    return old
-
-
 def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None]) -> Path:
     """Write ``path`` through ``writer(tmp)`` on a temporary sibling, then ``os.replace`` it in one step.
 

@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import orbitlat as ol
 from orbitlat.orbits import presets, walker
 from orbitlat.orbits import tle as io
 from orbitlat.constants import WGS84_A_KM

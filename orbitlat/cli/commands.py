@@ -372,7 +372,6 @@ if typer is not None:
         progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
     ):
         """Build a constellation, propagate it, print a summary; optionally write the ephemeris and a CZML scene."""
-        import numpy as np
 
         _check_out(out, fmt=fmt)
         check_file_out(czml, "--czml", (".czml", ".json"))

@@ -23,6 +23,7 @@ import numpy as np
 
 from orbitlat.atomic import new_file_mode
 from orbitlat.errors import OrbitlatError
+from orbitlat.export.tables import netcdf_attrs
 
 __all__ = ["TableStream", "write_ephemeris", "write_passes", "chunk_steps_for"]
 
@@ -41,22 +42,6 @@ def _netcdf4():
         raise OrbitlatError("writing NetCDF in pieces needs the netCDF4 package: pip install netCDF4 (or write .csv "
                             "or .parquet).") from None
     return netCDF4
-
-
-def _clean_attrs(attrs: dict) -> dict:
-    from orbitlat.export.tables import _netcdf_safe  # noqa: F401  (same rules)
-
-    out = {}
-    for k, v in attrs.items():
-        if isinstance(v, (bool, np.bool_)):
-            out[k] = int(v)
-        elif isinstance(v, (str, int, float, np.integer, np.floating)):
-            out[k] = v
-        elif v is None:
-            continue
-        else:
-            out[k] = str(v)
-    return out
 
 
 class TableStream:
@@ -140,7 +125,7 @@ class TableStream:
                     self._nc.createVariable(c, col.to_numpy().dtype, ("row",))
                 else:
                     self._nc.createVariable(c, str, ("row",))
-            self._nc.setncatts(_clean_attrs(self.attrs))
+            self._nc.setncatts(netcdf_attrs(self.attrs))
         n0 = len(self._nc.dimensions["row"])
         n = len(df)
         for c in df.columns:
@@ -266,7 +251,7 @@ def write_ephemeris(constellation, path: str | os.PathLike, *, times: Any = None
             v = nc.createVariable("failed_steps", "i4", ("sat",))
             v[:] = n_bad
             v.long_name = "number of time steps with an error"
-            nc.setncatts(_clean_attrs({**attrs, "n_failed": int(failed.sum()), "step_s": float(tg.step_s),
+            nc.setncatts(netcdf_attrs({**attrs, "n_failed": int(failed.sum()), "step_s": float(tg.step_s),
                                        "streamed_chunk_steps": int(chunk_steps)}))
             nc.close()
             nc = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 import numpy as np
 from orbitlat.atomic import atomic_write  # re-exported: the one way orbitlat writes files
 from orbitlat.errors import OrbitlatError
@@ -101,31 +101,34 @@ def escape_formulas(df):
             out.index = pd.Index([fix(v) for v in idx], name=idx.name)
     return df if out is None else out
 
+
+def netcdf_attrs(attrs: dict) -> dict:
+    """Attributes NetCDF can store: booleans as 0/1, numeric sequences as arrays, None dropped, the rest as text."""
+    out = {}
+    for k, v in attrs.items():
+        if isinstance(v, (bool, np.bool_)):
+            out[k] = int(v)
+        elif isinstance(v, (str, int, float, np.integer, np.floating)):
+            out[k] = v
+        elif isinstance(v, (list, tuple, np.ndarray)) and all(isinstance(x, (int, float, np.number)) for x in v):
+            out[k] = np.asarray(v)
+        elif v is None:
+            continue
+        else:
+            out[k] = str(v)
+    return out
+
+
 def _netcdf_safe(ds):
     """A copy whose attrs and text variables (object, categorical, pandas strings) NetCDF can store."""
     import xarray as xr
 
     ds = ds.copy()
 
-    def clean(attrs: dict) -> dict:
-        out = {}
-        for k, v in attrs.items():
-            if isinstance(v, (bool, np.bool_)):
-                out[k] = int(v)
-            elif isinstance(v, (str, int, float, np.integer, np.floating)):
-                out[k] = v
-            elif isinstance(v, (list, tuple, np.ndarray)) and all(isinstance(x, (int, float, np.number)) for x in v):
-                out[k] = np.asarray(v)
-            elif v is None:
-                continue
-            else:
-                out[k] = str(v)
-        return out
-
-    ds.attrs = clean(ds.attrs)
+    ds.attrs = netcdf_attrs(ds.attrs)
     for name in list(ds.variables):
         var = ds[name]
-        ds[name].attrs = clean(var.attrs)
+        ds[name].attrs = netcdf_attrs(var.attrs)
         dt = var.dtype
         if not isinstance(dt, np.dtype) or dt == object:  # categorical, pandas strings (pandas 3), objects
             vals = np.asarray(var.values, dtype=object)
@@ -134,7 +137,7 @@ def _netcdf_safe(ds):
             ds[name] = xr.Variable(var.dims, text, dict(var.attrs))
         elif dt == bool:
             ds[name] = var.astype(np.int8)
-            ds[name].attrs.update(clean(var.attrs), flag_values="0 1", flag_meanings="false true")
+            ds[name].attrs.update(netcdf_attrs(var.attrs), flag_values="0 1", flag_meanings="false true")
     return ds
 
 def write_table(obj: Any, path: str | os.PathLike, *, fmt: str | None = None, index: bool | None = None) -> Path:

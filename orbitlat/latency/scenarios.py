@@ -15,7 +15,6 @@ import xarray as xr
 from orbitlat.errors import OrbitlatError
 from orbitlat.latency.terrestrial.simple import FiberModel
 from orbitlat.latency.terrestrial.base import terrestrial_model
-from orbitlat.errors import OrbitlatError
 from orbitlat.latency.network import Network
 from orbitlat.latency._inputs import _constellation, _sites
 from orbitlat.latency.results import LatencyResult

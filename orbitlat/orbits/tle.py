@@ -442,8 +442,8 @@ def _parse_tle(lines: list[str], label: str | None, allow_duplicates: bool,
             k += 1
         if k >= n_items:
             raise TLEError(
-                f"the input ends after this TLE line 1: its line 2 (starting with '2 ') is missing; "
-                f"the file is probably truncated", n1, label)
+                "the input ends after this TLE line 1: its line 2 (starting with '2 ') is missing; "
+                "the file is probably truncated", n1, label)
         n2, l2 = items[k]
         if not _is_tle_line(l2, 2):
             raise TLEError(

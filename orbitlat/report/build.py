@@ -709,7 +709,7 @@ class _Report:
         e = html.escape
         parts: list[str] = []
         add = parts.append
-        add(f"<h1>orbitlat report: who gets what latency from a terrestrial or an orbital AI data centre</h1>")
+        add("<h1>orbitlat report: who gets what latency from a terrestrial or an orbital AI data centre</h1>")
         add(f"<p class='meta'>orbitlat {e(orbitlat.__version__)} · run {e(self.started.strftime('%Y-%m-%d %H:%M UTC'))}"
             f" · {self.wall_s:.1f} s wall time · {'QUICK run' if cfg.quick else 'full run'}</p>")
         if cfg.quick:

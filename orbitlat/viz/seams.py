@@ -68,7 +68,7 @@ def break_at_antimeridian(lon_deg: Any, lat_deg: Any, central_lon_deg: float = 0
     cross = np.flatnonzero(np.abs(d) > 180.0)  # NaN compares False: pieces stay as they are
     if cross.size == 0:
         return rel + c, lat.copy()
-    a, b = rel[cross], rel[cross + 1]
+    a = rel[cross]
     east = d[cross] < 0  # e.g. 170 -> -170: going east across +180
     step = np.where(east, d[cross] + 360.0, d[cross] - 360.0)  # unwrapped step
     edge = np.where(east, 180.0, -180.0)
