@@ -1051,6 +1051,29 @@ def test_item16_dollar_signs_are_literal(tmp_path):
     assert (tmp_path / "m.png").stat().st_size > 0
 
 
+def test_item16_log_axis_ticks_keep_their_math(tmp_path):
+    """Literal user text must not switch off the mathtext matplotlib's own formatters write: a log
+    axis labels its ticks "$\\mathdefault{10^{2}}$" and must show 10², not the TeX source."""
+    import matplotlib.pyplot as plt
+
+    from orbitlat.viz.plots import save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([10, 100, 1000], [1, 2, 3])
+    ax.set_xscale("log")
+    ax.set_title("price $5")
+    save_figure(fig, tmp_path / "log.png")
+    fig.canvas.draw()
+    ticks = [t for t in ax.xaxis.get_ticklabels() if "mathdefault" in t.get_text()]
+    assert ticks and all(t.get_parse_math() for t in ticks)
+    assert not ax.title.get_parse_math()
+    # rendered as math, "10^2" is narrower than its 20-character TeX source drawn literally
+    r = fig.canvas.get_renderer()
+    literal = ax.text(0, 0, ticks[0].get_text(), fontsize=ticks[0].get_fontsize(), parse_math=False)
+    assert ticks[0].get_window_extent(r).width < 0.5 * literal.get_window_extent(r).width
+    plt.close(fig)
+
+
 def test_item16_limit_and_format(run, tmp_path):
     bad_input(run("passes", "gps", "--limit", "-1", ok=False), "--limit -1")
     res = run("passes", "gps", "--duration", "1h", "--limit", "0", "--cities", "1")

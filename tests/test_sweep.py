@@ -106,6 +106,42 @@ def test_pareto_plot_draws(setup, tmp_path):
     assert out.stat().st_size > 10_000
 
 
+def test_pareto_labels_do_not_overlap_and_stay_inside():
+    """A front of seven designs with long labels (a full-resolution cluster sweep's shape): every
+    front label is drawn or counted as left out, no two labels or a label and another design's
+    marker overlap, every label lies inside the axes, and the parts every design shares move to the
+    title instead of being repeated."""
+    import matplotlib.pyplot as plt
+
+    from orbitlat.viz.pareto import compact_labels, pareto_plot
+
+    sats = np.array([81, 162, 162, 324, 324, 648, 648, 1296, 1296, 2592, 2592, 5184, 5184])
+    p95 = np.array([178.7, 125.5, 132.4, 87.1, 97.8, 70.4, 77.7, 54.7, 60.0, 44.6, 51.7, 37.5, 50.5])
+    planes = [1, 1, 2, 1, 4, 2, 4, 2, 4, 4, 2, 4, 2]
+    names = [f"clusters {s // 81}x81 in {p} plane(s), 650 km sso LTAN 18h" for s, p in zip(sats, planes)]
+    t = pd.DataFrame({"satellites": sats, "p95_ms": p95, "sunlit_fraction": np.linspace(0.75, 0.96, 13)},
+                     index=pd.Index(names, name="design"))
+    fig = pareto_plot(t, reference_ms=224.0, title="design sweep")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    labels = [x for x in ax.texts if x.get_text().startswith("clusters")]
+    notes = [x for x in ax.texts if "left out" in x.get_text()]
+    n_front = int(pareto_front(t).sum())
+    left_out = int(notes[0].get_text().split()[0]) if notes else 0
+    assert len(labels) + left_out == n_front and len(labels) >= n_front - 1
+    assert "650 km sso LTAN 18h" in ax.get_title() and all("650 km" not in x.get_text() for x in labels)
+    boxes = [x.get_window_extent(r) for x in labels]
+    frame = ax.get_window_extent(r)
+    for i, b in enumerate(boxes):
+        assert frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1
+        for c in boxes[i + 1:]:
+            assert not b.overlaps(c)
+    assert compact_labels(["a, x", "b, x"]) == (["a", "b"], "x")
+    assert compact_labels(["a, x", "b, y"]) == (["a, x", "b, y"], "")
+    plt.close(fig)
+
+
 def test_bad_designs():
     with pytest.raises(OrbitlatError, match="cannot be spread evenly"):
         Design("clusters", n_clusters=3, planes=2)

@@ -184,15 +184,36 @@ def _overlaps(box, boxes, pad: float) -> bool:
 
 
 def place_labels(fig, ax) -> int:
-    """Place the queued annotation labels without overlaps; return how many were left out."""
+    """Place the map's queued annotation labels without overlaps; return how many were left out."""
     import cartopy.crs as ccrs
-    from matplotlib import patheffects
-    from matplotlib.transforms import offset_copy
 
     st = state(ax)
     if not st.labels:
         return 0
-    fig.canvas.draw()  # graticule labels and legends exist only after a draw
+    pc = ccrs.PlateCarree()
+    items = []
+    for prio, lon, lat, text, style in st.labels:
+        x, y = ax.projection.transform_point(lon, lat, pc)
+        items.append((prio, x, y, text, style))
+    return place_text_labels(fig, ax, items)
+
+
+def place_text_labels(fig, ax, items, *, halo: bool = True, avoid_xy=None, avoid_radius_pt: float = 4.0) -> int:
+    """Place labels at data points of any axes without overlaps (the greedy step of the module docs).
+
+    ``items`` are ``(priority, x, y, text, style)`` in data coordinates (lower priority first;
+    ``style`` keyword arguments of ``ax.text``). Each label takes the first of eight positions around
+    its point whose box stays inside the axes and overlaps no text drawn so far (titles, ticks,
+    placed labels), no legend and no graticule label, nor a marker at ``avoid_xy`` (data
+    coordinates, ``(n, 2)``; ``avoid_radius_pt`` around each). Returns how many labels found no free
+    place and were left out.
+    """
+    from matplotlib import patheffects
+    from matplotlib.transforms import offset_copy
+
+    if not items:
+        return 0
+    fig.canvas.draw()  # graticule labels, tick labels and legends exist only after a draw
     renderer = fig.canvas.get_renderer()
     taken = []
     for art in fig.findobj(lambda a: hasattr(a, "get_window_extent") and a.get_visible()):
@@ -202,22 +223,30 @@ def place_labels(fig, ax) -> int:
         elif name == "Legend":
             taken.append(art.get_window_extent(renderer))
     taken.extend(t.get_window_extent(renderer) for t in graticule_labels(fig))
+    markers = []  # (centre, box) in display space: a label avoids every marker but its own
+    if avoid_xy is not None and len(avoid_xy):
+        from matplotlib.transforms import Bbox
+
+        r = avoid_radius_pt * fig.dpi / 72.0
+        markers = [((px, py), Bbox.from_extents(px - r, py - r, px + r, py + r))
+                   for px, py in ax.transData.transform(np.asarray(avoid_xy, dtype=float))]
     frame = ax.get_window_extent(renderer)
-    pc = ccrs.PlateCarree()
     dropped = 0
-    for _, lon, lat, text, style in sorted(st.labels, key=lambda t: t[0]):
-        x, y = ax.projection.transform_point(lon, lat, pc)
+    for _, x, y, text, style in sorted(items, key=lambda t: t[0]):
         if not (np.isfinite(x) and np.isfinite(y)):
             dropped += 1
             continue
         placed = False
+        own = ax.transData.transform((x, y))
+        others = [b for c, b in markers if abs(c[0] - own[0]) > 0.5 or abs(c[1] - own[1]) > 0.5]
         for dx, dy, ha, va in _LABEL_OFFSETS:
             tr = offset_copy(ax.transData, fig=fig, x=dx, y=dy, units="points")
             t = ax.text(x, y, text, transform=tr, ha=ha, va=va, clip_on=False, **style)
-            t.set_path_effects([patheffects.withStroke(linewidth=2.0, foreground="white", alpha=0.85)])
+            if halo:
+                t.set_path_effects([patheffects.withStroke(linewidth=2.0, foreground="white", alpha=0.85)])
             box = t.get_window_extent(renderer)
             inside = box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1
-            if inside and not _overlaps(box, taken, 1.0):
+            if inside and not _overlaps(box, taken, 1.0) and not _overlaps(box, others, 1.0):
                 taken.append(box)
                 placed = True
                 break

@@ -21,7 +21,7 @@ import numpy as np
 from orbitlat.errors import OrbitlatError
 from orbitlat.units import accepts_units
 
-__all__ = ["pareto_front", "pareto_plot"]
+__all__ = ["pareto_front", "pareto_plot", "compact_labels"]
 
 
 def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
@@ -70,14 +70,13 @@ def pareto_plot(table, *, x: str = "satellites", y: str = "p95_ms", color: str =
                    edgecolor=[cmap(norm(v)) if np.isfinite(v) else "grey" for v in cs[~finite]], s=52, zorder=3,
                    label="p95 infinite (> 5 % of people-time unserved)")
     front = pareto_front(table, x, y)
+    shared = ""
     if front.any():
         o = np.argsort(xs[front])
         ax.step(xs[front][o], ys[front][o], where="post", color="crimson", lw=1.2, zorder=2, label="Pareto front")
-        if label_front:  # staggered above the points so neighbours on the front do not overprint
-            for k, (xi, yi, name) in enumerate(zip(xs[front][o], ys[front][o], np.asarray(table.index)[front][o])):
-                ax.annotate(str(name), (xi, yi), textcoords="offset points", xytext=(3, 5 + 11 * (k % 4)),
-                            fontsize=6.5, color="crimson",
-                            arrowprops={"arrowstyle": "-", "color": "crimson", "lw": 0.4, "alpha": 0.6})
+        if label_front:
+            names, shared = compact_labels([str(v) for v in np.asarray(table.index)])
+            front_names = np.asarray(names, dtype=object)[front][o]
     if reference_ms is not None and np.isfinite(reference_ms):
         ax.axhline(reference_ms, color="0.3", ls="--", lw=1.0, label=f"{reference_label} p50 ({reference_ms:.0f} ms)")
     ax.set_xscale("log")
@@ -88,6 +87,36 @@ def pareto_plot(table, *, x: str = "satellites", y: str = "p95_ms", color: str =
     cb.set_label("sunlit fraction over the year")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper right", fontsize=7, frameon=False)
-    if title:
-        ax.set_title(title, fontsize=10)
+    if title or shared:
+        ax.set_title("\n".join(t for t in (title, f"every design: {shared}" if shared else "") if t), fontsize=10)
+    if front.any() and label_front:  # after everything else is drawn: labels avoid every text and the legend
+        from orbitlat.viz.layout import place_text_labels
+
+        # the two ends of the front first (the cheapest design, the fastest), then inwards
+        n_front = int(front.sum())
+        rank = np.minimum(np.arange(n_front), n_front - 1 - np.arange(n_front))
+        items = [(int(rank[k]), xi, yi, str(name), {"fontsize": 7, "color": "crimson"})
+                 for k, (xi, yi, name) in enumerate(zip(xs[front][o], ys[front][o], front_names))]
+        shown = np.isfinite(xs) & np.isfinite(ys)
+        left_out = place_text_labels(fig, ax, items, avoid_xy=np.column_stack([xs[shown], ys[shown]]))
+        if left_out:
+            ax.text(0.005, 0.005, f"{left_out} front label(s) left out for lack of room (every design is in the table)",
+                    transform=ax.transAxes, fontsize=6, color="0.35", ha="left", va="bottom")
     return fig
+
+
+def compact_labels(labels: list[str]) -> tuple[list[str], str]:
+    """Design labels without the comma-separated parts every design shares, and those parts.
+
+    >>> compact_labels(["clusters 1x81 in 1 plane(s), 650 km sso LTAN 18h",
+    ...                 "clusters 4x81 in 2 plane(s), 650 km sso LTAN 18h"])
+    (['clusters 1x81 in 1 plane(s)', 'clusters 4x81 in 2 plane(s)'], '650 km sso LTAN 18h')
+    """
+    parts = [lab.split(", ") for lab in labels]
+    if len(parts) < 2 or len({len(p) for p in parts}) != 1:
+        return list(labels), ""
+    same = [all(p[i] == parts[0][i] for p in parts) for i in range(len(parts[0]))]
+    if all(same) or not any(same):
+        return list(labels), ""
+    short = [", ".join(x for x, keep in zip(p, same) if not keep) for p in parts]
+    return short, ", ".join(x for x, keep in zip(parts[0], same) if keep)

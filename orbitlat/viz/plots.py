@@ -179,8 +179,19 @@ def literal_text(fig) -> None:
     dollar sign, not the start of TeX math (matplotlib's mathtext). Run by :func:`save_figure`."""
     from matplotlib.text import Text
 
+    # tick labels and axis offsets are written by matplotlib's formatters, which use mathtext on
+    # purpose (a log axis labels its ticks $\mathdefault{10^{2}}$): they keep it
+    formatted = set()
+    for ax in fig.axes:
+        for axis in (getattr(ax, name, None) for name in ("xaxis", "yaxis", "zaxis")):
+            if axis is None:
+                continue
+            formatted.add(axis.offsetText)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                formatted.update((tick.label1, tick.label2))
     for t in fig.findobj(Text):
-        t.set_parse_math(False)
+        if t not in formatted:
+            t.set_parse_math(False)
 
 
 # ---------------------------------------------------------------------------
