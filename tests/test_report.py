@@ -377,5 +377,26 @@ def test_sensitivity_sentence_names_the_unreachable_share():
     links = {"2 links": {"p50 (ms)": 110.0, "reachable": 0.9}, "4 links": {"p50 (ms)": 101.0, "reachable": 0.95},
              "unlimited (every relay in range)": {"p50 (ms)": 92.0, "reachable": 1.0}}
     s = sensitivity_sentence(g, links, _CTX)
-    assert "would be 90.0 ms instead of 107.0 ms" in s and "from 92.0 to 110.0 ms" in s
+    assert "would be 90.0 ms instead of 107.0 ms" in s
+    # the headline's own link count is named with its figures, then every relay in range and the fewest links
+    assert "headline uses 4 laser links (101.0 ms, 5.0 % of the user-time unreachable)" in s
+    assert "every relay in range its median would be 92.0 ms, with 2 links 110.0 ms" in s
     assert "10.0 % of the user-time becomes unreachable" in s
+    del links["4 links"]  # no headline row among the limits: the plain comparison with every relay in range
+    s = sensitivity_sentence(g, links, _CTX)
+    assert "from 92.0 to 110.0 ms" in s and "10.0 % of the user-time becomes unreachable" in s
+
+
+def test_report_names_the_access_on_each_side():
+    """The report says which access each side carries, with the shipped calibration's numbers: the
+    terrestrial model's fitted overhead (RIPE Atlas rtt_min) against the satellite access overhead
+    (Starlink's published median minus the modelled geometry), and which way the asymmetry leans."""
+    from orbitlat.latency.overhead import ACCESS_MS
+    from orbitlat.latency.terrestrial.routed import CALIBRATION
+    from orbitlat.report.build import ReportConfig
+
+    for quick in (True, False):
+        note = [c for c in ReportConfig.default(quick).choices if c.startswith("Access on each side")]
+        assert len(note) == 1
+        assert f"({CALIBRATION['overhead_ms']:g} ms)" in note[0] and f"({ACCESS_MS:g} ms per terminal)" in note[0]
+        assert "favours the terrestrial side" in note[0]

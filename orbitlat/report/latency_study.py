@@ -457,11 +457,20 @@ def sensitivity_sentence(g: dict, links: dict, ctx: dict) -> str:
     finite = {k: v for k, v in links.items() if not k.startswith("unlimited")}
     unl = next((v for k, v in links.items() if k.startswith("unlimited")), None)
     if finite and unl:
+        from orbitlat.latency.placements import DEFAULT_TERMINALS
+
+        head = finite.get(f"{DEFAULT_TERMINALS} links")
         k_, v = min(finite.items(), key=lambda kv: int(kv[0].split()[0]))
-        parts.append(f"; limiting the orbital data centre to {k_} (instead of every relay in range) moves its median "
-                     f"from {_fmt(unl['p50 (ms)'])} to {_fmt(v['p50 (ms)'])} ms, and "
-                     f"{_pct(1 - v['reachable'])} of the user-time "
-                     f"{'becomes unreachable' if v['reachable'] < unl['reachable'] else 'is unreachable'}")
+        lost = "becomes unreachable" if v["reachable"] < unl["reachable"] else "is unreachable"
+        if head is not None and head is not v:
+            parts.append(f"; the orbital data centre's headline uses {DEFAULT_TERMINALS} laser links "
+                         f"({_fmt(head['p50 (ms)'])} ms, {_pct(1 - head['reachable'])} of the user-time unreachable): "
+                         f"with a link to every relay in range its median would be {_fmt(unl['p50 (ms)'])} ms, "
+                         f"with {k_} {_fmt(v['p50 (ms)'])} ms and {_pct(1 - v['reachable'])} of the user-time {lost}")
+        else:
+            parts.append(f"; limiting the orbital data centre to {k_} (instead of every relay in range) moves its "
+                         f"median from {_fmt(unl['p50 (ms)'])} to {_fmt(v['p50 (ms)'])} ms, and "
+                         f"{_pct(1 - v['reachable'])} of the user-time {lost}")
     return "".join(parts) + "."
 
 
