@@ -197,6 +197,29 @@ def test_unlimited_cluster_equals_the_orbital_datacenter_scenario(small_case):
     assert bool((d.rtt_ms.fillna(1e9) >= a.rtt_ms.fillna(1e9) - 1e-9).all())
 
 
+def test_terrestrial_baseline_is_each_users_best_data_centre(small_case):
+    """Against several terrestrial data centres each user is compared with its best one: the
+    terrestrial RTT is the element-wise minimum of the single-site runs (and names that site), the
+    satellite side does not change, and "all" means every built-in data centre (a skeptic's baseline:
+    the nearest cloud region, not one campus in Texas)."""
+    relays, users, tg = small_case
+    ded = walker.walker_delta(70, 60, 6, 1, altitude_km=1000, name="compute")
+    runs = {q: nearest_compute(Dedicated(ded), users, relays, times=tg, datacenter=q)
+            for q in ("stargate", "frankfurt", "singapore")}
+    both = GroundSites.concat([GroundSites.datacenter(q) for q in runs])
+    m = nearest_compute(Dedicated(ded), users, relays, times=tg, datacenter=both)
+    single = np.stack([r.rtt["terrestrial_rtt_ms"].to_numpy() for r in runs.values()])
+    np.testing.assert_array_equal(m.rtt["terrestrial_rtt_ms"].to_numpy(), single.min(axis=0))
+    names = np.array([str(r.rtt["terrestrial_datacenter"].to_numpy()[0]) for r in runs.values()])
+    assert np.array_equal(m.rtt["terrestrial_datacenter"].to_numpy(), names[single.argmin(axis=0)])
+    np.testing.assert_array_equal(m.rtt_ms.to_numpy(), runs["stargate"].rtt_ms.to_numpy())
+    assert m.rtt["terrestrial_rtt_ms"].attrs["datacenter"] == "the user's best of 3 data centres"
+    a = nearest_compute(Dedicated(ded), users, relays, times=tg, datacenter="all")
+    n_dc = len(GroundSites.datacenters())
+    assert a.rtt["terrestrial_rtt_ms"].attrs["datacenter"] == f"the user's best of {n_dc} data centres"
+    assert bool((a.rtt["terrestrial_rtt_ms"] <= m.rtt["terrestrial_rtt_ms"]).all())
+
+
 @pytest.mark.parametrize("scheduler", ["threads", "processes"])
 def test_nearest_compute_in_time_blocks_is_identical(scheduler):
     relays = walker.walker_delta(53, 1000, 25, 1, altitude_km=550)

@@ -827,7 +827,8 @@ if typer is not None:
         relays: str = typer.Option("starlink_gen1", "--relays", help="Relay constellation preset ('none': users "
                                    "reach compute directly only)."),
         users: int = typer.Option(1000, "--users", help="The N most populous cities as users (population-weighted)."),
-        datacenter: str = typer.Option("stargate", "--datacenter", help="Terrestrial data centre to beat."),
+        datacenter: str = typer.Option("stargate", "--datacenter", help="Terrestrial data centre to beat: a built-in "
+                                       "name, or 'all' (each user against its best of Stargate and 26 cloud regions)."),
         start: str = typer.Option("2026-01-01", help="Start (ISO 8601 UTC)."),
         duration: str = typer.Option("1d", help="Routing span."),
         step: str = typer.Option("5min", help="Routing step."),

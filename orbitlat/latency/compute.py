@@ -119,8 +119,11 @@ def nearest_compute(placement: Placement, users=None, relays: Any = None, *, tim
         hops); ``"none"`` for pure propagation.
     delays : Delays, optional
         Explicit :class:`orbitlat.latency.routing.Delays` (overrides ``overhead``).
-    datacenter : name or GroundSites
+    datacenter : name, "all" or GroundSites
         The terrestrial data centre compared with (default Stargate, Abilene): ``terrestrial_rtt_ms``.
+        With several (GroundSites of many, or ``"all"``: every built-in data centre, Stargate and 26
+        cloud regions) each user is compared with its best one by terrestrial RTT, named in
+        ``terrestrial_datacenter``.
     fiber : terrestrial model or name, optional
         Model of ``terrestrial_rtt_ms``: ``"routed"`` (default, cables and backbone) or ``"simple"``
         (:mod:`orbitlat.latency.terrestrial`); its attrs are copied onto the variable.
@@ -292,6 +295,17 @@ def _in_blocks(placement, users, rel, tg, kw: dict, *, scheduler, time_chunk, re
     res.rtt.attrs.update(parallel_scheduler=label, parallel_time_chunk=int(bounds[1] - bounds[0]),
                          parallel_tasks=len(plan.chunks))
     return res
+
+
+def _terrestrial_sites(datacenter):
+    """The terrestrial data centre(s) compared with: a built-in name, ``"all"`` (every built-in data
+    centre: Stargate and the cloud regions, each user taking its best), or GroundSites."""
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.latency.scenarios import _default_dc
+
+    if isinstance(datacenter, str) and datacenter.strip().lower() == "all":
+        return GroundSites.datacenters()
+    return _default_dc(datacenter)
 
 
 def _default_users(users):
@@ -487,16 +501,17 @@ class _Run:
     # ------------------------------------------------------------------
     def result(self, datacenter, fiber, t0) -> LatencyResult:
         from orbitlat.latency.assembly import terrestrial_matrix
-        from orbitlat.latency.scenarios import _default_dc
         from orbitlat.latency.terrestrial.base import terrestrial_model
 
         tg, users = self.tg, self.users
         names = _unique_labels(users)
         dst = np.array(["nearest compute"])
         f = terrestrial_model(fiber)
-        dc = _default_dc(datacenter)
-        terr_m, terr_attrs = terrestrial_matrix(f, users, dc.subset([0]) if len(dc) > 1 else dc)
-        terr = terr_m[:, 0]
+        dc = _terrestrial_sites(datacenter)
+        terr_m, terr_attrs = terrestrial_matrix(f, users, dc)
+        best = np.argmin(np.where(np.isnan(terr_m), np.inf, terr_m), axis=1)  # several: each user's best one
+        terr = terr_m[np.arange(len(users)), best]
+        dc_label = str(dc.names[0]) if len(dc) == 1 else f"the user's best of {len(dc)} data centres"
         desc = self.delays.describe()
         coords = {"time": tg.utc, "src": names, "dst": dst, "src_lat_deg": ("src", users.lat_deg),
                   "src_lon_deg": ("src", users.lon_deg), "population": ("src", users.population.astype(float)),
@@ -512,9 +527,11 @@ class _Run:
             "space_hops": (("time", "src"), self.hops,
                            {"long_name": "space links on the path: ISLs plus the compute laser link (-1: none)"}),
             "terrestrial_rtt_ms": (("src",), np.asarray(terr, dtype=np.float64),
-                                   {"units": "ms", "long_name": f"terrestrial RTT to {dc.names[0]}",
-                                    "datacenter": str(dc.names[0]),
+                                   {"units": "ms", "long_name": f"terrestrial RTT to {dc_label}",
+                                    "datacenter": dc_label, "datacenters": "; ".join(map(str, dc.names)),
                                     **{k: v for k, v in terr_attrs.items() if isinstance(v, (str, int, float))}}),
+            "terrestrial_datacenter": (("src",), np.asarray(dc.names, dtype=object)[best].astype(str),
+                                       {"long_name": "the data centre of terrestrial_rtt_ms (lowest terrestrial RTT)"}),
             "compute_links": (("time",), self.links_per_step,
                               {"long_name": "laser links between compute nodes and relays at each step"}),
         }
