@@ -282,6 +282,14 @@ def test_design_sentences_follow_the_numbers():
     assert "99% of people: not reached by any design swept (best 95.0%)" in s[0]
     assert "50% of people: not reached by any design swept (best 30.0%)" in s[1]
     assert s[-1].startswith("Lowest tail latency in the sweep: relays (p95 48.0 ms, 44 satellites")
+    assert not any("nearest of the built-in" in x for x in s)  # no second baseline in the table: no sentence
+    # with the nearest-data-centre baseline: the design faster for the most people against it, fewest satellites first
+    t = t.assign(people_faster_nearest_dc=[0.1, 0.4, 0.4], nearest_dc_p50_ms=25.9, terrestrial_p50_ms=224.3,
+                 p50_ms=[100.0, 60.0, 30.0])
+    s = answer_sentences(answer(t, (0.5, 0.9, 0.99)), t, "Stargate")
+    near = [x for x in s if "nearest of the built-in" in x]
+    assert len(near) == 1 and "terrestrial median 25.9 ms against 224.3 ms to Stargate alone" in near[0]
+    assert "relays (44 satellites, median 30.0 ms), is faster for 40.0% of people" in near[0]
 
 # ---------------------------------------------------------------------------
 # the latency study, like for like (orbitlat.report.latency_study)
@@ -380,8 +388,8 @@ def test_sensitivity_sentence_names_the_unreachable_share():
     assert "would be 90.0 ms instead of 107.0 ms" in s
     # the headline's own link count is named with its figures, then every relay in range and the fewest links
     assert "headline uses 4 laser links (101.0 ms, 5.0 % of the user-time unreachable)" in s
-    assert "every relay in range its median would be 92.0 ms, with 2 links 110.0 ms" in s
-    assert "10.0 % of the user-time becomes unreachable" in s
+    assert "every relay in range its median would be 92.0 ms, with 2 links 110.0 ms, 10.0 % of the user-time " \
+        "unreachable" in s
     del links["4 links"]  # no headline row among the limits: the plain comparison with every relay in range
     s = sensitivity_sentence(g, links, _CTX)
     assert "from 92.0 to 110.0 ms" in s and "10.0 % of the user-time becomes unreachable" in s

@@ -60,6 +60,31 @@ def test_rows_reproduce_single_runs(setup):
     assert "access" in table.attrs["satellite_delays"] and table.attrs["terrestrial_model"] == "routed"
 
 
+def test_nearest_datacentre_columns(setup):
+    """The second baseline: each user's best built-in data centre over the same terrestrial model,
+    computed here from the model directly. Stargate is one of them, so it can only be nearer: the
+    terrestrial median falls and fewer people are faster by satellite."""
+    from orbitlat.latency.terrestrial import RoutedModel
+
+    users, relays, items, table = setup
+    dcs = GroundSites.datacenters()
+    model = RoutedModel()
+    near = np.nanmin(model.rtt_ms(users.lat_deg[:, None], users.lon_deg[:, None], dcs.lat_deg[None, :],
+                                  dcs.lon_deg[None, :]), axis=1)
+    epoch = relays.table["epoch"].max()
+    d = items[0]
+    res = nearest_compute(d.placement(epoch=epoch), users, relays, delays=Delays(access_ms=17.0), **SPAN)
+    rtt = res.rtt_ms.isel(dst=0).to_numpy()
+    pop = res.rtt["population"].to_numpy()
+    med = np.median(np.where(np.isfinite(rtt), rtt, np.inf), axis=0)
+    got = table.loc[d.label]
+    assert got["people_faster_nearest_dc"] == pytest.approx((pop * (med < near)).sum() / pop.sum())
+    assert got["nearest_dc_p50_ms"] == pytest.approx(float(weighted_quantile(near, pop, 0.5)))
+    assert (table["nearest_dc_p50_ms"] < table["terrestrial_p50_ms"]).all()
+    assert (table["people_faster_nearest_dc"] <= table["people_faster"]).all()
+    assert str(len(dcs)) in table.attrs["nearest_datacenters"]
+
+
 def test_sunlight_columns_are_the_year_figures(setup):
     from orbitlat.visibility.sunlight import sunlit_fraction_over_year
 

@@ -886,8 +886,8 @@ if typer is not None:
                               sunlight_sample_days=sun_days or None,
                               progress=lambda i, n, d: p.update(t, completed=i))
             p.update(t, completed=len(items))
-        cols = ["satellites", "p50_ms", "p95_ms", "p99_ms", "people_faster", "time_faster", "served",
-                "worst_region", "sunlit_fraction", "longest_eclipse_min"]
+        cols = ["satellites", "p50_ms", "p95_ms", "p99_ms", "people_faster", "time_faster",
+                "people_faster_nearest_dc", "served", "worst_region", "sunlit_fraction", "longest_eclipse_min"]
         _print_table(table[cols].round(3), title=f"design sweep vs {datacenter} ({table.attrs['terrestrial_model']} "
                      f"terrestrial model; satellite delays: {table.attrs['satellite_delays']})", index=True,
                      max_rows=60)

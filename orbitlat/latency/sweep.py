@@ -22,6 +22,8 @@ design (:func:`design_row`, the same numbers one run gives):
   people-time has no path);
 - ``people_faster``: share of people whose median RTT over the span beats the terrestrial RTT to the
   data centre (default Stargate, Abilene); ``time_faster``: share of people-time that does;
+- ``people_faster_nearest_dc``, ``time_faster_nearest_dc``, ``nearest_dc_p50_ms``: the same against each
+  user's best built-in data centre (Stargate and 26 cloud regions), the baseline a skeptic asks for;
 - ``served``: share of people-time with any path; ``worst_region`` and ``worst_region_p50_ms``: the
   continent with the highest population-weighted median;
 - ``sunlit_fraction`` and ``longest_eclipse_min``: power, over a year sampled every
@@ -211,8 +213,28 @@ def _pooled_quantiles(rtt: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> li
     return [float(x) for x in np.atleast_1d(weighted_quantile(rtt, W, np.asarray(qs, float), nan="inf"))]
 
 
-def design_row(result, *, design: Design | None = None, relays=None, sunlight: dict | None = None) -> dict:
-    """The sweep's row for one :func:`orbitlat.latency.nearest_compute` result (see the module docs)."""
+def _faster(rtt: np.ndarray, user_med: np.ndarray, terr: np.ndarray, pop: np.ndarray) -> tuple[float, float, float]:
+    """Shares of people (median over the span) and of people-time faster than ``terr``, and the
+    terrestrial population-weighted median, over the users the terrestrial model reaches."""
+    comparable = np.isfinite(terr)
+    wc = np.where(comparable, pop, 0.0)
+    wc = wc / wc.sum() if wc.sum() > 0 else wc
+    people = float((wc * (user_med < terr)).sum())
+    with np.errstate(invalid="ignore"):
+        time = float(((np.where(np.isfinite(rtt), rtt, np.inf) < terr[None, :]) * wc[None, :]).sum() / rtt.shape[0])
+    p50 = float(_pooled_quantiles(terr[None, comparable], pop[comparable][None, :], (0.5,))[0]) \
+        if comparable.any() else float("nan")
+    return people, time, p50
+
+
+def design_row(result, *, design: Design | None = None, relays=None, sunlight: dict | None = None,
+               nearest_terrestrial_ms: np.ndarray | None = None) -> dict:
+    """The sweep's row for one :func:`orbitlat.latency.nearest_compute` result (see the module docs).
+
+    ``nearest_terrestrial_ms`` (per user): a second terrestrial baseline, each user's best of
+    several data centres (:func:`sweep` passes every built-in one), giving the ``*_nearest_dc``
+    columns.
+    """
     ds = result.rtt
     rtt = ds["rtt_ms"].isel(dst=0).to_numpy()  # (time, user)
     terr = ds["terrestrial_rtt_ms"].to_numpy()
@@ -220,20 +242,15 @@ def design_row(result, *, design: Design | None = None, relays=None, sunlight: d
     pop = np.where(np.isfinite(pop) & (pop > 0), pop, 0.0)
     if pop.sum() <= 0:
         pop = np.ones_like(pop)
-    comparable = np.isfinite(terr)  # users the terrestrial model reaches
     w = pop / pop.sum()
     p50, p95, p99 = _pooled_quantiles(rtt, w[None, :], (0.5, 0.95, 0.99))
     served = float((np.isfinite(rtt) * w[None, :]).sum() / rtt.shape[0])
-    user_med = np.array([_pooled_quantiles(rtt[:, [u]], np.ones(1), (0.5,))[0] for u in range(rtt.shape[1])])
-    wc = np.where(comparable, pop, 0.0)
-    wc = wc / wc.sum() if wc.sum() > 0 else wc
-    people_faster = float((wc * (user_med < terr)).sum())
-    with np.errstate(invalid="ignore"):
-        time_faster = float(((np.where(np.isfinite(rtt), rtt, np.inf) < terr[None, :]) * wc[None, :]).sum()
-                            / rtt.shape[0])
+    # each user's median over the span, no path counted as infinitely slow (equal weights: Hazen = the median)
+    user_med = np.median(np.where(np.isfinite(rtt), rtt, np.inf), axis=0)
+    people_faster, time_faster, terr_p50 = _faster(rtt, user_med, terr, pop)
     regions = ds["region"].to_numpy()
     worst, worst_p50 = "", float("nan")
-    for reg in np.unique(regions):
+    for reg in np.unique(regions):  # a handful of continents
         m = regions == reg
         if pop[m].sum() <= 0:
             continue
@@ -245,9 +262,10 @@ def design_row(result, *, design: Design | None = None, relays=None, sunlight: d
         row.update({"design": design.label, **design.as_dict(), "satellites": design.satellites(relays)})
     row.update({"compute_nodes": int(ds.attrs.get("n_compute_nodes", -1)), "p50_ms": p50, "p95_ms": p95,
                 "p99_ms": p99, "people_faster": people_faster, "time_faster": time_faster, "served": served,
-                "worst_region": worst, "worst_region_p50_ms": worst_p50,
-                "terrestrial_p50_ms": float(_pooled_quantiles(terr[None, comparable], pop[comparable][None, :],
-                                                              (0.5,))[0]) if comparable.any() else float("nan")})
+                "worst_region": worst, "worst_region_p50_ms": worst_p50, "terrestrial_p50_ms": terr_p50})
+    if nearest_terrestrial_ms is not None:
+        pn, tn, p50n = _faster(rtt, user_med, np.asarray(nearest_terrestrial_ms, dtype=float), pop)
+        row.update({"people_faster_nearest_dc": pn, "time_faster_nearest_dc": tn, "nearest_dc_p50_ms": p50n})
     row.update(sunlight or {"sunlit_fraction": float("nan"), "longest_eclipse_min": float("nan")})
     return row
 
@@ -267,7 +285,8 @@ def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *,
           datacenter: Any = "stargate",
           fiber: Any = None, min_elevation_deg: float = 25.0, terminals: int | None = 4,
           relay_terminals: int | None = 1, direct: bool = True, sunlight_sample_days: int | None = 30,
-          sunlight_step: Any = "60s", progress: Any = None, **kwargs) -> pd.DataFrame:
+          sunlight_step: Any = "60s", nearest_datacenters: bool = True, progress: Any = None,
+          **kwargs) -> pd.DataFrame:
     """One row per design: RTT percentiles, shares faster than the terrestrial data centre, power, satellites.
 
     Parameters
@@ -285,6 +304,11 @@ def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *,
         calibrated access overhead, like for like with the terrestrial model's own overhead).
     datacenter, fiber
         The terrestrial comparison (default Stargate over the routed terrestrial model).
+    nearest_datacenters : bool
+        Also compare every user with its best built-in data centre (Stargate and 26 cloud regions,
+        :meth:`orbitlat.ground.sites.GroundSites.datacenters`) over the same terrestrial model: the
+        ``people_faster_nearest_dc``, ``time_faster_nearest_dc`` and ``nearest_dc_p50_ms`` columns
+        (a skeptic's baseline: compute near the user on the ground, not one campus).
     terminals, relay_terminals, direct
         Link rules of every placement (:mod:`orbitlat.latency.placements`).
     sunlight_sample_days : int or None
@@ -299,6 +323,7 @@ def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *,
     pandas.DataFrame
         Indexed by design label; ``attrs`` name the span, users, delays and terrestrial model.
     """
+    from orbitlat.ground.sites import GroundSites
     from orbitlat.latency._inputs import _constellation
     from orbitlat.latency.compute import _default_users, nearest_compute
     from orbitlat.orbits.constellation import DEFAULT_EPOCH
@@ -314,6 +339,14 @@ def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *,
         raise OrbitlatError("on_relays designs put compute on the relays: give relays=.")
     users_s = _default_users(users)
     rules = {"terminals": terminals, "relay_terminals": relay_terminals, "direct": direct}
+    nearest_terr = None
+    if nearest_datacenters:
+        from orbitlat.latency.assembly import terrestrial_matrix
+        from orbitlat.latency.terrestrial.base import terrestrial_model
+
+        m, _ = terrestrial_matrix(terrestrial_model(fiber), users_s, GroundSites.datacenters())
+        nearest_terr = np.where(np.isnan(m), np.inf, m).min(axis=1)
+        nearest_terr[~np.isfinite(nearest_terr)] = np.nan
     rows, t0 = [], _time.perf_counter()
     epoch = rel.table["epoch"].max() if rel is not None else DEFAULT_EPOCH
     last = None
@@ -324,7 +357,7 @@ def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *,
                               step=step, overhead=overhead, delays=delays, datacenter=datacenter, fiber=fiber,
                               min_elevation_deg=min_elevation_deg, **kwargs)
         sun = _sunlight(d, rel, start, sunlight_sample_days, sunlight_step) if sunlight_sample_days else None
-        rows.append(design_row(res, design=d, relays=rel, sunlight=sun))
+        rows.append(design_row(res, design=d, relays=rel, sunlight=sun, nearest_terrestrial_ms=nearest_terr))
         last = res
     table = pd.DataFrame(rows).set_index("design")
     a = last.rtt
@@ -341,6 +374,9 @@ def sweep(items: Iterable[Design], users=None, relays: Any = "starlink_gen1", *,
         + (f" ({a['terrestrial_rtt_ms'].attrs['terrestrial_overhead_ms']:g} ms)"
            if "terrestrial_overhead_ms" in a["terrestrial_rtt_ms"].attrs else ""),
         "links": ", ".join(f"{k}={v}" for k, v in rules.items()),
+        "nearest_datacenters": (f"each user's best of the {len(GroundSites.datacenters())} built-in data centres "
+                                "(Stargate and cloud regions) over the same terrestrial model"
+                                if nearest_datacenters else "not computed"),
         "sunlight": (f"every {sunlight_sample_days} days of a year from {start}, {sunlight_step} sampling, up to "
                      f"{_SUN_REPS} representative satellites" if sunlight_sample_days else "not computed"),
         "wall_s": round(_time.perf_counter() - t0, 1),

@@ -71,6 +71,14 @@ def answer_sentences(ans: pd.DataFrame, table: pd.DataFrame, datacenter: str) ->
                 parts.append(f"{pct} of people: not reached by any design swept (best {r['achieved']:.1%})")
         name = names.get(kind, kind)
         out.append(f"{name[0].upper()}{name[1:]} beat {datacenter}'s terrestrial route for " + "; ".join(parts) + ".")
+    if "people_faster_nearest_dc" in table.columns and table["people_faster_nearest_dc"].notna().any():
+        top = table.sort_values(["people_faster_nearest_dc", "satellites"], ascending=[False, True]).iloc[0]
+        out.append(f"Against each city's nearest of the built-in data centres instead (Stargate and the cloud "
+                   f"regions; terrestrial median {top['nearest_dc_p50_ms']:.1f} ms against "
+                   f"{top['terrestrial_p50_ms']:.1f} ms to {datacenter} alone), the best design in the sweep, "
+                   f"{top.name} ({int(top['satellites']):,} satellites, median {top['p50_ms']:.1f} ms), is faster "
+                   f"for {top['people_faster_nearest_dc']:.1%} of people: beating one campus is not beating "
+                   "compute near the user.")
     best = table.sort_values(["p95_ms", "satellites"]).iloc[0]
     out.append(f"Lowest tail latency in the sweep: {best.name} (p95 "
                + (f"{best['p95_ms']:.1f} ms" if np.isfinite(best["p95_ms"]) else "unbounded")
@@ -105,9 +113,10 @@ def section_html(study: DesignStudy, table_html) -> str:
     e = html.escape
     s = study.settings
     t = study.table
-    cols = ["satellites", "compute_nodes", "p50_ms", "p95_ms", "p99_ms", "people_faster", "time_faster", "served",
-            "worst_region", "worst_region_p50_ms", "sunlit_fraction", "longest_eclipse_min"]
-    shown = t[cols].copy()
+    cols = ["satellites", "compute_nodes", "p50_ms", "p95_ms", "p99_ms", "people_faster", "time_faster",
+            "people_faster_nearest_dc", "served", "worst_region", "worst_region_p50_ms", "sunlit_fraction",
+            "longest_eclipse_min"]
+    shown = t[[c for c in cols if c in t.columns]].copy()
     parts = ["<h2 id='designs'>How many orbital data centres, and where, to beat Stargate for 50 / 90 / 99 % of "
              "people</h2>",
              f"<p>A coarse sweep of {s['designs']} compute placements (computed for this report, not asserted): "
@@ -116,12 +125,15 @@ def section_html(study: DesignStudy, table_html) -> str:
              f"over {e(s['duration'])} from {e(s['start'])}. Satellite RTTs include: {e(s['satellite_delays'])}; "
              f"the terrestrial route ({e(s['terrestrial_model'])} model) includes: {e(s['terrestrial_delays'])}. "
              "'people faster' counts a city's people when its median RTT over the span beats its terrestrial RTT; "
-             "'time faster' pools every (step, city) sample; unreachable samples count as infinitely slow. "
+             "'time faster' pools every (step, city) sample; unreachable samples count as infinitely slow; "
+             "'people faster nearest dc' compares each city with its nearest built-in data centre (Stargate and "
+             "the cloud regions) instead. "
              f"Power: {e(s['sunlight'])}. The full-resolution sweep is <code>orbitlat sweep</code>.</p>",
              "<ul class='concl'>" + "".join(f"<li>{e(x)}</li>" for x in study.sentences) + "</ul>",
              table_html(study.answer.assign(target=study.answer["target"].map(lambda v: f"{v:.0%}")), index=False,
                         pct_cols=("achieved",)),
-             table_html(shown, pct_cols=("people_faster", "time_faster", "served", "sunlit_fraction"))]
+             table_html(shown, pct_cols=("people_faster", "time_faster", "people_faster_nearest_dc", "served",
+                                         "sunlit_fraction"))]
     if study.figure:
         parts.append(f"<figure><img src='{e(study.figure)}' alt='design sweep Pareto plot'><figcaption>Every "
                      "design: compute satellites needed (log) against population-weighted p95 RTT, coloured by "

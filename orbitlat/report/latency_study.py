@@ -466,7 +466,8 @@ def sensitivity_sentence(g: dict, links: dict, ctx: dict) -> str:
             parts.append(f"; the orbital data centre's headline uses {DEFAULT_TERMINALS} laser links "
                          f"({_fmt(head['p50 (ms)'])} ms, {_pct(1 - head['reachable'])} of the user-time unreachable): "
                          f"with a link to every relay in range its median would be {_fmt(unl['p50 (ms)'])} ms, "
-                         f"with {k_} {_fmt(v['p50 (ms)'])} ms and {_pct(1 - v['reachable'])} of the user-time {lost}")
+                         f"with {k_} {_fmt(v['p50 (ms)'])} ms, {_pct(1 - v['reachable'])} of the user-time "
+                         "unreachable")
         else:
             parts.append(f"; limiting the orbital data centre to {k_} (instead of every relay in range) moves its "
                          f"median from {_fmt(unl['p50 (ms)'])} to {_fmt(v['p50 (ms)'])} ms, and "
