@@ -227,6 +227,7 @@ def _faster(rtt: np.ndarray, user_med: np.ndarray, terr: np.ndarray, pop: np.nda
     return people, time, p50
 
 
+@accepts_units
 def design_row(result, *, design: Design | None = None, relays=None, sunlight: dict | None = None,
                nearest_terrestrial_ms: np.ndarray | None = None) -> dict:
     """The sweep's row for one :func:`orbitlat.latency.nearest_compute` result (see the module docs).

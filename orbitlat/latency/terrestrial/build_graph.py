@@ -47,6 +47,13 @@ import pandas as pd
 from orbitlat.ground.land import land_mask
 from orbitlat.latency.terrestrial.simple import country_points, great_circle_km
 
+__all__ = ["build", "DATA"]
+
+
+def __dir__() -> list[str]:  # tab completion (IPython, Jedi) and dir() show the API, not the imports
+    return list(__all__)
+
+
 #: The package's data folder: the cable list is read from it and the graph written to it by default.
 DATA = Path(__file__).resolve().parents[2] / "data"
 
