@@ -298,6 +298,10 @@ def test_latency_is_like_for_like_with_sensitivity_variability_and_both_populati
     out, _ = report
     n = json.loads((out / "numbers.json").read_text())
     lat = n["latency"]
+    # the skeptic's baseline: each city's nearest built-in data centre is at least as near as Stargate
+    assert lat["nearest_dc_fiber_p50"] <= lat["fiber to Stargate"]["p50 (ms)"]
+    assert 0.0 <= lat["share_odc_beats_nearest_dc"] <= lat["share_odc_beats_fiber"]
+    assert lat["nearest_dc_count"] >= 27
     from orbitlat.latency.overhead import ACCESS_MS, ACCESS_MS_HIGH
 
     # every satellite scenario carries the calibrated access overhead, and the page says so
@@ -374,6 +378,9 @@ def test_bent_pipe_sentence_follows_the_sign_of_the_numbers():
     assert "slower than fiber by 10.0 ms" in s
     lat["Starlink as deployed to Stargate"]["p50 (ms)"] = 200.0
     assert "faster than fiber by 30.0 ms" in " ".join(sentences(lat, _CTX))
+    lat.update(nearest_dc_count=27, nearest_dc_fiber_p50=25.9, share_odc_beats_nearest_dc=0.12)
+    assert "nearest of the 27 built-in data centres over the ground (Stargate and the cloud regions: median " \
+        "25.9 ms) it is faster for only 12.0 %" in " ".join(sentences(lat, _CTX))
 
 
 def test_sensitivity_sentence_names_the_unreachable_share():

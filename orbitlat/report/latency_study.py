@@ -163,6 +163,7 @@ def run(rep) -> None:
             np.where(np.isfinite(bent_x), x_f, np.nan), np.broadcast_to(rep.pop[None, :], x_f.shape), 0.5)),
         "share_odc_beats_isl": _weighted_share(m_odc < m_isl, rep.pop),
         "share_odc_beats_fiber": _weighted_share(m_odc < m_fib, rep.pop),
+        **_nearest_dc_numbers(rep, m_odc),
         "share_isl_beats_fiber": _weighted_share(m_isl < m_fib, rep.pop),
         "share_deployed_beats_fiber": _weighted_share(m_dep < m_fib, rep.pop),
         "share_bent_beats_fiber_where_reachable": _weighted_share((m_bent < m_fib) & np.isfinite(m_bent), rep.pop)
@@ -397,7 +398,11 @@ def sentences(lat: dict, ctx: dict) -> list[str]:
         f"{'lower' if o50 < i50 else 'higher'} than Stargate over the same ISLs at the median by {_fmt(abs(o50 - i50))} "
         f"ms, and {'lower' if o50 < f50 else 'higher'} than Stargate over fiber by {_fmt(abs(o50 - f50))} ms. It has "
         f"the lower median RTT for {_pct(lat['share_odc_beats_isl'])} of the people compared with Stargate over ISLs, "
-        f"and for {_pct(lat['share_odc_beats_fiber'])} compared with fiber.")
+        f"and for {_pct(lat['share_odc_beats_fiber'])} compared with fiber"
+        + (f"; against each city's nearest of the {lat['nearest_dc_count']} built-in data centres over the ground "
+           f"(Stargate and the cloud regions: median {_fmt(lat['nearest_dc_fiber_p50'])} ms) it is faster for "
+           f"{'only ' if lat['share_odc_beats_nearest_dc'] < 0.5 else ''}{_pct(lat['share_odc_beats_nearest_dc'])}."
+           if "share_odc_beats_nearest_dc" in lat else "."))
     sens = lat.get("sensitivity")
     if sens:
         g = sens["overhead"]
@@ -444,6 +449,26 @@ def bent_pipe_sentence(lat: dict, ctx: dict) -> str:
     tail = "A global service from one campus needs either ISLs or gateways near every user." if b["reachable"] < 0.9 \
         else ""
     return head + why + tail
+
+
+def _nearest_dc_numbers(rep, m_odc: np.ndarray) -> dict:
+    """The skeptic's baseline: each city's nearest built-in data centre (Stargate and the cloud
+    regions) over the report's terrestrial model, and the share of people the orbital data centre
+    beats against it."""
+    from orbitlat.ground.sites import GroundSites
+    from orbitlat.latency.assembly import terrestrial_matrix
+    from orbitlat.latency.results import weighted_quantile
+    from orbitlat.report.build import _weighted_share
+
+    dcs = GroundSites.datacenters()
+    m, _ = terrestrial_matrix(rep.fiber, rep.users, dcs)
+    near = np.where(np.isnan(m), np.inf, m).min(axis=1)
+    ok = np.isfinite(near)
+    if not ok.any():
+        return {}
+    return {"nearest_dc_count": int(len(dcs)),
+            "nearest_dc_fiber_p50": float(weighted_quantile(near[ok], rep.pop[ok], 0.5)),
+            "share_odc_beats_nearest_dc": _weighted_share(ok & (m_odc < near), rep.pop)}
 
 
 def sensitivity_sentence(g: dict, links: dict, ctx: dict) -> str:
