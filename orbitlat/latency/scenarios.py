@@ -63,6 +63,17 @@ def _default_users(users):
 
     return GroundSites.cities(top=1000) if users is None else _sites(users, "users")
 
+def _route_scenario(scenario: str, net, sources, destinations, overhead: Any, kwargs: dict,
+                    **route_kw) -> LatencyResult:
+    """Route one named scenario with its named overhead (:func:`_overhead`) and label the result."""
+    named = _overhead(kwargs, overhead)
+    res = route(net, sources, destinations, **route_kw, **kwargs)
+    res.rtt.attrs["scenario"] = scenario
+    res.rtt.attrs.update(named)
+    res.attrs.update(named)
+    return res
+
+
 def _default_dc(datacenter):
     from orbitlat.ground.sites import GroundSites
 
@@ -128,13 +139,9 @@ def bent_pipe(constellation: Any = "starlink_gen1", users=None, datacenter=None,
     dc = _default_dc(datacenter)
     gw = _colocated_gateways(dc) if gateways is None else _sites(gateways, "gateways")
     net = Network(c, isl="none", gsl_rule=gsl_rule, gsl_max_range_km=max_range_km)
-    named = _overhead(kwargs, overhead)
-    res = route(net, _default_users(users), dc, gateways=gw, gateway_choice=gateway,
-                min_elevation_deg=min_elevation_deg, gateway_min_elevation_deg=gateway_min_elevation_deg, **kwargs)
-    res.rtt.attrs["scenario"] = "bent pipe"
-    res.rtt.attrs.update(named)
-    res.attrs.update(named)
-    return res
+    return _route_scenario("bent pipe", net, _default_users(users), dc, overhead, kwargs, gateways=gw,
+                           gateway_choice=gateway, min_elevation_deg=min_elevation_deg,
+                           gateway_min_elevation_deg=gateway_min_elevation_deg)
 
 @accepts_units
 def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, gateways=None, *,
@@ -154,13 +161,9 @@ def via_isl(constellation: Any = "starlink_gen1", users=None, datacenter=None, g
     dc = _default_dc(datacenter)
     gw = _colocated_gateways(dc) if gateways is None else _sites(gateways, "gateways")
     net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
-    named = _overhead(kwargs, overhead)
-    res = route(net, _default_users(users), dc, gateways=gw, gateway_radius_km=gateway_radius_km,
-                min_elevation_deg=min_elevation_deg, gateway_min_elevation_deg=gateway_min_elevation_deg, **kwargs)
-    res.rtt.attrs["scenario"] = "ISL"
-    res.rtt.attrs.update(named)
-    res.attrs.update(named)
-    return res
+    return _route_scenario("ISL", net, _default_users(users), dc, overhead, kwargs, gateways=gw,
+                           gateway_radius_km=gateway_radius_km, min_elevation_deg=min_elevation_deg,
+                           gateway_min_elevation_deg=gateway_min_elevation_deg)
 
 @accepts_units
 def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster=None, *, isl: Any = "plus_grid",
@@ -185,12 +188,8 @@ def orbital_datacenter(constellation: Any = "starlink_gen1", users=None, cluster
     odc = suncatcher(epoch=c.table["epoch"].max()) if cluster is None else _constellation(cluster)
     net = Network(c, isl=isl, odc=odc, odc_laser_range_km=odc_laser_range_km, odc_max_links=odc_max_links,
                   odc_terminals=odc_terminals, odc_relay_terminals=odc_relay_terminals, **(network_options or {}))
-    named = _overhead(kwargs, overhead)
-    res = route(net, _default_users(users), "odc", min_elevation_deg=min_elevation_deg, **kwargs)
-    res.rtt.attrs["scenario"] = "orbital data center"
-    res.rtt.attrs.update(named)
-    res.attrs.update(named)
-    return res
+    return _route_scenario("orbital data center", net, _default_users(users), "odc", overhead, kwargs,
+                           min_elevation_deg=min_elevation_deg)
 
 @accepts_units
 def city_pairs(constellation: Any, sites, *, isl: Any = "plus_grid", gsl_rule: str = "elevation",
@@ -204,12 +203,8 @@ def city_pairs(constellation: Any, sites, *, isl: Any = "plus_grid", gsl_rule: s
     """
     c = _constellation(constellation)
     net = Network(c, isl=isl, gsl_rule=gsl_rule, gsl_max_range_km=max_range_km, **(network_options or {}))
-    named = _overhead(kwargs, overhead)
-    res = route(net, _sites(sites, "sites"), None, min_elevation_deg=min_elevation_deg, **kwargs)
-    res.rtt.attrs["scenario"] = "city pairs"
-    res.rtt.attrs.update(named)
-    res.attrs.update(named)
-    return res
+    return _route_scenario("city pairs", net, _sites(sites, "sites"), None, overhead, kwargs,
+                           min_elevation_deg=min_elevation_deg)
 
 @accepts_units
 def city_pair_summary(constellation: Any, sites, *, block: int | None = None,
